@@ -35,7 +35,7 @@ deps-check:
 	@pkg-config --exists $(PKGS) && test -e /usr/include/csv.h || \
 	  { echo "enquete: missing build dependencies: run scripts/install-deps" >&2; exit 1; }
 
-$(BUILD)/obj/%.o: src/%.c src/*.h
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
 
@@ -46,7 +46,7 @@ $(BUILD)/libenquete.a: $(LIB_OBJ)
 $(BUILD)/enquete: src/main.c $(BUILD)/libenquete.a
 	$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) -o $@ $< $(BUILD)/libenquete.a $(DEP_LIBS) $(LDFLAGS)
 
-$(BUILD)/tests/%: tests/%.c tests/*.h $(BUILD)/libenquete.a
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libenquete.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(DEP_CFLAGS) $(TEST_CFLAGS) -Isrc -Itests \
 	  -DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< $(BUILD)/libenquete.a \
