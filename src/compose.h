@@ -1,0 +1,66 @@
+/*
+ * compose: builds outgoing RFC 5322/MIME messages — multipart/alternative
+ * text + HTML (quoted-printable), inline PNG parts, RFC 2047 headers, the
+ * conventions of DESIGN.md (Message-ID forms, Reply-To with the token,
+ * Auto-Submitted, List-Unsubscribe). No header can carry CR/LF from data.
+ * It renders templates but neither decides nor sends.
+ */
+#ifndef COMPOSE_H
+#define COMPOSE_H
+
+#include "campaign.h"
+#include "config.h"
+#include "eq.h"
+#include "store.h"
+
+struct compose_part {
+    const char *content_type; /* "image/png" */
+    const char *filename;
+    const char *content_id;   /* referenced as cid: in the HTML, or NULL */
+    const unsigned char *data;
+    size_t len;
+};
+
+struct compose_mail {
+    const char *from;        /* display form, "HR Enquête <hr@org>" */
+    const char *to;          /* address; to_name optional */
+    const char *to_name;
+    const char *reply_to;    /* may be NULL */
+    const char *subject;     /* UTF-8 */
+    const char *message_id;  /* without <>: "inv.TOKEN@org" */
+    const char *in_reply_to; /* without <>, or NULL */
+    const char *references;  /* without <>, or NULL */
+    const char *list_unsubscribe; /* "mailto:…", or NULL */
+    int auto_submitted;      /* adds Auto-Submitted + X-Auto-Response-Suppress */
+    eq_time date;
+    const char *timezone;
+    const char *text;        /* UTF-8 plain text body, required */
+    const char *html;        /* UTF-8 HTML body, or NULL */
+    const struct compose_part *parts; /* related inline parts (HTML only) */
+    size_t n_parts;
+};
+
+/* A whole message with CRLF line ends. *out is NUL-terminated. */
+enum eq_err compose_build(const struct compose_mail *m, char **out,
+                          size_t *len, struct eq_buf *diag);
+
+/* Who is invited, about whom: the fields compose needs beyond the row. */
+struct compose_invite {
+    const struct eq_config *cfg;
+    const struct campaign *campaign;
+    const struct store_invitation *inv; /* token, language, email, names */
+    const char *templates_dir;
+    int reminder; /* 0 = invitation, N = Nth reminder */
+    eq_time now;
+};
+/* Renders templates DIR/LANG/invite.{txt,html} (or reminder.*), builds the
+ * message, and gives the envelope sender (LOCAL+TOKEN@DOMAIN). */
+enum eq_err compose_invitation(const struct compose_invite *ci, char **out,
+                               size_t *len, char **envelope_from,
+                               struct eq_buf *diag);
+/* mailto: answer link for one scale value ("NPS: 9" in the body). */
+enum eq_err compose_answer_link(const char *reply_local, const char *domain,
+                                const char *token, const char *subject,
+                                const char *body, char **out);
+
+#endif

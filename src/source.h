@@ -1,0 +1,56 @@
+/*
+ * source: where inbound mail comes from, behind struct source_ops: maildir
+ * (reads new/, moves handled mail to cur/) and imap (libetpan). It hands out
+ * raw messages and files them after ingest has recorded them; it does not
+ * parse or judge them.
+ */
+#ifndef SOURCE_H
+#define SOURCE_H
+
+#include "config.h"
+#include "eq.h"
+
+struct source;
+
+struct source_msg {
+    char *key;   /* "maildir:FILENAME" or "imap:UIDVALIDITY:UID" */
+    char *data;  /* raw message, NUL-terminated */
+    size_t len;
+};
+
+/* Where handled mail goes; maildir ignores the folder and moves to cur/. */
+enum source_folder {
+    SOURCE_PROCESSED,
+    SOURCE_BOUNCES,
+    SOURCE_AUTO,
+    SOURCE_REVIEW,
+    SOURCE_DELETE
+};
+
+struct source_ops {
+    const char *name;
+    /* Next unhandled message; EQ_ERR_NOTFOUND when there are no more. */
+    enum eq_err (*next)(struct source *s, struct source_msg *out);
+    enum eq_err (*done)(struct source *s, const struct source_msg *m,
+                        enum source_folder folder);
+    void (*close)(struct source *s);
+};
+
+struct source {
+    const struct source_ops *ops;
+    void *priv;
+};
+
+/* Opens cfg->imap.srv.url: "maildir:PATH" (relative to the config dir); an
+ * imap URL gives EQ_ERR_UNAVAILABLE until the IMAP backend exists. */
+enum eq_err source_open(const struct eq_config *cfg, struct source **out,
+                        struct eq_buf *diag);
+enum eq_err source_maildir_new(const char *dir, struct source **out,
+                               struct eq_buf *diag);
+enum eq_err source_next(struct source *s, struct source_msg *out);
+enum eq_err source_done(struct source *s, const struct source_msg *m,
+                        enum source_folder folder);
+void source_msg_clear(struct source_msg *m);
+void source_close(struct source *s);
+
+#endif
