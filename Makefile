@@ -15,6 +15,9 @@ TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
+# Quiet by default; `make V=1` shows the commands.
+Q = $(if $(V),,@)
+
 # BUILD is build/ normally and build/asan/ for the sanitizer run.
 BUILD   ?= build
 LIB_SRC  = $(filter-out src/main.c,$(wildcard src/*.c))
@@ -37,18 +40,21 @@ deps-check:
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libenquete.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/enquete: src/main.c $(BUILD)/libenquete.a
-	$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) -o $@ $< $(BUILD)/libenquete.a $(DEP_LIBS) $(LDFLAGS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(DEP_CFLAGS) -o $@ $< $(BUILD)/libenquete.a $(DEP_LIBS) $(LDFLAGS)
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(BUILD)/libenquete.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(DEP_CFLAGS) $(TEST_CFLAGS) -Isrc -Itests \
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(DEP_CFLAGS) $(TEST_CFLAGS) -Isrc -Itests \
 	  -DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< $(BUILD)/libenquete.a \
 	  $(DEP_LIBS) $(TEST_LIBS) $(LDFLAGS)
 
