@@ -1,0 +1,81 @@
+/*
+ * digest: the period digests (managers: their department; HR: the whole
+ * organisation) and `report`. One model builder turns score counts into
+ * estimates, changes and privacy decisions, and every output (mail text and
+ * HTML, report text/HTML/JSON/CSV) is rendered from that one model, so the
+ * numbers and the suppression are identical everywhere. It owns no SQL.
+ */
+#ifndef DIGEST_H
+#define DIGEST_H
+
+#include "campaign.h"
+#include "config.h"
+#include "eq.h"
+#include "store.h"
+#include "transport.h"
+
+struct digest_summary {
+    size_t periods; /* periods whose digests were sent (or rendered) now */
+    size_t sent;    /* messages handed to the transport (or rendered) */
+    size_t skipped; /* recipients skipped: already sent for that period */
+};
+
+/* Sends the digests of every finished period of c that has none yet (see
+ * DESIGN.md "Periods"): due at the first [digest] weekday/hour, in the
+ * configured zone, at or after the later of the period's end and its last
+ * closes_at, and only when no invitation of the period is still open.
+ * Managers get their department's view (recipient key "CODE:EMAIL" in the
+ * digest log, so a manager of two departments gets both), HR addresses the
+ * organisation's. With dry_run nothing is sent or written: the messages'
+ * recipients, subjects and text are appended to out. */
+enum eq_err digest_run(struct store *st, const struct eq_config *cfg,
+                       const struct campaign *c, struct transport *t,
+                       eq_time now, int dry_run, struct digest_summary *sum,
+                       struct eq_buf *out, struct eq_buf *diag);
+
+/* When the digest of a period falls due: the first weekday/hour (1 = Monday,
+ * local time in tz) at or after max(start of the day after last,
+ * last_close). */
+eq_time digest_due(eq_day last, eq_time last_close, int weekday, int hour,
+                   const char *tz);
+
+/* Results on demand. period_label NULL = the latest period with answers;
+ * department a provider code, or NULL for the organisation view; format
+ * "text", "html", "json" or "csv". */
+enum eq_err digest_report(struct store *st, const struct eq_config *cfg,
+                          const struct campaign *c, const char *period_label,
+                          const char *department, const char *format,
+                          char **out, struct eq_buf *diag);
+
+/* The model builder's input, without a database: everything a report
+ * needs for one period (and the one before it, for changes). */
+struct digest_input {
+    const struct campaign *c;
+    const char *period;                      /* "2026Q1" */
+    const char *prev_period;                 /* NULL when there is none */
+    const struct store_department *providers; /* in display order */
+    size_t n_providers;
+    const struct store_department *departments; /* names of rater depts */
+    size_t n_departments;
+    /* Per campaign metric (c->n_metrics arrays): score counts. */
+    const struct store_score_row *const *rows;
+    const size_t *n_rows;
+    const struct store_score_row *const *prev_rows; /* NULL: no previous */
+    const size_t *n_prev_rows;
+    /* store_period_provider_counts: a = provider, b = answered, n =
+     * invited. */
+    const struct store_pair *response;
+    size_t n_response;
+    /* Per provider (n_providers arrays) its comments, or NULL. */
+    char *const *const *comments;
+    const size_t *n_comments;
+};
+
+/* Renders the model of in as a report (format as digest_report) in language
+ * lang ("nl" | "en"); text and html use DIR/LANG/digest.{txt,html}. */
+enum eq_err digest_render(const struct digest_input *in,
+                          const char *templates_dir, const char *lang,
+                          const char *department, const char *format,
+                          char **out, struct eq_buf *diag);
+
+#endif

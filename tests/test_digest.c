@@ -1,0 +1,424 @@
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "campaign.h"
+#include "chart.h"
+#include "config.h"
+#include "digest.h"
+#include "eqtime.h"
+#include "store.h"
+#include "token.h"
+#include "transport.h"
+
+#define TEMPLATES FIXTURES "/../../templates"
+#define TZ "Europe/Amsterdam"
+
+/* ---- a campaign with one NPS metric, built by hand ---------------- */
+
+static struct campaign_metric nps_metric = {
+    .id = "nps", .type = METRIC_NPS, .min = 0, .max = 10,
+    .label_nl = "Aanbeveling", .label_en = "Recommendation",
+};
+static char *prov_codes[] = {"ict", "hr", "fac"};
+static struct campaign camp = {
+    .name = "intern",
+    .title_nl = "Interne klanttevredenheid",
+    .title_en = "Internal customer satisfaction",
+    .metrics = &nps_metric,
+    .n_metrics = 1,
+    .providers = prov_codes,
+    .n_providers = 3,
+    .cadence = CADENCE_QUARTERLY,
+    .anonymity_min = 5,
+    .language = "employee",
+    .timezone = TZ,
+};
+
+/* Departments: providers ICT 1, HR 2, FAC 3; customers FIN 10, SALES 11,
+ * OPS 12. */
+static struct store_department provs[] = {
+    {1, "ict", "ICT"}, {2, "hr", "HR"}, {3, "fac", "Facilitair"}};
+static struct store_department depts[] = {
+    {10, "fin", "Financiën"}, {11, "sales", "Sales"}, {12, "ops", "Operations"}};
+
+/* The period's NPS answers:
+ *   ICT ← Financiën: five 10s, three 8s, two 3s (P 5, D 2, n 10): NPS +30
+ *   ICT ← Sales:     10, 10, 0 (n 3: below 5, hidden)
+ *   ICT ← Operations: 9, 9, 9, 7, 7, 2 (n 6: hidden too, else Sales =
+ *                     total − Financiën − Operations)
+ *   ICT total: P 10, D 4, n 19 → (10 − 4)/19 = +31.58
+ *   HR ← Financiën: 9, 9 (n 2: HR hidden altogether)
+ *   Facilitair ← Operations: five 10s → +100
+ *   Benchmark (shown providers ICT + Facilitair): P 15, D 4, n 24 → +45.83 */
+static const struct store_score_row cur_rows[] = {
+    {1, 10, 3, 2}, {1, 10, 8, 3}, {1, 10, 10, 5},
+    {1, 11, 0, 1}, {1, 11, 10, 2},
+    {1, 12, 2, 1}, {1, 12, 7, 2}, {1, 12, 9, 3},
+    {2, 10, 9, 2},
+    {3, 12, 10, 5},
+};
+/* Previous period: ICT ← Financiën 10 answers, all 0 (NPS −100): the
+ * change to +31.58 is certainly significant. */
+static const struct store_score_row prev_rows[] = {{1, 10, 0, 10}};
+static const struct store_pair response[] = {
+    {1, 19, 40, 0}, {2, 2, 10, 0}, {3, 5, 5, 0}};
+static char *ict_comments[] = {"Snelle hulp bij de laptop, dank!"};
+static char *hr_comments[] = {"Zeer persoonlijke opmerking"};
+
+static struct digest_input
+input(int with_prev)
+{
+    static const struct store_score_row *rows[1], *prows[1];
+    static size_t n_rows[1], n_prows[1];
+    static char *const *comments[3];
+    static size_t n_comments[3];
+
+    rows[0] = cur_rows;
+    n_rows[0] = sizeof cur_rows / sizeof cur_rows[0];
+    prows[0] = prev_rows;
+    n_prows[0] = 1;
+    comments[0] = ict_comments;
+    n_comments[0] = 1;
+    comments[1] = hr_comments;
+    n_comments[1] = 1;
+    return (struct digest_input){
+        .c = &camp,
+        .period = "2026Q1",
+        .prev_period = with_prev ? "2025Q4" : NULL,
+        .providers = provs,
+        .n_providers = 3,
+        .departments = depts,
+        .n_departments = 3,
+        .rows = rows,
+        .n_rows = n_rows,
+        .prev_rows = with_prev ? prows : NULL,
+        .n_prev_rows = n_prows,
+        .response = response,
+        .n_response = 3,
+        .comments = comments,
+        .n_comments = n_comments,
+    };
+}
+
+static char *
+render(int prev, const char *lang, const char *dept, const char *format)
+{
+    struct digest_input in = input(prev);
+    struct eq_buf diag = {0};
+    char *out = NULL;
+    enum eq_err err = digest_render(&in, TEMPLATES, lang, dept, format, &out, &diag);
+    cr_assert_eq(err, EQ_OK, "%s", buf_str(&diag));
+    buf_free(&diag);
+    return out;
+}
+
+#define has(s, needle) cr_assert_not_null(strstr((s), (needle)), "missing %s in:\n%s", (needle), (s))
+#define hasnt(s, needle) cr_assert_null(strstr((s), (needle)), "unexpected %s in:\n%s", (needle), (s))
+
+Test(digest, csv_numbers_equal_hand_computed_nps_and_hide_small_groups, .fini = chart_shutdown)
+{
+    char *csv = render(0, "nl", NULL, "csv");
+    has(csv, "period,provider,customer,metric,statistic,n,value,lo,hi\r\n");
+    /* ICT ← Financiën: +30 with [-19.05, 65.21] (see test_stats). */
+    has(csv, "2026Q1,ict,Financiën,nps,nps,10,30.00,-19.05,65.21\r\n");
+    has(csv, "2026Q1,ict,,nps,nps,19,31.58,");
+    has(csv, "2026Q1,fac,,nps,nps,5,100.00,");
+    has(csv, "2026Q1,*,,nps,nps,24,45.83,");
+    /* primary (Sales, 3), secondary (Operations, 6), whole provider (HR) */
+    has(csv, "2026Q1,ict,Sales,nps,nps,,,,\r\n");
+    has(csv, "2026Q1,ict,Operations,nps,nps,,,,\r\n");
+    has(csv, "2026Q1,hr,,nps,nps,,,,\r\n");
+    has(csv, "2026Q1,hr,Financiën,nps,nps,,,,\r\n");
+    free(csv);
+}
+
+Test(digest, manager_text_is_honest_about_uncertainty_and_privacy, .fini = chart_shutdown)
+{
+    char *t = render(1, "nl", "ict", "text");
+    has(t, "Benchmark ICT — 2026Q1 — NPS +32");
+    has(t, "+32");            /* ICT this period */
+    has(t, "+46");            /* benchmark */
+    has(t, "-100");           /* previous period */
+    has(t, "+132 *");         /* change, significant after BH */
+    has(t, "2 van 2");        /* rank: behind Facilitair, HR not ranked */
+    has(t, "ongewogen");
+    has(t, "minder dan 5 antwoorden");
+    has(t, "Financiën");
+    has(t, "+30 (-19 … +65)");
+    has(t, "19 van 40 beantwoord");
+    has(t, "Snelle hulp bij de laptop");
+    hasnt(t, "Facilitair"); /* a manager sees their own department only */
+    free(t);
+}
+
+Test(digest, hidden_provider_gets_no_scores_and_no_comments, .fini = chart_shutdown)
+{
+    char *t = render(0, "en", "hr", "text");
+    has(t, "fewer than 5 answers");
+    has(t, "Comments are shown from 5 answers on");
+    hasnt(t, "persoonlijke");
+        hasnt(t, "Rank on");
+    free(t);
+    char *j = render(0, "en", "hr", "json");
+    has(j, "\"metrics\":{\"nps\":null}");
+    hasnt(j, "comments");
+    free(j);
+}
+
+Test(digest, organisation_view_ranks_only_shown_providers, .fini = chart_shutdown)
+{
+    char *t = render(1, "nl", NULL, "text");
+    has(t, "Benchmark organisatie — 2026Q1 — NPS +46");
+    has(t, "ICT");
+    has(t, "Facilitair");
+    has(t, "19/40 = 48%");
+    hasnt(t, "persoonlijke");
+    /* weakest link organisation-wide: the only shown cells are ICT ←
+     * Financiën (+30) and Facilitair ← Operations (+100) */
+    has(t, "ICT — Financiën: +30");
+    free(t);
+    char *j = render(1, "nl", NULL, "json");
+    has(j, "\"rank\":2");      /* ICT behind Facilitair */
+    has(j, "\"significant\":true");
+    has(j, "\"weighted\":false");
+    free(j);
+}
+
+Test(digest, html_report_embeds_the_chart, .fini = chart_shutdown)
+{
+    char *h = render(0, "nl", "ict", "html");
+    has(h, "<img src=\"data:image/png;base64,iVBORw0KGgo");
+    has(h, "<table");
+    has(h, "Financi\xC3\xAB" "n");
+    free(h);
+}
+
+Test(digest, unknown_department_and_format_are_errors)
+{
+    struct digest_input in = input(0);
+    char *out = NULL;
+    cr_assert_eq(digest_render(&in, TEMPLATES, "nl", "nope", "csv", &out, NULL), EQ_ERR_NOTFOUND);
+    cr_assert_eq(digest_render(&in, TEMPLATES, "nl", NULL, "xml", &out, NULL), EQ_ERR_USAGE);
+    cr_assert_null(out);
+}
+
+Test(digest, due_on_first_digest_weekday_after_the_period)
+{
+    /* 2026Q1 ends Tuesday 31 March; the next Monday 08:00 in Amsterdam
+     * (CEST, UTC+2) is 6 April 06:00Z. */
+    eq_day last = eqtime_day_from_ymd(2026, 3, 31);
+    eq_time due = digest_due(last, 0, 1, 8, TZ);
+    char iso[21];
+    eqtime_format_iso(due, iso);
+    cr_assert_str_eq(iso, "2026-04-06T06:00:00Z");
+    /* An invitation closing Monday 6 April 09:00 local pushes it a week. */
+    eq_time close;
+    eqtime_parse_iso("2026-04-06T09:00", TZ, &close);
+    eqtime_format_iso(digest_due(last, close, 1, 8, TZ), iso);
+    cr_assert_str_eq(iso, "2026-04-13T06:00:00Z");
+    /* Closing exactly at the digest hour still makes it that day. */
+    eqtime_parse_iso("2026-04-06T08:00", TZ, &close);
+    eqtime_format_iso(digest_due(last, close, 1, 8, TZ), iso);
+    cr_assert_str_eq(iso, "2026-04-06T06:00:00Z");
+}
+
+/* ---- the whole run against a real store ----------------------------- */
+
+static char tmpdir[64];
+
+static int
+rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static void
+cleanup(void)
+{
+    if (tmpdir[0])
+        nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    chart_shutdown();
+}
+
+static int64_t
+dept(struct store *st, const char *code, const char *name)
+{
+    int64_t id;
+    int changed;
+    cr_assert_eq(store_department_upsert(st, code, name, &id, &changed), EQ_OK);
+    return id;
+}
+
+static int64_t
+employee(struct store *st, const char *email, int64_t dep, const char *lang)
+{
+    struct store_employee e = {.email = (char *)email, .name = (char *)email,
+                               .department_id = dep, .language = (char *)lang,
+                               .active = 1};
+    int64_t id;
+    int changed;
+    cr_assert_eq(store_employee_upsert(st, &e, &id, &changed), EQ_OK, "%s", store_errmsg(st));
+    return id;
+}
+
+/* n invitations from emp about provider, answered with score (or left open
+ * when score < 0). */
+static void
+answers(struct store *st, int64_t camp_id, int64_t period, int64_t emp,
+        int64_t provider, int score, int n, eq_time closes)
+{
+    for (int i = 0; i < n; i++) {
+        struct store_invitation inv = {
+            .campaign_id = camp_id, .period_id = period, .employee_id = emp,
+            .provider_department_id = provider, .language = "nl",
+            .state = score < 0 ? INV_SENT : INV_ANSWERED,
+            .planned_at = closes - 10 * 86400, .sent_at = closes - 10 * 86400,
+            .closes_at = closes,
+        };
+        cr_assert_eq(token_new(inv.token), EQ_OK);
+        cr_assert_eq(store_invitation_add(st, &inv), EQ_OK, "%s", store_errmsg(st));
+        if (score >= 0)
+            cr_assert_eq(store_answer_add(st, inv.id, "nps", score, 0, closes - 86400, 0), EQ_OK);
+    }
+}
+
+Test(digest, run_sends_each_digest_once_when_due, .fini = cleanup)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_digest.XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/db/enquete.db", tmpdir);
+    struct store *st = NULL;
+    struct eq_buf diag = {0};
+    cr_assert_eq(store_open(path, &st, &diag), EQ_OK, "%s", buf_str(&diag));
+
+    int64_t ict = dept(st, "ict", "ICT"), hr = dept(st, "hr", "HR");
+    int64_t fac = dept(st, "fac", "Facilitair"), fin = dept(st, "fin", "Financiën");
+    int64_t ops = dept(st, "ops", "Operations");
+    int64_t m_ict = employee(st, "boss.ict@org.example", ict, "en");
+    int64_t m_hr = employee(st, "boss.hr@org.example", hr, NULL);
+    employee(st, "boss.fac@org.example", fac, NULL); /* not a manager */
+    int64_t r_fin = employee(st, "rater.fin@org.example", fin, NULL);
+    int64_t r_ops = employee(st, "rater.ops@org.example", ops, NULL);
+    int changed;
+    cr_assert_eq(store_manager_set(st, ict, m_ict, 1, &changed), EQ_OK);
+    cr_assert_eq(store_manager_set(st, hr, m_hr, 1, &changed), EQ_OK);
+
+    int64_t cid, pid;
+    cr_assert_eq(store_campaign_ensure(st, "intern", &cid), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, cid, "2026Q1", eqtime_day_from_ymd(2026, 1, 1),
+                                     eqtime_day_from_ymd(2026, 3, 31), &pid), EQ_OK);
+    eq_time closes;
+    eqtime_parse_iso("2026-03-20T12:00", TZ, &closes);
+    /* ICT ← Financiën: P 5, D 2, n 10 → +30 (the hand-computed case) */
+    answers(st, cid, pid, r_fin, ict, 10, 5, closes);
+    answers(st, cid, pid, r_fin, ict, 8, 3, closes);
+    answers(st, cid, pid, r_fin, ict, 3, 2, closes);
+    /* ICT ← Operations: 3 answers, hidden (and protected by subtraction) */
+    answers(st, cid, pid, r_ops, ict, 9, 3, closes);
+    /* HR: 4 answers, below the minimum */
+    answers(st, cid, pid, r_fin, hr, 9, 4, closes);
+    /* Facilitair: 5 × 6 → −100, and one invitation still open until
+     * 8 April 12:00 */
+    answers(st, cid, pid, r_ops, fac, 6, 5, closes);
+    eq_time late;
+    eqtime_parse_iso("2026-04-08T12:00", TZ, &late);
+    answers(st, cid, pid, r_ops, fac, -1, 1, late);
+
+    char *hr_list[] = {"hr@org.example"};
+    struct eq_config cfg = {0};
+    cfg.general.timezone = TZ;
+    cfg.general.language = "nl";
+    cfg.general.from = "HR Enquête <hr@org.example>";
+    cfg.general.reply_address = "enquete@org.example";
+    cfg.general.templates = TEMPLATES;
+    cfg.digest.hr = hr_list;
+    cfg.digest.n_hr = 1;
+    cfg.digest.weekday = 1;
+    cfg.digest.hour = 8;
+    cfg.digest.language_default = "nl";
+
+    struct transport *t = transport_capture_new();
+    struct digest_summary sum;
+    struct eq_buf out = {0};
+    eq_time now;
+
+    /* Monday 6 April 09:00: the period is over but one invitation is open. */
+    eqtime_parse_iso("2026-04-06T09:00", TZ, &now);
+    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(transport_capture_count(t), 0);
+    /* Wednesday 8 April 13:00: closed, but the digest waits for Monday. */
+    eqtime_parse_iso("2026-04-08T13:00", TZ, &now);
+    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag), EQ_OK);
+    cr_assert_eq(transport_capture_count(t), 0);
+
+    /* Monday 13 April 08:00: a dry run renders and sends nothing. */
+    eqtime_parse_iso("2026-04-13T08:00", TZ, &now);
+    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 1, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(transport_capture_count(t), 0);
+    cr_assert_eq(sum.sent, 3);
+    has(buf_str(&out), "To: boss.ict@org.example");
+    has(buf_str(&out), "Benchmark ICT — 2026Q1 — NPS +46");
+    has(buf_str(&out), "To: hr@org.example");
+
+    /* The real run: ICT manager, HR manager, HR address. */
+    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(sum.periods, 1);
+    cr_assert_eq(sum.sent, 3);
+    cr_assert_eq(transport_capture_count(t), 3);
+    const char *want[] = {"boss.ict@org.example", "boss.hr@org.example", "hr@org.example"};
+    for (size_t i = 0; i < 3; i++) {
+        const struct transport_msg *m = transport_capture_get(t, i);
+        cr_assert_eq(m->n_rcpt, 1);
+        cr_assert_str_eq(m->rcpt[0], want[i]);
+        cr_assert_eq(strncmp(m->envelope_from, "enquete+", 8), 0);
+        char tok[TOKEN_LEN + 1], kind[4];
+        const char *mid = strstr(m->data, "Message-ID: <dig.");
+        cr_assert_not_null(mid);
+        char msgid[128] = "";
+        const char *gt = strchr(mid, '>');
+        cr_assert_not_null(gt);
+        memcpy(msgid, mid + 12, (size_t)(gt - mid - 11));
+        cr_assert_eq(token_from_message_id(msgid, tok, kind), 0, "%s", msgid);
+        cr_assert_str_eq(kind, "dig");
+        const char *tkind = NULL;
+        cr_assert_eq(store_token_kind(st, tok, &tkind), EQ_OK);
+        cr_assert_str_eq(tkind, "digest");
+        has(m->envelope_from, tok);
+        has(m->data, "image/png");
+    }
+    int sent = 0;
+    cr_assert_eq(store_digest_sent(st, pid, "ict:boss.ict@org.example", &sent), EQ_OK);
+    cr_assert(sent);
+
+    /* Never twice: a rerun sends nothing. */
+    eqtime_parse_iso("2026-04-20T08:00", TZ, &now);
+    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag), EQ_OK);
+    cr_assert_eq(sum.sent, 0);
+    cr_assert_eq(transport_capture_count(t), 3);
+
+    /* The report shows the same numbers: ICT total P 5, D 2 + 3 × 9 → P 8,
+     * D 2, n 13 → (8 − 2)/13 = +46.15; Operations (3) hidden, and with it
+     * Financiën, the only other cell (it equals total − Operations); HR
+     * hidden; Facilitair −100. */
+    char *csv = NULL;
+    cr_assert_eq(digest_report(st, &cfg, &camp, NULL, NULL, "csv", &csv, &diag), EQ_OK, "%s", buf_str(&diag));
+    has(csv, "2026Q1,ict,,nps,nps,13,46.15,");
+    has(csv, "2026Q1,ict,Financiën,nps,nps,,,,\r\n");
+    has(csv, "2026Q1,ict,Operations,nps,nps,,,,\r\n");
+    has(csv, "2026Q1,hr,,nps,nps,,,,\r\n");
+    has(csv, "2026Q1,fac,,nps,nps,5,-100.00,");
+    free(csv);
+
+    transport_close(t);
+    buf_free(&out);
+    buf_free(&diag);
+    store_close(st);
+}
