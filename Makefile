@@ -1,7 +1,7 @@
 # enquete — plain Makefile. `make help` lists the targets.
 PREFIX   ?= /usr/local
 CC       ?= cc
-PKGS      = libcurl libetpan inih sqlite3 libcjson cairo libxml-2.0 gnutls
+PKGS      = libcurl libetpan inih sqlite3 libcjson cairo fontconfig libxml-2.0 gnutls
 TEST_PKGS = criterion
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

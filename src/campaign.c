@@ -66,27 +66,6 @@ campaign_metric_type_name(enum metric_type t)
 /* ---- small parsers ----------------------------------------------------- */
 
 static int
-weekday_parse(const char *s)
-{
-    static const char *const names[7][4] = {
-        {"mon", "monday", "ma", "maandag"},
-        {"tue", "tuesday", "di", "dinsdag"},
-        {"wed", "wednesday", "wo", "woensdag"},
-        {"thu", "thursday", "do", "donderdag"},
-        {"fri", "friday", "vr", "vrijdag"},
-        {"sat", "saturday", "za", "zaterdag"},
-        {"sun", "sunday", "zo", "zondag"},
-    };
-    int d, k;
-
-    for (d = 0; d < 7; d++)
-        for (k = 0; k < 4; k++)
-            if (eq_strcasecmp(s, names[d][k]) == 0)
-                return d + 1;
-    return 0;
-}
-
-static int
 parse_bool(const char *v, int *out)
 {
     if (eq_strcasecmp(v, "yes") == 0 || eq_strcasecmp(v, "true") == 0 ||
@@ -437,7 +416,7 @@ set_send_days(struct campaign *c, const char *v, struct eq_buf *msg)
     if (rc == -2)
         return -2;
     for (i = 0; rc == 0 && i < n; i++) {
-        d = weekday_parse(items[i]);
+        d = config_weekday(items[i]);
         if (d == 0)
             rc = -1;
         else
@@ -654,46 +633,12 @@ static const char *const campaign_keys[] = {"name",
 static const char *const metric_keys[] = {
     "type", "label_nl", "label_en", "question_nl", "question_en", NULL};
 
-static size_t
-edit_distance(const char *a, const char *b)
-{
-    size_t row[64], i, j, la = strlen(a), lb = strlen(b), diag, up, best;
-
-    if (la >= 64 || lb >= 64)
-        return (size_t)-1;
-    for (j = 0; j <= lb; j++)
-        row[j] = j;
-    for (i = 1; i <= la; i++) {
-        diag = row[0];
-        row[0] = i;
-        for (j = 1; j <= lb; j++) {
-            best = diag + (a[i - 1] != b[j - 1]);
-            up = row[j];
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            diag = up;
-            row[j] = best;
-        }
-    }
-    return row[lb];
-}
-
 static int
 unknown_key(const char *name, const char *section, const char *const *keys,
             struct eq_buf *msg)
 {
-    const char *best = NULL;
-    size_t d, bestd = 3;
+    const char *best = config_closest(name, keys);
 
-    for (; *keys; keys++) {
-        d = edit_distance(name, *keys);
-        if (d < bestd) {
-            bestd = d;
-            best = *keys;
-        }
-    }
     if (best)
         buf_printf(msg, "unknown key '%s' in [%s] (did you mean '%s'?)", name,
                    section, best);

@@ -395,9 +395,8 @@ url_valid(const char *v, const char *const schemes[2])
     return 0;
 }
 
-/* Weekday name in English (short or full) or Dutch, any case; 1 = Monday. */
-static int
-weekday_parse(const char *s)
+int
+config_weekday(const char *s)
 {
     static const char *const names[7][4] = {
         {"mon", "monday", "ma", "maandag"},
@@ -443,8 +442,8 @@ edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
-static const char *
-closest(const char *s, const char *const *names)
+const char *
+config_closest(const char *s, const char *const *names)
 {
     const char *best = NULL;
     size_t d, bestd = 3;
@@ -717,7 +716,7 @@ digest_key(struct load_ctx *l, const char *name, const char *v,
     if (strcmp(name, "hr") == 0)
         return set_hr(l, v, msg);
     if (strcmp(name, "weekday") == 0) {
-        int d = weekday_parse(v);
+        int d = config_weekday(v);
         if (d == 0) {
             buf_printf(msg,
                        "'weekday' must be a day name (mon … sun, "
@@ -759,7 +758,7 @@ load_handler(void *user, const char *section, const char *name,
             return 0;
         free(l->bad_section);
         l->bad_section = strdup(section);
-        hint = closest(section, sections);
+        hint = config_closest(section, sections);
         if (hint)
             buf_printf(msg, "unknown section [%s] (did you mean [%s]?)",
                        section, hint);
@@ -807,7 +806,7 @@ load_handler(void *user, const char *section, const char *name,
         rc = digest_key(l, name, value, msg);
     }
     if (rc == 1) {
-        hint = closest(name, keys);
+        hint = config_closest(name, keys);
         if (hint)
             buf_printf(msg, "unknown key '%s' in [%s] (did you mean '%s'?)",
                        name, section, hint);

@@ -85,6 +85,13 @@ typedef int (*config_ini_handler)(void *user, const char *section,
 enum eq_err config_ini_parse(const char *path, config_ini_handler handler,
                              void *user, struct eq_buf *diag);
 
+/* Weekday name in English (short or full) or Dutch, any case: 1 = Monday …
+ * 7 = Sunday, 0 = not a weekday. */
+int config_weekday(const char *s);
+/* The name in the NULL-terminated list closest to s (edit distance ≤ 2), for
+ * "did you mean" hints; NULL if none is close. */
+const char *config_closest(const char *s, const char *const *names);
+
 /* Resolve p against dir unless it is absolute; newly allocated. */
 char *config_resolve(const char *dir, const char *p);
 
