@@ -1,0 +1,760 @@
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "compose.h"
+#include "eqtime.h"
+
+#define TOKEN "abcdefghjkmnpqrstvwxyz0123"
+
+/* --- independent decoders used to read the output back ---------------- */
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* The unfolded value of header name (first occurrence), or NULL. */
+static char *
+header(const char *msg, const char *name)
+{
+    const char *end = strstr(msg, "\r\n\r\n"), *p = msg;
+    size_t nl = strlen(name);
+    struct eq_buf b = {0};
+
+    while (p && p < end) {
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            for (;;) {
+                const char *e = strstr(v, "\r\n");
+                buf_addn(&b, v, (size_t)(e - v));
+                if (e[2] != ' ' && e[2] != '\t')
+                    break;
+                v = e + 2;
+            }
+            char *s = buf_take(&b);
+            size_t i = 0;
+            while (s[i] == ' ')
+                i++;
+            memmove(s, s + i, strlen(s + i) + 1);
+            return s;
+        }
+        p = strstr(p, "\r\n");
+        if (p)
+            p += 2;
+    }
+    return NULL;
+}
+
+/* RFC 2047 decoding of Q-encoded UTF-8 words; whitespace between two
+ * encoded words is dropped. */
+static char *
+decode_2047(const char *s)
+{
+    struct eq_buf b = {0}, pending = {0};
+    int last_encoded = 0;
+
+    while (*s) {
+        if (strncmp(s, "=?UTF-8?Q?", 10) == 0) {
+            const char *e = strstr(s + 10, "?=");
+            cr_assert_not_null(e);
+            if (!last_encoded)
+                buf_addn(&b, pending.s ? pending.s : "", pending.len);
+            buf_reset(&pending);
+            for (const char *p = s + 10; p < e; p++) {
+                if (*p == '_')
+                    buf_addc(&b, ' ');
+                else if (*p == '=') {
+                    buf_addc(&b, (char)(hexval(p[1]) * 16 + hexval(p[2])));
+                    p += 2;
+                } else
+                    buf_addc(&b, *p);
+            }
+            s = e + 2;
+            last_encoded = 1;
+        } else if (*s == ' ' || *s == '\t') {
+            buf_addc(&pending, *s++);
+        } else {
+            buf_addn(&b, pending.s ? pending.s : "", pending.len);
+            buf_reset(&pending);
+            buf_addc(&b, *s++);
+            last_encoded = 0;
+        }
+    }
+    buf_addn(&b, pending.s ? pending.s : "", pending.len);
+    buf_free(&pending);
+    return buf_take(&b);
+}
+
+static char *
+qp_decode(const char *s, size_t n)
+{
+    struct eq_buf b = {0};
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '=' && i + 2 < n && s[i + 1] == '\r' && s[i + 2] == '\n')
+            i += 2;
+        else if (s[i] == '=') {
+            cr_assert(hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0);
+            buf_addc(&b, (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
+            i += 2;
+        } else
+            buf_addc(&b, s[i]);
+    }
+    return buf_take(&b);
+}
+
+/* Body of the part whose Content-Type starts with type, QP-decoded. */
+static char *
+part_body(const char *msg, const char *type)
+{
+    char key[80];
+    snprintf(key, sizeof(key), "Content-Type: %s", type);
+    const char *p = strstr(msg, key);
+    cr_assert_not_null(p, "no %s part", type);
+    const char *body = strstr(p, "\r\n\r\n") + 4;
+    const char *end = strstr(body, "\r\n--");
+    if (end == NULL)
+        end = body + strlen(body);
+    return qp_decode(body, (size_t)(end - body));
+}
+
+static void
+assert_crlf_only(const char *msg, size_t len)
+{
+    cr_assert_eq(strlen(msg), len);
+    for (size_t i = 0; i < len; i++) {
+        if (msg[i] == '\n')
+            cr_assert(i > 0 && msg[i - 1] == '\r', "bare LF at %zu", i);
+        if (msg[i] == '\r')
+            cr_assert(msg[i + 1] == '\n', "bare CR at %zu", i);
+    }
+}
+
+static void
+assert_header_lines_fit(const char *msg, size_t max)
+{
+    const char *end = strstr(msg, "\r\n\r\n");
+    for (const char *p = msg; p < end;) {
+        const char *e = strstr(p, "\r\n");
+        cr_assert_leq((size_t)(e - p), max, "header line too long: %.*s",
+                      (int)(e - p), p);
+        p = e + 2;
+    }
+}
+
+static struct compose_mail
+base_mail(void)
+{
+    struct compose_mail m = {
+        .from = "HR Enquête <hr@example.org>",
+        .to = "anna@example.org",
+        .to_name = "Anna de Vries",
+        .reply_to = "enquete+" TOKEN "@example.org",
+        .subject = "Een vraag over ICT [#" TOKEN "]",
+        .message_id = "inv." TOKEN "@example.org",
+        .list_unsubscribe =
+            "mailto:enquete+" TOKEN "@example.org?subject=afmelden",
+        .auto_submitted = 1,
+        .timezone = "Europe/Amsterdam",
+        .text = "Hoi Anna,\nHoe tevreden ben je?\n",
+        .html = NULL,
+    };
+    eqtime_parse_iso("2026-12-01T09:00:00+01:00", "UTC", &m.date);
+    return m;
+}
+
+/* --- compose_build ---------------------------------------------------- */
+
+Test(compose, builds_headers_with_crlf_line_ends)
+{
+    struct compose_mail m = base_mail();
+    char *out = NULL, *v;
+    size_t len = 0;
+    struct eq_buf d = {0};
+
+    cr_assert_eq(compose_build(&m, &out, &len, &d), EQ_OK, "%s", buf_str(&d));
+    assert_crlf_only(out, len);
+    v = header(out, "Date");
+    cr_assert_str_eq(v, "Tue, 1 Dec 2026 09:00:00 +0100");
+    free(v);
+    v = header(out, "To");
+    cr_assert_str_eq(v, "Anna de Vries <anna@example.org>");
+    free(v);
+    v = header(out, "Reply-To");
+    cr_assert_str_eq(v, "<enquete+" TOKEN "@example.org>");
+    free(v);
+    v = header(out, "Message-ID");
+    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
+    free(v);
+    v = header(out, "Auto-Submitted");
+    cr_assert_str_eq(v, "auto-generated");
+    free(v);
+    v = header(out, "X-Auto-Response-Suppress");
+    cr_assert_str_eq(v, "OOF, AutoReply");
+    free(v);
+    v = header(out, "List-Unsubscribe");
+    cr_assert_str_eq(v,
+                     "<mailto:enquete+" TOKEN "@example.org?subject=afmelden>");
+    free(v);
+    cr_assert_null(header(out, "List-Unsubscribe-Post"));
+    cr_assert_null(header(out, "In-Reply-To"));
+    v = header(out, "MIME-Version");
+    cr_assert_str_eq(v, "1.0");
+    free(v);
+    v = header(out, "Content-Type");
+    cr_assert_str_eq(v, "text/plain; charset=utf-8");
+    free(v);
+    cr_assert(strstr(out, "\r\n\r\nHoi Anna,\r\nHoe tevreden ben je?\r\n") !=
+              NULL);
+    free(out);
+    buf_free(&d);
+}
+
+Test(compose, encodes_non_ascii_display_name_and_quotes_specials)
+{
+    struct compose_mail m = base_mail();
+    char *out = NULL, *v;
+
+    m.to_name = "Vries, Anna \"AJ\"";
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_OK);
+    v = header(out, "From");
+    cr_assert_str_eq(v, "=?UTF-8?Q?HR_Enqu=C3=AAte?= <hr@example.org>");
+    free(v);
+    v = header(out, "To");
+    cr_assert_str_eq(v, "\"Vries, Anna \\\"AJ\\\"\" <anna@example.org>");
+    free(v);
+    free(out);
+
+    const char *longname = "Zoë van den Berg-Ĳsselmeer, afdeling Facilitaire "
+                           "Dienstverlening";
+    m.to_name = longname;
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_OK);
+    assert_header_lines_fit(out, 78);
+    v = header(out, "To");
+    char *lt = strstr(v, " <anna@example.org>");
+    cr_assert_not_null(lt, "%s", v);
+    *lt = '\0';
+    char *dec = decode_2047(v);
+    cr_assert_str_eq(dec, longname);
+    /* Split between words, never inside one. */
+    cr_assert(strstr(v, "?= =?UTF-8?Q?_") != NULL, "%s", v);
+    free(dec);
+    free(v);
+    free(out);
+}
+
+Test(compose, folds_long_subject_within_78_columns)
+{
+    struct compose_mail m = base_mail();
+    const char *subj = "Een heel lange onderwerpregel die veel te lang is om "
+                       "op een enkele regel te passen zonder te vouwen en dus "
+                       "gevouwen wordt [#" TOKEN "]";
+    char *out = NULL, *v;
+
+    m.subject = subj;
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_OK);
+    assert_header_lines_fit(out, 78);
+    cr_assert(strstr(out, "Subject: Een heel lange") != NULL);
+    cr_assert(strstr(out, "\r\n ") != NULL, "%s", out);
+    v = header(out, "Subject");
+    cr_assert_str_eq(v, subj);
+    free(v);
+    free(out);
+}
+
+Test(compose, encodes_non_ascii_subject_as_rfc2047_round_trip)
+{
+    struct compose_mail m = base_mail();
+    const char *subj = "Klanttevredenheid 2026: één vraag over Facilitaire "
+                       "Zaken – ‘snel’ en ‘prettig’ geholpen? Zeg het ons "
+                       "even [#" TOKEN "]";
+    char *out = NULL, *raw, *dec;
+
+    m.subject = subj;
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_OK);
+    assert_header_lines_fit(out, 78);
+    raw = header(out, "Subject");
+    /* ASCII words around the encoded stretch stay readable. */
+    cr_assert(strncmp(raw, "Klanttevredenheid 2026: =?UTF-8?Q?", 34) == 0, "%s",
+              raw);
+    cr_assert(strstr(raw, "?= geholpen? Zeg het ons even [#" TOKEN "]") != NULL,
+              "%s", raw);
+    cr_assert(strstr(raw, "=C3=A9=C3=A9n") != NULL);
+    for (char *p = raw; *p; p++)
+        cr_assert((unsigned char)*p < 0x80);
+    /* No encoded word longer than 75 characters. */
+    for (char *p = strstr(raw, "=?"); p; p = strstr(p + 2, "=?")) {
+        char *e = strstr(p + 10, "?=");
+        cr_assert_leq((size_t)(e + 2 - p), 75);
+        p = e;
+    }
+    dec = decode_2047(raw);
+    cr_assert_str_eq(dec, subj);
+    free(dec);
+    free(raw);
+    free(out);
+}
+
+Test(compose, refuses_line_breaks_in_header_values)
+{
+    struct compose_mail m = base_mail();
+    char *out = (char *)"x";
+    struct eq_buf d = {0};
+
+    m.subject = "Hallo\r\nBcc: everyone@example.org";
+    cr_assert_eq(compose_build(&m, &out, NULL, &d), EQ_ERR_DATA);
+    cr_assert_null(out);
+    cr_assert(strstr(buf_str(&d), "Subject") != NULL);
+    m = base_mail();
+    m.to_name = "Anna\nX-Evil: 1";
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_ERR_DATA);
+    m = base_mail();
+    m.message_id = "a@b\r\nX: y";
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_ERR_DATA);
+    m = base_mail();
+    m.list_unsubscribe = "mailto:a@b?subject=x\ny";
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_ERR_DATA);
+    m = base_mail();
+    m.to = "anna@example.org>\r\nBcc: x@y";
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_ERR_DATA);
+    m = base_mail();
+    m.from = "HR <hr@example.org\rX>";
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_ERR_DATA);
+    cr_assert_null(out);
+    buf_free(&d);
+}
+
+Test(compose, quoted_printable_lines_fit_and_round_trip)
+{
+    struct compose_mail m = base_mail();
+    struct eq_buf t = {0}, want = {0};
+    char *out = NULL, *body;
+    size_t len;
+
+    /* A long line of accented text, '=' signs, trailing blanks, a line
+     * starting with "From " and one with a dot. */
+    for (int i = 0; i < 30; i++)
+        buf_add(&t, "één=twee ");
+    buf_add(&t, "\nregel met spatie aan het eind  \n");
+    buf_add(&t, "From here\n.\ntab\t\nlaatste");
+    m.text = t.s;
+    cr_assert_eq(compose_build(&m, &out, &len, NULL), EQ_OK);
+    assert_crlf_only(out, len);
+    const char *b = strstr(out, "\r\n\r\n") + 4;
+    for (const char *p = b; *p;) {
+        const char *e = strstr(p, "\r\n");
+        if (e == NULL)
+            e = p + strlen(p);
+        cr_assert_leq((size_t)(e - p), 76);
+        if (e > p)
+            cr_assert(e[-1] != ' ' && e[-1] != '\t', "trailing blank");
+        for (const char *c = p; c < e; c++)
+            cr_assert((unsigned char)*c < 0x80);
+        cr_assert(strncmp(p, "From ", 5) != 0);
+        p = *e ? e + 2 : e;
+    }
+    cr_assert(strstr(b, "=3D") != NULL);
+    body = qp_decode(b, strlen(b));
+    for (const char *p = t.s; *p; p++) {
+        if (*p == '\n')
+            buf_addc(&want, '\r');
+        buf_addc(&want, *p);
+    }
+    buf_add(&want, "\r\n");
+    cr_assert_str_eq(body, want.s);
+    free(body);
+    free(out);
+    buf_free(&t);
+    buf_free(&want);
+}
+
+Test(compose, alternative_with_html_has_unique_boundary)
+{
+    struct compose_mail m = base_mail();
+    char *out = NULL, *ct, *html, *text;
+    size_t len;
+
+    m.html = "<p>Hoi &amp; welkom — <a href=\"mailto:x@y\">klik</a></p>\n";
+    cr_assert_eq(compose_build(&m, &out, &len, NULL), EQ_OK);
+    assert_crlf_only(out, len);
+    ct = header(out, "Content-Type");
+    cr_assert(strncmp(ct, "multipart/alternative; boundary=\"", 33) == 0, "%s",
+              ct);
+    char boundary[80];
+    const char *q = ct + 33;
+    size_t bl = strcspn(q, "\"");
+    cr_assert_lt(bl, sizeof(boundary));
+    memcpy(boundary, q, bl);
+    boundary[bl] = '\0';
+    /* The boundary appears only as delimiter lines. */
+    size_t count = 0;
+    for (const char *p = strstr(out, boundary); p;
+         p = strstr(p + 1, boundary)) {
+        count++;
+        cr_assert(p[-1] == '"' || (p[-2] == '-' && p[-3] == '\n'));
+    }
+    cr_assert_eq(count, 4); /* header, two parts, closing */
+    cr_assert(strstr(out, "--") != NULL);
+    text = part_body(out, "text/plain");
+    cr_assert_str_eq(text, "Hoi Anna,\r\nHoe tevreden ben je?\r\n");
+    html = part_body(out, "text/html");
+    cr_assert_str_eq(html, "<p>Hoi &amp; welkom — <a "
+                           "href=\"mailto:x@y\">klik</a></p>\r\n");
+    char closing[100];
+    snprintf(closing, sizeof(closing), "\r\n--%s--\r\n", boundary);
+    cr_assert(strstr(out, closing) != NULL);
+    free(text);
+    free(html);
+    free(ct);
+    free(out);
+}
+
+Test(compose, related_parts_carry_content_id_and_base64)
+{
+    struct compose_mail m = base_mail();
+    static const unsigned char png[] = {0x89, 'P',  'N',  'G',  0x0d,
+                                        0x0a, 0x1a, 0x0a, 0x00, 0xff};
+    struct compose_part part = {"image/png", "chart.png", "chart1@example.org",
+                                png, sizeof(png)};
+    char *out = NULL;
+
+    m.html = "<img src=\"cid:chart1@example.org\">";
+    m.parts = &part;
+    m.n_parts = 1;
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_OK);
+    const char *rel = strstr(out, "Content-Type: multipart/related;");
+    cr_assert_not_null(rel);
+    cr_assert(strstr(out, "Content-Type: text/html") > rel);
+    const char *img = strstr(out, "Content-Type: image/png");
+    cr_assert_not_null(img);
+    cr_assert(strstr(img, "Content-ID: <chart1@example.org>\r\n") != NULL);
+    cr_assert(strstr(img, "Content-Transfer-Encoding: base64\r\n") != NULL);
+    /* 89 50 4E 47 0D 0A 1A 0A 00 FF in base64, computed by hand. */
+    cr_assert(strstr(img, "\r\n\r\niVBORw0KGgoA/w==\r\n") != NULL);
+    free(out);
+}
+
+Test(compose, threads_reminders_with_in_reply_to)
+{
+    struct compose_mail m = base_mail();
+    char *out = NULL, *v;
+
+    m.message_id = "rem.1." TOKEN "@example.org";
+    m.in_reply_to = "inv." TOKEN "@example.org";
+    m.references = "inv." TOKEN "@example.org";
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_OK);
+    v = header(out, "In-Reply-To");
+    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
+    free(v);
+    v = header(out, "References");
+    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
+    free(v);
+    free(out);
+}
+
+/* --- links and invitations -------------------------------------------- */
+
+Test(compose, answer_link_percent_encodes_subject_and_body)
+{
+    char *link = NULL;
+
+    cr_assert_eq(compose_answer_link("enquete", "example.org", TOKEN,
+                                     "Re: Eén vraag [#" TOKEN "]", "NPS: 9",
+                                     &link),
+                 EQ_OK);
+    cr_assert_str_eq(link, "mailto:enquete+" TOKEN "@example.org"
+                           "?subject=Re%3A%20E%C3%A9n%20vraag%20%5B%23" TOKEN
+                           "%5D&body=NPS%3A%209");
+    free(link);
+    /* The token is appended when the subject lacks it. */
+    cr_assert_eq(compose_answer_link("enquete", "example.org", TOKEN, "a&b=c",
+                                     "x\ny", &link),
+                 EQ_OK);
+    cr_assert_str_eq(link,
+                     "mailto:enquete+" TOKEN "@example.org"
+                     "?subject=a%26b%3Dc%20%5B%23" TOKEN "%5D&body=x%0D%0Ay");
+    free(link);
+    cr_assert_eq(
+        compose_answer_link("enquete", "example.org", "short", "s", "b", &link),
+        EQ_ERR_DATA);
+}
+
+struct fixture {
+    struct eq_config cfg;
+    struct campaign camp;
+    struct campaign_metric metrics[2];
+    struct store_invitation inv;
+    struct compose_invite ci;
+};
+
+static void
+fixture_init(struct fixture *f, const char *templates)
+{
+    memset(f, 0, sizeof(*f));
+    f->cfg.general.from = (char *)"HR Enquête <hr@example.org>";
+    f->cfg.general.reply_address = (char *)"enquete@example.org";
+    f->cfg.general.language = (char *)"nl";
+    f->cfg.general.timezone = (char *)"Europe/Amsterdam";
+    f->cfg.general.templates = (char *)templates;
+    f->metrics[0] = (struct campaign_metric){
+        (char *)"nps",
+        METRIC_NPS,
+        0,
+        10,
+        (char *)"Aanbeveling",
+        (char *)"Recommendation",
+        (char *)"Hoe waarschijnlijk is het dat je {{provider}} aanraadt aan "
+                "een collega?",
+        (char *)"How likely is it that you would recommend {{provider}} to a "
+                "colleague?"};
+    f->metrics[1] = (struct campaign_metric){
+        (char *)"ces",
+        METRIC_CES,
+        1,
+        7,
+        (char *)"Gemak",
+        (char *)"Ease",
+        (char *)"{{provider}} zorgde ervoor dat mijn vraag makkelijk werd "
+                "afgehandeld.",
+        (char *)"{{provider}} made it easy to handle my request."};
+    f->camp.name = (char *)"kto";
+    f->camp.file = (char *)"campaigns/kto.ini";
+    f->camp.title_nl = (char *)"Klanttevredenheid";
+    f->camp.title_en = (char *)"Customer satisfaction";
+    f->camp.metrics = f->metrics;
+    f->camp.n_metrics = 1;
+    f->camp.close_after = 10;
+    f->camp.language = (char *)"employee";
+    f->camp.anonymity_min = 5;
+    f->camp.timezone = (char *)"Europe/Amsterdam";
+    memcpy(f->inv.token, TOKEN, sizeof(f->inv.token));
+    f->inv.id = 7;
+    f->inv.language = (char *)"nl";
+    f->inv.email = (char *)"anna@example.org";
+    f->inv.employee_name = (char *)"Anna de Vries";
+    f->inv.provider_name = (char *)"Facilitaire Zaken";
+    f->inv.provider_code = (char *)"fz";
+    f->ci.cfg = &f->cfg;
+    f->ci.campaign = &f->camp;
+    f->ci.inv = &f->inv;
+    eqtime_parse_iso("2026-11-23T09:30", "Europe/Amsterdam", &f->ci.now);
+}
+
+#define TEMPLATES FIXTURES "/../../templates"
+
+Test(compose, invitation_follows_mail_conventions)
+{
+    struct fixture f;
+    char *out = NULL, *env = NULL, *v, *subj;
+    size_t len;
+    struct eq_buf d = {0};
+
+    fixture_init(&f, TEMPLATES);
+    cr_assert_eq(compose_invitation(&f.ci, &out, &len, &env, &d), EQ_OK, "%s",
+                 buf_str(&d));
+    assert_crlf_only(out, len);
+    assert_header_lines_fit(out, 998);
+    cr_assert_str_eq(env, "enquete+" TOKEN "@example.org");
+    v = header(out, "Subject");
+    subj = decode_2047(v);
+    cr_assert_str_eq(subj, "Klanttevredenheid: één vraag over Facilitaire "
+                           "Zaken [#" TOKEN "]");
+    free(v);
+    v = header(out, "Reply-To");
+    cr_assert_str_eq(v, "<enquete+" TOKEN "@example.org>");
+    free(v);
+    v = header(out, "Message-ID");
+    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
+    free(v);
+    v = header(out, "To");
+    cr_assert_str_eq(v, "Anna de Vries <anna@example.org>");
+    free(v);
+    v = header(out, "From");
+    cr_assert_str_eq(v, "=?UTF-8?Q?HR_Enqu=C3=AAte?= <hr@example.org>");
+    free(v);
+    v = header(out, "List-Unsubscribe");
+    cr_assert_str_eq(v, "<mailto:enquete+" TOKEN "@example.org?subject="
+                        "afmelden%20%5B%23" TOKEN "%5D>");
+    free(v);
+    v = header(out, "Auto-Submitted");
+    cr_assert_str_eq(v, "auto-generated");
+    free(v);
+
+    char *text = part_body(out, "text/plain");
+    cr_assert(strncmp(text, "Hoi Anna,\r\n\r\n", 13) == 0, "%s", text);
+    cr_assert(strstr(text, "Hoe waarschijnlijk is het dat je Facilitaire "
+                           "Zaken aanraadt aan een collega?") != NULL);
+    cr_assert(strstr(text, "   0  1  2  3  4  5  6  7  8  9  10\r\n") != NULL,
+              "%s", text);
+    cr_assert(strstr(text, "0 = zeer onwaarschijnlijk, 10 = zeer "
+                           "waarschijnlijk") != NULL);
+    cr_assert(strstr(text, "tot en met 3 december 2026") != NULL);
+    cr_assert(strstr(text, "minstens 5 mensen") != NULL);
+    cr_assert(strstr(text, "\"afmelden\"") != NULL);
+    cr_assert(strstr(text, "\"n.v.t.\"") != NULL);
+    cr_assert(strstr(text, "Subject:") == NULL);
+    cr_assert(strstr(text, "\r\n\r\n\r\n") == NULL, "double blank line");
+
+    char *html = part_body(out, "text/html");
+    cr_assert(strncmp(html, "<!DOCTYPE html>", 15) == 0);
+    for (int value = 0; value <= 10; value++) {
+        char want[300];
+        snprintf(want, sizeof(want),
+                 "href=\"mailto:enquete+" TOKEN
+                 "@example.org?subject=Re%%3A%%20"
+                 "Klanttevredenheid%%3A%%20%%C3%%A9%%C3%%A9n%%20vraag%%20over"
+                 "%%20Facilitaire%%20Zaken%%20%%5B%%23" TOKEN
+                 "%%5D&amp;body=NPS%%3A%%20%d\"",
+                 value);
+        cr_assert(strstr(html, want) != NULL, "no link for %d", value);
+    }
+    cr_assert(strstr(html, "NPS%3A%2011") == NULL);
+    cr_assert(strstr(html, "http") == NULL, "no external resources");
+    free(text);
+    free(html);
+    free(subj);
+    free(out);
+    free(env);
+    buf_free(&d);
+}
+
+Test(compose, reminder_references_the_invitation)
+{
+    struct fixture f;
+    char *out = NULL, *env = NULL, *v, *subj;
+
+    fixture_init(&f, TEMPLATES);
+    f.ci.reminder = 1;
+    f.inv.sent_at = f.ci.now - 3 * 86400;
+    cr_assert_eq(compose_invitation(&f.ci, &out, NULL, &env, NULL), EQ_OK);
+    v = header(out, "Message-ID");
+    cr_assert_str_eq(v, "<rem.1." TOKEN "@example.org>");
+    free(v);
+    v = header(out, "In-Reply-To");
+    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
+    free(v);
+    v = header(out, "References");
+    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
+    free(v);
+    v = header(out, "Subject");
+    subj = decode_2047(v);
+    cr_assert(strncmp(subj, "Herinnering: ", 13) == 0, "%s", subj);
+    cr_assert(strstr(subj, " [#" TOKEN "]") != NULL);
+    /* Closes ten days after the original send, not after the reminder. */
+    char *text = part_body(out, "text/plain");
+    cr_assert(strstr(text, "tot en met 30 november 2026") != NULL, "%s", text);
+    free(text);
+    free(subj);
+    free(v);
+    free(out);
+    free(env);
+}
+
+Test(compose, english_invitation_with_two_questions)
+{
+    struct fixture f;
+    char *out = NULL, *env = NULL, *v, *subj;
+    struct eq_buf d = {0};
+
+    fixture_init(&f, TEMPLATES);
+    f.inv.language = (char *)"en";
+    f.inv.employee_name = (char *)"Vries, Anna";
+    f.camp.n_metrics = 2;
+    f.camp.anonymous = 1;
+    cr_assert_eq(compose_invitation(&f.ci, &out, NULL, &env, &d), EQ_OK, "%s",
+                 buf_str(&d));
+    v = header(out, "Subject");
+    subj = decode_2047(v);
+    cr_assert_str_eq(subj, "Customer satisfaction: one question about "
+                           "Facilitaire Zaken [#" TOKEN "]");
+    char *text = part_body(out, "text/plain");
+    cr_assert(strncmp(text, "Hi Anna,", 8) == 0, "%s", text);
+    cr_assert(strstr(text, "0 = very unlikely, 10 = very likely") != NULL);
+    cr_assert(strstr(text, "1 = strongly disagree, 7 = strongly agree") !=
+              NULL);
+    cr_assert(strstr(text, "Facilitaire Zaken made it easy") != NULL);
+    cr_assert(strstr(text, "until 3 December 2026") != NULL);
+    cr_assert(strstr(text, "for example \"8 5\"") != NULL, "%s", text);
+    cr_assert(strstr(text, "separated from your name") != NULL);
+    char *html = part_body(out, "text/html");
+    cr_assert(strstr(html, "&amp;body=CES%3A%207\"") != NULL);
+    cr_assert(strstr(html, "&amp;body=CES%3A%200\"") == NULL);
+    cr_assert(strstr(html, "<html lang=\"en\">") != NULL);
+    free(text);
+    free(html);
+    free(subj);
+    free(v);
+    free(out);
+    free(env);
+    buf_free(&d);
+}
+
+Test(compose, appends_token_to_subject_once)
+{
+    struct fixture f;
+    char *out = NULL, *v;
+
+    fixture_init(&f, FIXTURES "/compose");
+    cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, NULL), EQ_OK);
+    v = header(out, "Subject");
+    cr_assert_str_eq(v, "Vraag over Facilitaire Zaken [#" TOKEN "]");
+    free(v);
+    free(out);
+    /* en/invite.txt carries the tag itself: it is not doubled. */
+    f.inv.language = (char *)"en";
+    cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, NULL), EQ_OK);
+    v = header(out, "Subject");
+    cr_assert_str_eq(v, "About Facilitaire Zaken [#" TOKEN "]");
+    free(v);
+    free(out);
+}
+
+Test(compose, template_errors_name_file_and_line)
+{
+    struct fixture f;
+    char *out = NULL;
+    struct eq_buf d = {0};
+
+    fixture_init(&f, FIXTURES "/compose");
+    f.ci.reminder = 2;
+    cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, &d), EQ_ERR_DATA);
+    cr_assert_null(out);
+    cr_assert_str_eq(buf_str(&d), FIXTURES "/compose/nl/reminder.txt:3: "
+                                           "unknown variable 'provder'\n");
+    buf_reset(&d);
+    f.inv.provider_name = (char *)"IT\r\nBcc: x@y";
+    f.ci.reminder = 0;
+    cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, &d), EQ_ERR_DATA);
+    cr_assert_null(out);
+    buf_free(&d);
+}
+
+Test(compose, every_shipped_template_renders)
+{
+    struct fixture f;
+    const char *langs[] = {"nl", "en"};
+
+    fixture_init(&f, TEMPLATES);
+    f.camp.n_metrics = 2;
+    for (size_t i = 0; i < 2; i++)
+        for (int rem = 0; rem <= 1; rem++) {
+            char *out = NULL;
+            struct eq_buf d = {0};
+            f.inv.language = (char *)langs[i];
+            f.ci.reminder = rem;
+            cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, &d), EQ_OK,
+                         "%s", buf_str(&d));
+            free(out);
+            buf_free(&d);
+        }
+}
