@@ -1,0 +1,47 @@
+/*
+ * ingest: turns inbound mail into recorded answers. For each message it
+ * dedupes (Message-ID + SHA-256), finds the token (In-Reply-To/References →
+ * plus address → subject tag → delimited token in the text), checks the
+ * sender, reads the answer, classifies bounces/auto-replies/opt-outs, records
+ * everything in one transaction and only then files the message at the source.
+ */
+#ifndef INGEST_H
+#define INGEST_H
+
+#include "campaign.h"
+#include "config.h"
+#include "eq.h"
+#include "source.h"
+#include "store.h"
+
+struct ingest_summary {
+    size_t seen, recorded, review, bounces, auto_replies, opt_outs,
+        duplicates, late;
+};
+
+struct ingest_ctx {
+    struct store *st;
+    const struct eq_config *cfg;
+    struct campaign *const *campaigns;
+    const int64_t *campaign_ids; /* store ids, parallel to campaigns */
+    size_t n_campaigns;
+    eq_time now;
+};
+
+/* Reads every pending message of src. */
+enum eq_err ingest_run(const struct ingest_ctx *ctx, struct source *src,
+                       struct ingest_summary *sum, struct eq_buf *diag);
+/* One raw message; *folder says where the source should file it. */
+enum eq_err ingest_message(const struct ingest_ctx *ctx, const char *raw,
+                           size_t len, const char *source_key,
+                           struct ingest_summary *sum,
+                           enum source_folder *folder, struct eq_buf *diag);
+
+/* `inspect`: read a message as ingest would, without a database, and append
+ * one JSON object (DESIGN.md "inspect --json") and a newline to out.
+ * metric_ids: the metrics asked, in order (NULL/0 = "nps"). */
+enum eq_err ingest_inspect(const char *file, const char *raw, size_t len,
+                           const char *const *metric_ids, size_t n_metrics,
+                           struct eq_buf *out, struct eq_buf *diag);
+
+#endif

@@ -1,0 +1,401 @@
+#include "run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compose.h"
+#include "digest.h"
+#include "eqtime.h"
+#include "log.h"
+#include "schedule.h"
+#include "token.h"
+
+#define DAY 86400
+#define STATE(s) (1u << (s))
+
+static enum eq_err
+campaign_id(const struct run_ctx *ctx, const struct campaign *c, int64_t *id)
+{
+    return store_campaign_ensure(ctx->st, c->name, id);
+}
+
+static const char *
+invite_language(const struct run_ctx *ctx, const struct campaign *c,
+                const struct store_employee *e)
+{
+    if (strcmp(c->language, "employee") != 0)
+        return c->language;
+    if (e->language && *e->language)
+        return e->language;
+    return ctx->cfg->general.language;
+}
+
+/* Everything schedule needs for one campaign on today's date. */
+static enum eq_err
+schedule_campaign(const struct run_ctx *ctx, const struct campaign *c,
+                  struct run_summary *sum, struct eq_buf *diag)
+{
+    const char *tz = c->timezone ? c->timezone : ctx->cfg->general.timezone;
+    struct store_employee *emps = NULL;
+    struct store_department *deps = NULL;
+    struct store_pair *last = NULL, *blocks = NULL, *counts = NULL;
+    struct store_invitation *before = NULL;
+    struct schedule_employee *se = NULL;
+    struct schedule_provider *sp = NULL;
+    struct schedule_block *sb = NULL;
+    struct schedule_item *items = NULL;
+    size_t n_emps = 0, n_deps = 0, n_last = 0, n_blocks = 0, n_counts = 0;
+    size_t n_before = 0, n_sp = 0, n_items = 0;
+    struct period per;
+    int64_t cid, pid;
+    eq_day today;
+    enum eq_err err;
+
+    eqtime_to_local(ctx->now, tz, &today, NULL);
+    if (!campaign_is_send_day(c, today) ||
+        campaign_period_of(c, today, &per) != EQ_OK)
+        return EQ_OK;
+    if ((err = campaign_id(ctx, c, &cid)) != EQ_OK ||
+        (err = store_period_ensure(ctx->st, cid, per.label, per.first,
+                                   per.last, &pid)) != EQ_OK)
+        goto out;
+    if ((err = store_employees(ctx->st, &emps, &n_emps)) != EQ_OK ||
+        (err = store_departments(ctx->st, &deps, &n_deps)) != EQ_OK ||
+        (err = store_last_invited(ctx->st, &last, &n_last)) != EQ_OK ||
+        (err = store_na_blocks(ctx->st, ctx->now - 365 * DAY, &blocks,
+                               &n_blocks)) != EQ_OK ||
+        (err = store_period_provider_counts(ctx->st, pid, &counts,
+                                            &n_counts)) != EQ_OK)
+        goto out;
+    struct store_inv_filter f = {.period_id = pid,
+                                 .planned_before =
+                                     eqtime_from_local(today, 0, tz) - 1};
+    if ((err = store_invitations(ctx->st, &f, &before, &n_before)) != EQ_OK)
+        goto out;
+
+    err = EQ_ERR_NOMEM;
+    se = calloc(n_emps ? n_emps : 1, sizeof *se);
+    sp = calloc(n_deps ? n_deps : 1, sizeof *sp);
+    sb = calloc(n_blocks ? n_blocks : 1, sizeof *sb);
+    if (!se || !sp || !sb)
+        goto out;
+    for (size_t i = 0; i < n_emps; i++) {
+        se[i].id = emps[i].id;
+        se[i].department_id = emps[i].department_id;
+        se[i].department_code = emps[i].department_code;
+        se[i].active = emps[i].active;
+        se[i].undeliverable = emps[i].undeliverable;
+        se[i].opted_out = emps[i].opted_out;
+        for (size_t j = 0; j < n_last; j++)
+            if (last[j].a == emps[i].id)
+                se[i].last_invited = last[j].t;
+    }
+    for (size_t i = 0; i < n_blocks; i++) {
+        sb[i].employee_id = blocks[i].a;
+        sb[i].provider_department_id = blocks[i].b;
+    }
+    for (size_t i = 0; i < n_deps; i++) {
+        if (!campaign_has_provider(c, deps[i].code))
+            continue;
+        struct schedule_provider *p = &sp[n_sp++];
+        p->department_id = deps[i].id;
+        p->code = deps[i].code;
+        for (size_t j = 0; j < n_before; j++)
+            if (before[j].provider_department_id == deps[i].id &&
+                before[j].state != INV_CANCELLED)
+                p->invited_before_today++;
+        for (size_t j = 0; j < n_counts; j++)
+            if (counts[j].a == deps[i].id)
+                p->planned_today = counts[j].n - p->invited_before_today;
+    }
+    struct schedule_input in = {
+        .c = c,
+        .now = ctx->now,
+        .timezone = tz,
+        .quiet_period_days = ctx->cfg->general.quiet_period,
+        .employees = se,
+        .n_employees = n_emps,
+        .providers = sp,
+        .n_providers = n_sp,
+        .blocks = sb,
+        .n_blocks = n_blocks,
+        .seed = ctx->seed,
+    };
+    if ((err = schedule_due(&in, &items, &n_items)) != EQ_OK)
+        goto out;
+    for (size_t i = 0; i < n_items && err == EQ_OK; i++) {
+        struct store_invitation inv;
+        const struct store_employee *e = NULL;
+        memset(&inv, 0, sizeof inv);
+        for (size_t j = 0; j < n_emps; j++)
+            if (emps[j].id == items[i].employee_id)
+                e = &emps[j];
+        if (e == NULL)
+            continue;
+        if ((err = token_new(inv.token)) != EQ_OK)
+            break;
+        inv.campaign_id = cid;
+        inv.period_id = pid;
+        inv.employee_id = e->id;
+        inv.rater_department_id = e->department_id;
+        inv.provider_department_id = items[i].provider_department_id;
+        inv.language = (char *)invite_language(ctx, c, e);
+        inv.state = INV_PLANNED;
+        inv.planned_at = items[i].planned_at;
+        inv.closes_at = items[i].planned_at + (eq_time)c->close_after * DAY;
+        err = store_invitation_add(ctx->st, &inv);
+        if (err == EQ_OK)
+            sum->planned++;
+    }
+out:
+    if (err != EQ_OK)
+        eq_diag(diag, "schedule %s: %s", c->name, eq_strerror(err));
+    free(items);
+    free(se);
+    free(sp);
+    free(sb);
+    free(last);
+    free(blocks);
+    free(counts);
+    store_invitations_free(before, n_before);
+    store_employees_free(emps, n_emps);
+    store_departments_free(deps, n_deps);
+    return err;
+}
+
+enum eq_err
+run_schedule(const struct run_ctx *ctx, struct run_summary *sum,
+             struct eq_buf *diag)
+{
+    enum eq_err err = EQ_OK;
+
+    for (size_t i = 0; i < ctx->n_campaigns && err == EQ_OK; i++) {
+        if ((err = store_begin(ctx->st)) != EQ_OK)
+            break;
+        err = schedule_campaign(ctx, ctx->campaigns[i], sum, diag);
+        if (err == EQ_OK)
+            err = store_commit(ctx->st);
+        else
+            store_rollback(ctx->st);
+    }
+    return err;
+}
+
+static const struct campaign *
+campaign_named(const struct run_ctx *ctx, const char *name)
+{
+    for (size_t i = 0; i < ctx->n_campaigns; i++)
+        if (name && strcmp(ctx->campaigns[i]->name, name) == 0)
+            return ctx->campaigns[i];
+    return NULL;
+}
+
+/* Back-off for 4xx: 15 min, 1 h, 4 h, then daily. */
+static eq_time
+retry_after(int attempts)
+{
+    static const eq_time steps[] = {900, 3600, 4 * 3600};
+    return attempts < 3 ? steps[attempts] : DAY;
+}
+
+/* Hands one invitation or reminder to the transport. `sending` is committed
+ * before the hand-over and the outcome after it (DESIGN.md "State"). */
+static enum eq_err
+send_one(const struct run_ctx *ctx, const struct campaign *c,
+         struct store_invitation *inv, int reminder, struct run_summary *sum,
+         struct eq_buf *diag)
+{
+    struct compose_invite ci = {
+        .cfg = ctx->cfg,
+        .campaign = c,
+        .inv = inv,
+        .templates_dir = ctx->cfg->general.templates,
+        .reminder = reminder,
+        .now = ctx->now,
+    };
+    struct transport_result res;
+    char *raw = NULL, *env = NULL;
+    size_t len = 0;
+    enum eq_err err, sent;
+
+    err = compose_invitation(&ci, &raw, &len, &env, diag);
+    if (err != EQ_OK)
+        goto out;
+    if (!reminder &&
+        (err = store_invitation_set_state(ctx->st, inv->id, INV_SENDING,
+                                          ctx->now, NULL)) != EQ_OK)
+        goto out;
+    const char *rcpt[1] = {inv->email};
+    struct transport_msg msg = {env, rcpt, 1, raw, len};
+    memset(&res, 0, sizeof res);
+    sent = transport_send(ctx->tx, &msg, &res);
+    if (sent == EQ_OK) {
+        if (reminder) {
+            err = store_invitation_reminded(ctx->st, inv->id, ctx->now);
+            sum->reminded++;
+        } else {
+            err = store_invitation_set_state(ctx->st, inv->id, INV_SENT,
+                                             ctx->now, NULL);
+            sum->sent++;
+        }
+    } else if (sent == EQ_ERR_TEMP) {
+        sum->deferred++;
+        if (!reminder)
+            err = store_invitation_defer(ctx->st, inv->id,
+                                         ctx->now + retry_after(inv->attempts),
+                                         res.text);
+    } else {
+        sum->failed++;
+        eq_diag(diag, "send to %s: %d %s", inv->email, res.code, res.text);
+        if (!reminder)
+            err = store_invitation_set_state(ctx->st, inv->id, INV_FAILED,
+                                             ctx->now, res.text);
+    }
+out:
+    free(raw);
+    free(env);
+    return err;
+}
+
+enum eq_err
+run_send(const struct run_ctx *ctx, struct run_summary *sum,
+         struct eq_buf *diag)
+{
+    struct store_invitation *inv = NULL;
+    size_t n = 0;
+    enum eq_err err;
+
+    /* New invitations, then the deferred ones that are due again. */
+    struct store_inv_filter due[2] = {
+        {.state_mask = STATE(INV_PLANNED), .planned_before = ctx->now},
+        {.state_mask = STATE(INV_DEFERRED), .next_attempt_before = ctx->now},
+    };
+    for (int q = 0; q < 2; q++) {
+        if ((err = store_invitations(ctx->st, &due[q], &inv, &n)) != EQ_OK)
+            return err;
+        for (size_t i = 0; i < n && err == EQ_OK; i++) {
+            const struct campaign *c = campaign_named(ctx, inv[i].campaign);
+            if (c == NULL)
+                continue; /* campaign file removed: leave it planned */
+            if (inv[i].closes_at <= ctx->now)
+                continue; /* expire() takes it */
+            err = send_one(ctx, c, &inv[i], 0, sum, diag);
+        }
+        store_invitations_free(inv, n);
+        if (err != EQ_OK)
+            return err;
+    }
+    /* Reminders: reminder_after days after the invitation (or the previous
+     * reminder), while the invitation is open. */
+    struct store_inv_filter rem = {
+        .state_mask = STATE(INV_SENT) | STATE(INV_REMINDED)};
+    if ((err = store_invitations(ctx->st, &rem, &inv, &n)) != EQ_OK)
+        return err;
+    for (size_t i = 0; i < n && err == EQ_OK; i++) {
+        const struct campaign *c = campaign_named(ctx, inv[i].campaign);
+        if (c == NULL || inv[i].reminders >= c->max_reminders ||
+            inv[i].closes_at <= ctx->now)
+            continue;
+        eq_time due_at =
+            inv[i].sent_at + (eq_time)c->reminder_after * DAY *
+                                 (inv[i].reminders + 1);
+        if (due_at <= ctx->now)
+            err = send_one(ctx, c, &inv[i], inv[i].reminders + 1, sum, diag);
+    }
+    store_invitations_free(inv, n);
+    return err;
+}
+
+enum eq_err
+run_expire(const struct run_ctx *ctx, struct run_summary *sum,
+           struct eq_buf *diag)
+{
+    struct store_invitation *inv = NULL;
+    size_t n = 0;
+    enum eq_err err;
+    struct store_inv_filter f = {
+        .state_mask = STATE(INV_PLANNED) | STATE(INV_SENT) |
+                      STATE(INV_REMINDED) | STATE(INV_DEFERRED),
+        .closes_before = ctx->now,
+    };
+
+    if ((err = store_invitations(ctx->st, &f, &inv, &n)) != EQ_OK)
+        return err;
+    if ((err = store_begin(ctx->st)) != EQ_OK)
+        goto out;
+    for (size_t i = 0; i < n && err == EQ_OK; i++) {
+        err = store_invitation_set_state(ctx->st, inv[i].id, INV_EXPIRED,
+                                         ctx->now, NULL);
+        sum->expired += err == EQ_OK;
+    }
+    if (err == EQ_OK)
+        err = store_commit(ctx->st);
+    else
+        store_rollback(ctx->st);
+out:
+    if (err != EQ_OK)
+        eq_diag(diag, "expire: %s", store_errmsg(ctx->st));
+    store_invitations_free(inv, n);
+    return err;
+}
+
+static enum eq_err
+run_digests(const struct run_ctx *ctx, struct run_summary *sum,
+            struct eq_buf *diag)
+{
+    enum eq_err err = EQ_OK;
+
+    for (size_t i = 0; i < ctx->n_campaigns && err == EQ_OK; i++) {
+        struct digest_summary ds;
+        memset(&ds, 0, sizeof ds);
+        err = digest_run(ctx->st, ctx->cfg, ctx->campaigns[i], ctx->tx,
+                         ctx->now, 0, &ds, NULL, diag);
+        sum->digests += ds.sent;
+    }
+    return err;
+}
+
+enum eq_err
+run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
+         struct eq_buf *diag)
+{
+    enum eq_err err = EQ_OK;
+    int64_t *ids = NULL;
+
+    if (steps & RUN_SCHEDULE)
+        err = run_schedule(ctx, sum, diag);
+    if (err == EQ_OK && (steps & RUN_SEND))
+        err = run_send(ctx, sum, diag);
+    if (err == EQ_OK && (steps & RUN_INGEST)) {
+        ids = calloc(ctx->n_campaigns ? ctx->n_campaigns : 1, sizeof *ids);
+        if (ids == NULL)
+            return EQ_ERR_NOMEM;
+        for (size_t i = 0; i < ctx->n_campaigns && err == EQ_OK; i++)
+            err = campaign_id(ctx, ctx->campaigns[i], &ids[i]);
+        struct ingest_ctx ic = {ctx->st, ctx->cfg, ctx->campaigns, ids,
+                                ctx->n_campaigns, ctx->now};
+        if (err == EQ_OK)
+            err = ingest_run(&ic, ctx->src, &sum->in, diag);
+        free(ids);
+    }
+    if (err == EQ_OK && (steps & RUN_EXPIRE))
+        err = run_expire(ctx, sum, diag);
+    if (err == EQ_OK && (steps & RUN_DIGEST))
+        err = run_digests(ctx, sum, diag);
+    return err;
+}
+
+void
+run_summary_format(const struct run_summary *s, struct eq_buf *out)
+{
+    buf_printf(out,
+               "planned %zu, sent %zu, reminded %zu, deferred %zu, failed %zu, "
+               "replies %zu (recorded %zu, review %zu, bounces %zu, "
+               "auto-replies %zu, opt-outs %zu, late %zu, duplicates %zu), "
+               "expired %zu, digests %zu",
+               s->planned, s->sent, s->reminded, s->deferred, s->failed,
+               s->in.seen, s->in.recorded, s->in.review, s->in.bounces,
+               s->in.auto_replies, s->in.opt_outs, s->in.late,
+               s->in.duplicates, s->expired, s->digests);
+}

@@ -1,0 +1,55 @@
+/*
+ * run: one tick of the whole loop — schedule the invitations due, send them
+ * and the reminders, ingest replies, expire what closed and send the period
+ * digests that are due. It wires the pure modules to the store, the
+ * transport and the source it is given; it never reads the clock itself.
+ */
+#ifndef RUN_H
+#define RUN_H
+
+#include "campaign.h"
+#include "config.h"
+#include "eq.h"
+#include "ingest.h"
+#include "source.h"
+#include "store.h"
+#include "transport.h"
+
+enum run_step {
+    RUN_SCHEDULE = 1 << 0,
+    RUN_SEND = 1 << 1,
+    RUN_INGEST = 1 << 2,
+    RUN_EXPIRE = 1 << 3,
+    RUN_DIGEST = 1 << 4,
+    RUN_ALL = 0x1f
+};
+
+struct run_ctx {
+    struct store *st;
+    const struct eq_config *cfg;
+    struct campaign **campaigns;
+    size_t n_campaigns;
+    struct transport *tx; /* needed for RUN_SEND and RUN_DIGEST */
+    struct source *src;   /* needed for RUN_INGEST */
+    eq_time now;
+    uint64_t seed;
+};
+
+struct run_summary {
+    size_t planned, sent, deferred, failed, reminded, expired, digests;
+    struct ingest_summary in;
+};
+
+enum eq_err run_tick(const struct run_ctx *ctx, unsigned steps,
+                     struct run_summary *sum, struct eq_buf *diag);
+/* Steps one by one, for the `send`, `ingest` and `digest` commands. */
+enum eq_err run_schedule(const struct run_ctx *ctx, struct run_summary *sum,
+                         struct eq_buf *diag);
+enum eq_err run_send(const struct run_ctx *ctx, struct run_summary *sum,
+                     struct eq_buf *diag);
+enum eq_err run_expire(const struct run_ctx *ctx, struct run_summary *sum,
+                       struct eq_buf *diag);
+/* One line for logs and `status`: "planned 5, sent 5, …". */
+void run_summary_format(const struct run_summary *sum, struct eq_buf *out);
+
+#endif
