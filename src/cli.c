@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "chart.h"
 #include "compose.h"
 #include "config.h"
 #include "digest.h"
@@ -474,15 +475,182 @@ cmd_daemon(struct app *a, int argc, char **argv)
     return 69;
 }
 
+static const struct campaign *
+campaign_arg(struct app *a, const char *name)
+{
+    for (size_t i = 0; i < a->n_camps; i++)
+        if (name && strcmp(a->camps[i]->name, name) == 0)
+            return a->camps[i];
+    return NULL;
+}
+
+/* Minimal JSON string output for names and codes. */
+static void
+json_str(const char *v)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)(v ? v : ""); *p;
+         p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+struct plan_cell {
+    eq_day day;
+    const char *campaign, *provider;
+    int64_t n;
+};
+
+static int
+plan_cell_cmp(const void *x, const void *y)
+{
+    const struct plan_cell *a = x, *b = y;
+    int c;
+
+    if (a->day != b->day)
+        return a->day < b->day ? -1 : 1;
+    if ((c = strcmp(a->campaign, b->campaign)) != 0)
+        return c;
+    return strcmp(a->provider, b->provider);
+}
+
+/* Prints s left-aligned in width columns, counting UTF-8 characters. */
+static void
+print_padded(const char *s, int width)
+{
+    int chars = 0;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        chars += (*p & 0xc0) != 0x80;
+    fputs(s, stdout);
+    for (; chars < width; chars++)
+        putchar(' ');
+}
+
 static int
 cmd_plan(struct app *a, int argc, char **argv)
 {
-    (void)a;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "enquete: plan: not available yet; 'enquete status' "
-                    "shows the invitations already planned\n");
-    return 69;
+    static const struct option opts[] = {
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0}};
+    const char *from_s = NULL, *to_s = NULL;
+    char dir[] = "/tmp/enquete-plan-XXXXXX", path[64], day_s[11];
+    struct store *snap = NULL;
+    struct store_invitation *inv = NULL;
+    struct plan_cell *cells = NULL;
+    size_t n = 0, n_cells = 0;
+    int o, rc, json = 0;
+    eq_day from, to;
+    enum eq_err err;
+
+    reset_getopt();
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'f': from_s = optarg; break;
+        case 't': to_s = optarg; break;
+        case 'j': json = 1; break;
+        default: return 64;
+        }
+    }
+    if (optind < argc)
+        return usage_error("plan: unexpected argument %s", argv[optind]);
+    if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
+        return rc;
+    eqtime_to_local(a->now, a->cfg->general.timezone, &from, NULL);
+    if (from_s && eqtime_parse_day(from_s, &from) != 0)
+        return usage_error("plan: --from wants YYYY-MM-DD, not %s", from_s);
+    to = from + 13;
+    if (to_s && eqtime_parse_day(to_s, &to) != 0)
+        return usage_error("plan: --to wants YYYY-MM-DD, not %s", to_s);
+    if (to < from || to - from > 366)
+        return usage_error("plan: --to must be within a year after --from%s",
+                           "");
+    /* The schedule runs for real, but on a copy that is thrown away. */
+    if (mkdtemp(dir) == NULL)
+        return fail(a, EQ_ERR_IO, "plan: temporary directory");
+    snprintf(path, sizeof path, "%s/plan.db", dir);
+    err = store_snapshot(a->st, path);
+    if (err == EQ_OK)
+        err = store_open(path, &snap, &a->diag);
+    if (err == EQ_OK) {
+        struct run_ctx ctx = {snap, a->cfg, a->camps, a->n_camps, NULL, NULL,
+                              a->now, (uint64_t)a->now};
+        err = run_plan(&ctx, from, to, &inv, &n, &a->diag);
+    }
+    if (err == EQ_OK && n > 0 && (cells = calloc(n, sizeof *cells)) == NULL)
+        err = EQ_ERR_NOMEM;
+    for (size_t i = 0; err == EQ_OK && i < n; i++) {
+        eq_day d;
+        size_t c;
+        eqtime_to_local(inv[i].planned_at, a->cfg->general.timezone, &d, NULL);
+        for (c = 0; c < n_cells; c++)
+            if (cells[c].day == d &&
+                strcmp(cells[c].campaign, inv[i].campaign) == 0 &&
+                strcmp(cells[c].provider, inv[i].provider_name) == 0)
+                break;
+        if (c == n_cells)
+            cells[n_cells++] = (struct plan_cell){d, inv[i].campaign,
+                                                  inv[i].provider_name, 0};
+        cells[c].n++;
+    }
+    if (err != EQ_OK) {
+        rc = fail(a, err, "plan");
+        goto out;
+    }
+    if (n_cells > 0)
+        qsort(cells, n_cells, sizeof *cells, plan_cell_cmp);
+    if (json)
+        printf("[");
+    for (size_t c = 0; c < n_cells; c++) {
+        const struct campaign *cp = campaign_arg(a, cells[c].campaign);
+        double rate = cp ? cp->expected_response_rate : 0;
+        eqtime_format_day(cells[c].day, day_s);
+        if (json) {
+            printf("%s{\"date\":\"%s\",\"campaign\":", c ? "," : "", day_s);
+            json_str(cells[c].campaign);
+            printf(",\"provider\":");
+            json_str(cells[c].provider);
+            printf(",\"invitations\":%lld,\"expected_responses\":%.1f}",
+                   (long long)cells[c].n, (double)cells[c].n * rate);
+        } else {
+            if (c == 0)
+                printf("%-10s  %-14s  %-24s %11s %9s\n", "date", "campaign",
+                       "provider", "invitations", "expected");
+            printf("%-10s  ", day_s);
+            print_padded(cells[c].campaign, 14);
+            printf("  ");
+            print_padded(cells[c].provider, 24);
+            printf(" %11lld %9.1f\n", (long long)cells[c].n,
+                   (double)cells[c].n * rate);
+        }
+    }
+    if (json)
+        printf("]\n");
+    else
+        printf("%zu invitation%s planned from %s to %s "
+               "(a dry run: nothing was changed)\n",
+               n, n == 1 ? "" : "s", from_s ? from_s : "today",
+               to_s ? to_s : "two weeks on");
+out:
+    free(cells);
+    store_invitations_free(inv, n);
+    store_close(snap);
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char p2[80];
+        snprintf(p2, sizeof p2, "%s%s", path, sfx[i]);
+        unlink(p2);
+    }
+    rmdir(dir);
+    return rc;
 }
 
 /* --- report ---------------------------------------------------------- */
@@ -654,14 +822,6 @@ done:
 }
 
 /* --- preview and test-send ------------------------------------------- */
-static const struct campaign *
-campaign_arg(struct app *a, const char *name)
-{
-    for (size_t i = 0; i < a->n_camps; i++)
-        if (name && strcmp(a->camps[i]->name, name) == 0)
-            return a->camps[i];
-    return NULL;
-}
 
 static int
 compose_sample(struct app *a, const char *camp, const char *employee,
@@ -964,8 +1124,9 @@ static const struct command commands[] = {
      "list: the campaigns of the campaigns directory. check: validate\n"
      "campaign files (FILE:LINE: message, exit 78) and render every template."},
     {"plan", cmd_plan, "plan [--from D] [--to D] [--json]",
-     "Who is invited when, expected n per provider; changes nothing.\n"
-     "Not available yet (exit 69)."},
+     "Who is invited when, and the expected responses per provider, from\n"
+     "--from (default today) to --to (default two weeks on). Runs the\n"
+     "scheduler on a copy of the database: changes nothing."},
     {"send", cmd_send, "send",
      "Schedule the invitations due now and send them and the reminders."},
     {"ingest", cmd_ingest, "ingest",
@@ -1084,5 +1245,6 @@ cli_main(int argc, char **argv)
     store_close(a.st);
     config_free(a.cfg);
     buf_free(&a.diag);
+    chart_shutdown();
     return rc;
 }

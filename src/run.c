@@ -386,6 +386,43 @@ run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
     return err;
 }
 
+enum eq_err
+run_plan(const struct run_ctx *ctx, eq_day from, eq_day to,
+         struct store_invitation **out, size_t *n, struct eq_buf *diag)
+{
+    const char *tz = ctx->cfg->general.timezone;
+    struct store_invitation *all = NULL;
+    struct run_summary sum;
+    size_t n_all = 0, k = 0;
+    enum eq_err err = EQ_OK;
+
+    *out = NULL;
+    *n = 0;
+    memset(&sum, 0, sizeof sum);
+    for (eq_day d = from; d <= to && err == EQ_OK; d++) {
+        /* Just after midnight: each day's invitations land in its window. */
+        struct run_ctx day = *ctx;
+        day.now = eqtime_from_local(d, 1, tz);
+        err = run_schedule(&day, &sum, diag);
+    }
+    struct store_inv_filter f = {.state_mask = STATE(INV_PLANNED)};
+    if (err == EQ_OK)
+        err = store_invitations(ctx->st, &f, &all, &n_all);
+    if (err != EQ_OK)
+        return err;
+    eq_time lo = eqtime_from_local(from, 0, tz);
+    eq_time hi = eqtime_from_local(to + 1, 0, tz);
+    for (size_t i = 0; i < n_all; i++) {
+        if (all[i].planned_at >= lo && all[i].planned_at < hi)
+            all[k++] = all[i];
+        else
+            store_invitation_clear(&all[i]);
+    }
+    *out = all;
+    *n = k;
+    return EQ_OK;
+}
+
 void
 run_summary_format(const struct run_summary *s, struct eq_buf *out)
 {

@@ -49,6 +49,12 @@ enum eq_err run_send(const struct run_ctx *ctx, struct run_summary *sum,
                      struct eq_buf *diag);
 enum eq_err run_expire(const struct run_ctx *ctx, struct run_summary *sum,
                        struct eq_buf *diag);
+/* `plan`: schedules day by day from..to (local dates) as `run` would, on
+ * ctx->st — which must be a throw-away copy (store_snapshot) — and returns
+ * the invitations so planned, oldest first. */
+enum eq_err run_plan(const struct run_ctx *ctx, eq_day from, eq_day to,
+                     struct store_invitation **out, size_t *n,
+                     struct eq_buf *diag);
 /* One line for logs and `status`: "planned 5, sent 5, …". */
 void run_summary_format(const struct run_summary *sum, struct eq_buf *out);
 

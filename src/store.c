@@ -239,6 +239,7 @@ enum sid {
     S_ST_ACTIVE,
     S_ST_LAST_RUN,
     S_ST_NEXT,
+    S_SNAPSHOT,
     S__COUNT
 };
 
@@ -398,6 +399,7 @@ static const char *const sql_text[S__COUNT] = {
                       " FROM run_log ORDER BY id DESC LIMIT 1",
     /* A deferred invitation's next try is next_attempt_at, not the
      * original plan. */
+    [S_SNAPSHOT] = "VACUUM INTO ?1",
     [S_ST_NEXT] = "SELECT MIN(CASE WHEN state = 'deferred'"
                   " THEN COALESCE(next_attempt_at, planned_at)"
                   " ELSE planned_at END) FROM invitation"
@@ -2399,6 +2401,17 @@ store_run_log(struct store *st, const char *command, eq_time started,
                bind_text(s, 1, command ? command : "") |
                    bind_i64(s, 2, started) | bind_opt(s, 3, finished) |
                    bind_i64(s, 4, !!ok) | bind_text(s, 5, summary));
+}
+
+enum eq_err
+store_snapshot(struct store *st, const char *path)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, S_SNAPSHOT, &s);
+
+    if (err != EQ_OK)
+        return err;
+    return run(st, s, bind_text(s, 1, path));
 }
 
 static enum eq_err

@@ -21,6 +21,9 @@ int store_schema_version(struct store *st); /* PRAGMA user_version */
 enum eq_err store_begin(struct store *st);
 enum eq_err store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* A consistent copy of the whole database into a new file at path (which
+ * must not exist), for dry runs such as `plan`. */
+enum eq_err store_snapshot(struct store *st, const char *path);
 /* Last SQLite error text, for messages. */
 const char *store_errmsg(struct store *st);
 

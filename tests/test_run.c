@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "chart.h"
 #include "config.h"
 #include "eqtime.h"
 #include "ingest.h"
@@ -103,6 +104,7 @@ teardown(void)
     store_close(st);
     campaign_free_all(camps, n_camps);
     config_free(cfg);
+    chart_shutdown(); /* the digest drew a chart: fontconfig's cache */
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
 }
