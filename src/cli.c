@@ -1095,13 +1095,11 @@ cmd_inspect(struct app *a, int argc, char **argv)
             continue;
         }
         enum eq_err err =
-            ingest_inspect(argv[i], raw, len, ids, n_ids, &out, &a->diag);
+            ingest_inspect(argv[i], raw, len, ids, n_ids, json, &out, &a->diag);
         if (err != EQ_OK) {
             rc = fail(a, err, argv[i]);
-        } else if (json) {
-            fputs(buf_str(&out), stdout);
         } else {
-            printf("%s", buf_str(&out));
+            fputs(buf_str(&out), stdout);
         }
         buf_free(&out);
         free(raw);

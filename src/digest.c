@@ -1186,9 +1186,9 @@ model_chart(const struct dg_model *md, const char *lang, unsigned char **png,
         lo = 0;
         hi = 100;
     }
-    snprintf(title, sizeof title, "%s (%s) " EMDASH " %s",
-             metric_label(dm->m, lang), stat_name(dm->m, 0, lang),
-             md->in->period);
+    char caption[96];
+    metric_caption(dm->m, 0, lang, caption, sizeof caption);
+    snprintf(title, sizeof title, "%s " EMDASH " %s", caption, md->in->period);
     err = chart_intervals(rows, md->np, lo, hi,
                           dm->bench.shown ? dm->bench.e.value : NAN, title,
                           png, len);

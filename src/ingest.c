@@ -365,7 +365,7 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
 
 enum eq_err
 ingest_inspect(const char *file, const char *raw, size_t len,
-               const char *const *metric_ids, size_t n_metrics,
+               const char *const *metric_ids, size_t n_metrics, int json,
                struct eq_buf *out, struct eq_buf *diag)
 {
     static const char *const def[] = {"nps"};
@@ -397,6 +397,30 @@ ingest_inspect(const char *file, const char *raw, size_t len,
         goto out;
     if ((err = classify_message(m, a.text, &cr)) != EQ_OK)
         goto out;
+    int reply = cr.kind == CLASSIFY_REPLY;
+    if (!json) {
+        buf_printf(out, "%s: %s", file, classify_kind_name(cr.kind));
+        if (find_token(m, tok) == 0)
+            buf_printf(out, ", token %s", tok);
+        for (size_t i = 0; reply && i < a.n_scores; i++)
+            buf_printf(out, ", %s %d", a.scores[i].id, a.scores[i].score);
+        if (reply && a.not_applicable)
+            buf_add(out, ", not applicable");
+        if (reply && a.needs_review)
+            buf_printf(out, ", needs review (%s)", a.review_reason);
+        if (cr.kind == CLASSIFY_BOUNCE)
+            buf_printf(out, ", %s %s %s",
+                       cr.permanent ? "permanent" : "temporary",
+                       cr.status[0] ? cr.status : "(no status)",
+                       cr.bounce_recipient ? cr.bounce_recipient : "");
+        if (reply && a.comment && *a.comment) {
+            buf_add(out, "\n    comment: ");
+            for (const char *c = a.comment; *c; c++)
+                buf_add(out, *c == '\n' ? "\n             " : (char[2]){*c, 0});
+        }
+        err = buf_addc(out, '\n');
+        goto out;
+    }
     err = EQ_ERR_NOMEM;
     if ((o = cJSON_CreateObject()) == NULL)
         goto out;
@@ -407,7 +431,6 @@ ingest_inspect(const char *file, const char *raw, size_t len,
     else
         cJSON_AddNullToObject(o, "token");
     scores = cJSON_AddObjectToObject(o, "scores");
-    int reply = cr.kind == CLASSIFY_REPLY;
     for (size_t i = 0; reply && i < a.n_scores; i++)
         cJSON_AddNumberToObject(scores, a.scores[i].id, a.scores[i].score);
     cJSON_AddBoolToObject(o, "not_applicable", reply && a.not_applicable);

@@ -38,10 +38,11 @@ enum eq_err ingest_message(const struct ingest_ctx *ctx, const char *raw,
                            enum source_folder *folder, struct eq_buf *diag);
 
 /* `inspect`: read a message as ingest would, without a database, and append
- * one JSON object (DESIGN.md "inspect --json") and a newline to out.
- * metric_ids: the metrics asked, in order (NULL/0 = "nps"). */
+ * to out one JSON object and a newline (json, DESIGN.md "inspect --json") or
+ * a short readable block. metric_ids: the metrics asked, in order (NULL/0 =
+ * "nps"). */
 enum eq_err ingest_inspect(const char *file, const char *raw, size_t len,
                            const char *const *metric_ids, size_t n_metrics,
-                           struct eq_buf *out, struct eq_buf *diag);
+                           int json, struct eq_buf *out, struct eq_buf *diag);
 
 #endif
