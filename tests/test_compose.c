@@ -513,7 +513,7 @@ fixture_init(struct fixture *f, const char *templates)
         10,
         (char *)"Aanbeveling",
         (char *)"Recommendation",
-        (char *)"Hoe waarschijnlijk is het dat je {{provider}} aanraadt aan "
+        (char *)"Hoe waarschijnlijk is het dat u {{provider}} aanraadt aan "
                 "een collega?",
         (char *)"How likely is it that you would recommend {{provider}} to a "
                 "colleague?"};
@@ -591,8 +591,8 @@ Test(compose, invitation_follows_mail_conventions)
     free(v);
 
     char *text = part_body(out, "text/plain");
-    cr_assert(strncmp(text, "Hoi Anna,\r\n\r\n", 13) == 0, "%s", text);
-    cr_assert(strstr(text, "Hoe waarschijnlijk is het dat je Facilitaire "
+    cr_assert(strncmp(text, "Beste Anna,\r\n\r\n", 15) == 0, "%s", text);
+    cr_assert(strstr(text, "Hoe waarschijnlijk is het dat u Facilitaire "
                            "Zaken aanraadt aan een collega?") != NULL);
     cr_assert(strstr(text, "   0  1  2  3  4  5  6  7  8  9  10\r\n") != NULL,
               "%s", text);

@@ -159,7 +159,7 @@ Test(digest, hidden_provider_gets_no_scores_and_no_comments, .fini = chart_shutd
 {
     char *t = render(0, "en", "hr", "text");
     has(t, "fewer than 5 answers");
-    has(t, "Comments are shown from 5 answers on");
+    has(t, "Comments are only shown when there are at least 5 answers");
     hasnt(t, "persoonlijke");
         hasnt(t, "Rank on");
     free(t);
