@@ -833,7 +833,12 @@ compose_sample(struct app *a, const char *camp, const char *employee,
     enum eq_err err;
     int rc;
 
-    if ((rc = need(a, NEED_CAMPAIGNS | (employee ? NEED_STORE : 0))) != 0)
+    if ((rc = need(a, NEED_CAMPAIGNS)) != 0)
+        return rc;
+    /* Real names come from the database when there is one; a preview never
+     * creates it. */
+    if ((employee || access(a->cfg->general.database, F_OK) == 0) &&
+        (rc = need(a, NEED_STORE)) != 0)
         return rc;
     if ((c = campaign_arg(a, camp)) == NULL)
         return usage_error("no campaign named %s (see 'enquete campaign list')",
