@@ -886,6 +886,29 @@ is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* The templates installed beside the binary (PREFIX/bin/enquete →
+ * PREFIX/share/enquete/templates), so `make install PREFIX=…` works
+ * without a rebuild; else the compiled-in data directory. */
+static char *
+installed_templates(void)
+{
+    char exe[PATH_MAX], *slash, *path;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+    if (n > 0) {
+        exe[n] = '\0';
+        if ((slash = strrchr(exe, '/')) != NULL) {
+            *slash = '\0';
+            if (asprintf(&path, "%s/../share/enquete/templates", exe) < 0)
+                return NULL;
+            if (is_dir(path))
+                return path;
+            free(path);
+        }
+    }
+    return strdup(ENQUETE_DATADIR "/templates");
+}
+
 static enum eq_err
 apply_defaults(struct eq_config *cfg)
 {
@@ -906,7 +929,7 @@ apply_defaults(struct eq_config *cfg)
             cfg->general.templates = local;
         else {
             free(local);
-            DEF(cfg->general.templates, strdup(ENQUETE_DATADIR "/templates"));
+            DEF(cfg->general.templates, installed_templates());
         }
     }
     DEF(cfg->imap.folder_processed, strdup("Processed"));
