@@ -58,17 +58,23 @@ print_diag(struct eq_buf *diag)
     buf_reset(diag);
 }
 
-/* "enquete: what failed: why" and the sysexits code. */
+/* "enquete: what failed: why" and the sysexits code. Config and data errors
+ * come as "FILE:LINE: message" lines first; other details replace the
+ * generic why. */
 static int
 fail(struct app *a, enum eq_err err, const char *what)
 {
-    if (a->diag.len > 0 && err != EQ_ERR_CONFIG && err != EQ_ERR_DATA) {
-        /* diag holds the why; show it after the line. */
-        fprintf(stderr, "enquete: %s: %s\n", what, eq_strerror(err));
+    if (a->diag.len > 0 && (err == EQ_ERR_CONFIG || err == EQ_ERR_DATA)) {
         print_diag(&a->diag);
+        fprintf(stderr, "enquete: %s: %s\n", what, eq_strerror(err));
     } else if (a->diag.len > 0) {
-        print_diag(&a->diag);
-        fprintf(stderr, "enquete: %s: %s\n", what, eq_strerror(err));
+        const char *p = buf_str(&a->diag);
+        while (*p) {
+            size_t n = strcspn(p, "\n");
+            fprintf(stderr, "enquete: %.*s\n", (int)n, p);
+            p += n + (p[n] == '\n');
+        }
+        buf_reset(&a->diag);
     } else {
         fprintf(stderr, "enquete: %s: %s\n", what, eq_strerror(err));
     }
@@ -372,28 +378,39 @@ do_steps(struct app *a, const char *command, unsigned steps)
     struct source *src = NULL;
     struct run_summary sum;
     struct eq_buf line = {0};
-    eq_time started = a->now;
-    enum eq_err err;
+    enum eq_err err, io = EQ_OK;
+    eq_time started;
     int rc;
 
     if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
-    if ((rc = open_io(a, steps, &tx, &src)) != 0)
-        goto out;
+    started = a->now; /* --now is read in the configured zone by need() */
+    /* A mailbox that cannot be opened skips its steps, not the others. */
+    if ((steps & (RUN_SEND | RUN_DIGEST)) &&
+        (err = transport_open(a->cfg, &tx, &a->diag)) != EQ_OK) {
+        io = err;
+        fail(a, err, "outgoing mail");
+    }
+    if ((steps & RUN_INGEST) &&
+        (err = source_open(a->cfg, &src, &a->diag)) != EQ_OK) {
+        if (io == EQ_OK)
+            io = err;
+        fail(a, err, "incoming mail");
+    }
     struct run_ctx ctx = {a->st, a->cfg, a->camps, a->n_camps, tx, src,
                           a->now, (uint64_t)a->now};
     memset(&sum, 0, sizeof sum);
     err = run_tick(&ctx, steps, &sum, &a->diag);
     run_summary_format(&sum, &line);
-    store_run_log(a->st, command, started, a->now, err == EQ_OK,
-                  buf_str(&line));
-    if (err != EQ_OK) {
-        rc = fail(a, err, command);
-        goto out;
-    }
-    print_diag(&a->diag); /* warnings, e.g. permanent failures */
+    store_run_log(a->st, command, started,
+                  a->now_arg ? a->now : (eq_time)time(NULL),
+                  err == EQ_OK && io == EQ_OK, buf_str(&line));
     printf("%s: %s\n", command, buf_str(&line));
-out:
+    if (err != EQ_OK)
+        rc = fail(a, err, command);
+    else if (io != EQ_OK)
+        rc = eq_exit_code(io);
+    print_diag(&a->diag); /* warnings, e.g. permanent failures */
     buf_free(&line);
     transport_close(tx);
     source_close(src);
@@ -706,118 +723,115 @@ cmd_report(struct app *a, int argc, char **argv)
 }
 
 /* --- review ---------------------------------------------------------- */
+/* Mail text on the operator's terminal: control characters shown as '?'. */
+static void
+print_safe(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
+        putchar(*p < 0x20 || *p == 0x7f ? '?' : *p);
+}
+
+static int
+review_ctx(struct app *a, struct ingest_ctx *ic, int64_t **ids)
+{
+    enum eq_err err = EQ_OK;
+
+    *ids = calloc(a->n_camps ? a->n_camps : 1, sizeof **ids);
+    if (*ids == NULL)
+        return fail(a, EQ_ERR_NOMEM, "review");
+    for (size_t i = 0; i < a->n_camps && err == EQ_OK; i++)
+        err = store_campaign_ensure(a->st, a->camps[i]->name, &(*ids)[i]);
+    if (err != EQ_OK)
+        return fail(a, err, "review");
+    *ic = (struct ingest_ctx){a->st, a->cfg, a->camps, *ids, a->n_camps,
+                              a->now};
+    return 0;
+}
+
 static int
 cmd_review(struct app *a, int argc, char **argv)
 {
-    int rc;
+    struct ingest_score scores[16]; /* as many as a reply can hold */
+    struct ingest_ctx ic;
+    int64_t *ids = NULL;
+    const char *token = NULL;
+    size_t ns = 0;
+    int rc, nvt = 0;
+    long id;
     enum eq_err err;
 
     if (argc < 2)
-        return usage_error("review: missing subcommand%s (list, assign, drop)",
-                           "");
+        return usage_error("review: missing subcommand (list, assign, drop)");
     if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
     if (strcmp(argv[1], "list") == 0) {
         struct store_inbound *in = NULL;
         size_t n = 0;
+        if (argc > 2)
+            return usage_error("review list: unexpected argument %s", argv[2]);
         if ((err = store_review_list(a->st, &in, &n)) != EQ_OK)
             return fail(a, err, "review list");
         for (size_t i = 0; i < n; i++) {
             char iso[21];
             eqtime_format_iso(in[i].received_at, iso);
-            printf("%-6lld %s  %-30s %s\n    why: %s\n", (long long)in[i].id,
-                   iso, in[i].sender ? in[i].sender : "?",
-                   in[i].subject ? in[i].subject : "",
-                   in[i].note ? in[i].note : "");
+            printf("%-6lld %s  ", (long long)in[i].id, iso);
+            print_safe(in[i].sender ? in[i].sender : "?");
+            printf("\n       subject: ");
+            print_safe(in[i].subject);
+            printf("\n       why: ");
+            print_safe(in[i].note);
+            printf("%s%s\n", in[i].token ? "; token " : "",
+                   in[i].token ? in[i].token : "");
         }
         printf("%zu message%s to review\n", n, n == 1 ? "" : "s");
         store_inbounds_free(in, n);
         return 0;
     }
-    if (argc < 3)
-        return usage_error("review %s: missing ID", argv[1]);
-    long id;
-    if (eq_parse_long(argv[2], 1, 1L << 62, &id) != 0)
-        return usage_error("review: not a message id: %s", argv[2]);
-    if (strcmp(argv[1], "drop") == 0) {
-        err = store_inbound_set_outcome(a->st, id, "dropped", 0);
-        if (err != EQ_OK)
-            return fail(a, err, "review drop");
-        printf("dropped %ld\n", id);
-        return 0;
-    }
-    if (strcmp(argv[1], "assign") != 0)
+    if (strcmp(argv[1], "assign") != 0 && strcmp(argv[1], "drop") != 0)
         return usage_error("review: unknown subcommand %s", argv[1]);
-    const char *token = NULL;
-    const char *scores[16];
-    int ns = 0;
+    if (argc < 3 || eq_parse_long(argv[2], 1, INT64_MAX, &id) != 0)
+        return usage_error("review %s: expects a message ID from 'review "
+                           "list'",
+                           argv[1]);
     for (int i = 3; i < argc; i++) {
-        if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
+        if (strcmp(argv[1], "assign") != 0)
+            return usage_error("review drop: unexpected argument %s", argv[i]);
+        if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
             token = argv[++i];
-        else if (strcmp(argv[i], "--score") == 0 && i + 1 < argc && ns < 16)
-            scores[ns++] = argv[++i];
-        else
+        } else if (strcmp(argv[i], "--nvt") == 0) {
+            nvt = 1;
+        } else if (strcmp(argv[i], "--score") == 0 && i + 1 < argc &&
+                   ns < 16) {
+            char *v = argv[++i], *eqs = strchr(v, '=');
+            long sc;
+            if (eqs == NULL || eqs == v ||
+                eq_parse_long(eqs + 1, 0, 100, &sc) != 0)
+                return usage_error("review assign: --score wants METRIC=N, "
+                                   "not %s",
+                                   v);
+            *eqs = '\0';
+            scores[ns].metric = v;
+            scores[ns++].score = (int)sc;
+        } else {
             return usage_error("review assign: unexpected argument %s",
                                argv[i]);
-    }
-    if (token == NULL || !token_valid(token))
-        return usage_error("review assign: --token TOKEN is required%s", "");
-    struct store_invitation inv;
-    memset(&inv, 0, sizeof inv);
-    char tok[TOKEN_LEN + 1];
-    for (int i = 0; i < TOKEN_LEN; i++)
-        tok[i] = (char)((token[i] >= 'A' && token[i] <= 'Z') ? token[i] + 32
-                                                             : token[i]);
-    tok[TOKEN_LEN] = '\0';
-    if ((err = store_invitation_by_token(a->st, tok, &inv)) != EQ_OK)
-        return fail(a, err, "review assign: token");
-    const struct campaign *c = NULL;
-    for (size_t i = 0; i < a->n_camps; i++)
-        if (strcmp(a->camps[i]->name, inv.campaign) == 0)
-            c = a->camps[i];
-    rc = 0;
-    if ((err = store_begin(a->st)) != EQ_OK) {
-        rc = fail(a, err, "review assign");
-        goto done;
-    }
-    for (int i = 0; i < ns && err == EQ_OK; i++) {
-        char metric[32];
-        const char *eqs = strchr(scores[i], '=');
-        long v;
-        if (eqs == NULL || (size_t)(eqs - scores[i]) >= sizeof metric ||
-            eq_parse_long(eqs + 1, 0, 10, &v) != 0) {
-            store_rollback(a->st);
-            rc = usage_error("review assign: --score wants METRIC=N, not %s",
-                             scores[i]);
-            goto done;
         }
-        memcpy(metric, scores[i], (size_t)(eqs - scores[i]));
-        metric[eqs - scores[i]] = '\0';
-        const struct campaign_metric *cm = c ? campaign_metric(c, metric) : NULL;
-        if (cm == NULL || v < cm->min || v > cm->max) {
-            store_rollback(a->st);
-            rc = usage_error("review assign: no such metric or out of range: "
-                             "%s", scores[i]);
-            goto done;
-        }
-        err = store_answer_add(a->st, inv.id, metric, (int)v, 0, a->now, id);
     }
-    if (err == EQ_OK && ns > 0 && inv.state != INV_ANSWERED)
-        err = store_invitation_set_state(a->st, inv.id, INV_ANSWERED, a->now,
-                                         NULL);
-    if (err == EQ_OK)
-        err = store_inbound_set_outcome(a->st, id, "recorded", inv.id);
-    if (err == EQ_OK)
-        err = store_commit(a->st);
+    if (strcmp(argv[1], "assign") == 0 && token == NULL)
+        return usage_error("review assign: --token TOKEN is required");
+    if ((rc = review_ctx(a, &ic, &ids)) != 0)
+        goto out;
+    if (strcmp(argv[1], "drop") == 0)
+        err = ingest_drop(&ic, id, &a->diag);
     else
-        store_rollback(a->st);
+        err = ingest_assign(&ic, id, token, scores, ns, nvt, &a->diag);
     if (err != EQ_OK)
-        rc = fail(a, err, "review assign");
+        rc = fail(a, err, "review");
     else
-        printf("assigned %ld to invitation %s (%d score%s)\n", id, tok, ns,
-               ns == 1 ? "" : "s");
-done:
-    store_invitation_clear(&inv);
+        printf("message %ld %s\n", id,
+               argv[1][0] == 'd' ? "dropped" : "recorded as the answer");
+out:
+    free(ids);
     return rc;
 }
 
@@ -845,12 +859,12 @@ compose_sample(struct app *a, const char *camp, const char *employee,
                            camp ? camp : "(none)");
     memset(&e, 0, sizeof e);
     memset(&inv, 0, sizeof inv);
+    if ((err = token_new(inv.token)) != EQ_OK)
+        return fail(a, err, "token");
     if (employee) {
         if ((err = store_employee_find(a->st, employee, &e)) != EQ_OK)
             return fail(a, err, employee);
     }
-    if ((err = token_new(inv.token)) != EQ_OK)
-        return fail(a, err, "token");
     inv.email = to ? (char *)to : e.email ? e.email : "voorbeeld@example.org";
     inv.employee_name = e.name ? e.name : "Voorbeeld Medewerker";
     inv.language = e.language && *e.language ? e.language
@@ -974,12 +988,11 @@ cmd_status(struct app *a, int argc, char **argv)
     if (s.next_planned)
         eqtime_format_iso(s.next_planned, t3);
     if (json) {
-        /* Keys and values are ours (no user text), so plain printf is safe;
-         * the run summary is escaped for the two characters it may hold. */
-        printf("{\"database\":\"%s\",\"schema_version\":%d,"
-               "\"employees_active\":%lld,\"invitations\":{",
-               a->cfg->general.database, store_schema_version(a->st),
-               (long long)s.employees_active);
+        printf("{\"database\":");
+        json_str(a->cfg->general.database);
+        printf(",\"schema_version\":%d,\"employees_active\":%lld,"
+               "\"invitations\":{",
+               store_schema_version(a->st), (long long)s.employees_active);
         for (int i = 0; i < INV__COUNT; i++)
             printf("%s\"%s\":%lld", i ? "," : "",
                    store_inv_state_name((enum inv_state)i),
@@ -990,10 +1003,12 @@ cmd_status(struct app *a, int argc, char **argv)
                s.next_planned ? "\"" : "", s.next_planned ? t3 : "null",
                s.next_planned ? "\"" : "");
         if (s.last_run_started)
-            printf("{\"command\":\"%s\",\"started\":\"%s\",\"finished\":\"%s\","
-                   "\"ok\":%s}",
-                   s.last_run_command ? s.last_run_command : "", t1, t2,
-                   s.last_run_ok ? "true" : "false");
+        {
+            printf("{\"command\":");
+            json_str(s.last_run_command);
+            printf(",\"started\":\"%s\",\"finished\":\"%s\",\"ok\":%s}", t1,
+                   t2, s.last_run_ok ? "true" : "false");
+        }
         else
             printf("null");
         printf("}\n");
@@ -1142,15 +1157,16 @@ static const struct command commands[] = {
     {"daemon", cmd_daemon, "daemon",
      "Tick forever with IMAP IDLE. Not available yet (exit 69)."},
     {"report", cmd_report,
-     "report [--campaign C] [--period P] [--department D] "
+     "report [--campaign C] [--period P] [--department D] [--actions] "
      "[--format text|html|json|csv]",
      "Results on demand, with the same numbers and suppression as the "
      "digests."},
     {"review", cmd_review,
-     "review list | review assign ID --token T [--score nps=8 …] | review "
-     "drop ID",
-     "Mail that needs a human: list it, assign it to an invitation (with the\n"
-     "scores read by you), or drop it."},
+     "review list | review assign ID --token T [--score nps=8 …] [--nvt] | "
+     "review drop ID",
+     "Mail that needs a human: list it (with why), assign it to the\n"
+     "invitation with token T with the scores you read (or --nvt), or drop\n"
+     "it. Only messages waiting for review can be assigned or dropped."},
     {"preview", cmd_preview, "preview --campaign C [--employee EMAIL]",
      "Print the exact invitation mail (RFC 5322) for a sample or real "
      "employee."},

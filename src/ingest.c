@@ -1,5 +1,6 @@
 #include "ingest.h"
 
+#include <ctype.h>
 #include <gnutls/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,11 +91,21 @@ campaign_by_id(const struct ingest_ctx *ctx, int64_t id)
     return NULL;
 }
 
+/* States in which a reply still records an answer (while the period's
+ * digest has not gone out). */
 static int
-state_open(enum inv_state s)
+state_answerable(enum inv_state s)
 {
-    return s == INV_SENT || s == INV_REMINDED || s == INV_ANSWERED ||
-           s == INV_SENDING || s == INV_DEFERRED;
+    return s == INV_SENDING || s == INV_SENT || s == INV_REMINDED ||
+           s == INV_ANSWERED || s == INV_DEFERRED || s == INV_EXPIRED;
+}
+
+/* States in which an invitation still waits for its answer. */
+static int
+state_waiting(enum inv_state s)
+{
+    return s == INV_PLANNED || s == INV_SENDING || s == INV_SENT ||
+           s == INV_REMINDED || s == INV_DEFERRED;
 }
 
 /* Is this invitation's period still counting (its digest not out)? */
@@ -107,54 +118,109 @@ period_counting(struct store *st, const struct store_invitation *inv)
     return p.digest_at == 0;
 }
 
+/* What ingest and inspect both do with a message: read the answer, then
+ * classify on the reply text without quotes, signature and greeting. */
+static enum eq_err
+analyse(const struct mime_msg *m, const struct reply_metric *rm, size_t n,
+        struct reply_answer *a, struct classify_result *cr)
+{
+    enum eq_err err = reply_read(m->text ? m->text : "", rm, n, a);
+
+    if (err == EQ_OK)
+        err = classify_message(m, a->text, cr);
+    return err;
+}
+
 struct verdict {
-    const char *kind;
     const char *outcome;
     char note[128];
     enum source_folder folder;
-    int64_t invitation_id;
 };
 
-static enum eq_err
-record_reply(const struct ingest_ctx *ctx, const struct mime_msg *m,
-             const struct store_invitation *inv, const struct campaign *c,
-             int64_t inbound_id, struct verdict *v, struct ingest_summary *sum)
+static void
+to_review(struct verdict *v, struct ingest_summary *sum, const char *why)
 {
-    struct reply_metric rm[REPLY_MAX_METRICS];
-    struct reply_answer a;
-    size_t n = campaign_metrics(c, rm);
-    enum eq_err err;
+    v->outcome = "review";
+    v->folder = SOURCE_REVIEW;
+    snprintf(v->note, sizeof v->note, "%s", why);
+    sum->review++;
+}
 
-    memset(&a, 0, sizeof a);
-    err = reply_read(m->text ? m->text : "", rm, n, &a);
-    if (err != EQ_OK)
-        return err;
-    if (a.needs_review || (a.n_scores == 0 && !a.not_applicable)) {
-        v->outcome = "review";
-        snprintf(v->note, sizeof v->note, "%s",
-                 a.review_reason[0] ? a.review_reason : "no score found");
-        v->folder = SOURCE_REVIEW;
-        sum->review++;
-        goto out;
-    }
-    if (a.not_applicable) {
+static enum eq_err
+record_answer(const struct ingest_ctx *ctx, const struct store_invitation *inv,
+              const struct reply_answer *a, const struct reply_metric *rm,
+              size_t n, int64_t inbound_id)
+{
+    enum eq_err err = EQ_OK;
+
+    if (a->not_applicable)
         for (size_t i = 0; i < n && err == EQ_OK; i++)
             err = store_answer_add(ctx->st, inv->id, rm[i].id, -1, 1,
                                    ctx->now, inbound_id);
-    }
-    for (size_t i = 0; i < a.n_scores && err == EQ_OK; i++)
-        err = store_answer_add(ctx->st, inv->id, a.scores[i].id,
-                               a.scores[i].score, 0, ctx->now, inbound_id);
-    if (err == EQ_OK && a.comment && *a.comment)
-        err = store_comment_add(ctx->st, inv->id, a.comment, ctx->now,
+    for (size_t i = 0; i < a->n_scores && err == EQ_OK; i++)
+        err = store_answer_add(ctx->st, inv->id, a->scores[i].id,
+                               a->scores[i].score, 0, ctx->now, inbound_id);
+    if (err == EQ_OK && a->comment && *a->comment)
+        err = store_comment_add(ctx->st, inv->id, a->comment, ctx->now,
                                 inbound_id);
     if (err == EQ_OK && inv->state != INV_ANSWERED)
         err = store_invitation_set_state(ctx->st, inv->id, INV_ANSWERED,
                                          ctx->now, NULL);
+    return err;
+}
+
+/* An opt-out ends every invitation still waiting for this person. */
+static enum eq_err
+opt_out(const struct ingest_ctx *ctx, const struct store_employee *e)
+{
+    struct store_invitation *inv = NULL;
+    size_t n = 0;
+    struct store_inv_filter f = {
+        .employee_id = e->id,
+        .state_mask = (1u << INV_PLANNED) | (1u << INV_SENDING) |
+                      (1u << INV_SENT) | (1u << INV_REMINDED) |
+                      (1u << INV_DEFERRED),
+    };
+    enum eq_err err = store_employee_set_flags(ctx->st, e->id, e->active,
+                                               e->undeliverable, 1);
+
     if (err == EQ_OK)
-        sum->recorded++;
-out:
-    reply_answer_clear(&a);
+        err = store_invitations(ctx->st, &f, &inv, &n);
+    for (size_t i = 0; i < n && err == EQ_OK; i++)
+        err = store_invitation_set_state(ctx->st, inv[i].id, INV_OPTED_OUT,
+                                         ctx->now, NULL);
+    store_invitations_free(inv, n);
+    return err;
+}
+
+/* A permanent bounce of an invitation that was on its way. The person is
+ * marked undeliverable only when the address that failed is theirs (not,
+ * say, an external address they forward to). */
+static enum eq_err
+bounce(const struct ingest_ctx *ctx, const struct store_invitation *inv,
+       const struct classify_result *cr)
+{
+    struct store_employee e;
+    enum eq_err err;
+
+    if (!cr->permanent || !state_waiting(inv->state) ||
+        inv->state == INV_PLANNED)
+        return EQ_OK;
+    err = store_invitation_set_state(ctx->st, inv->id, INV_BOUNCED, ctx->now,
+                                     cr->status[0] ? cr->status : "bounced");
+    if (err != EQ_OK || inv->employee_id == 0)
+        return err;
+    memset(&e, 0, sizeof e);
+    if (cr->bounce_recipient == NULL ||
+        (store_employee_find(ctx->st, cr->bounce_recipient, &e) == EQ_OK &&
+         e.id == inv->employee_id)) {
+        store_employee_clear(&e);
+        if ((err = store_employee_get(ctx->st, inv->employee_id, &e)) ==
+            EQ_OK)
+            err = store_employee_set_flags(ctx->st, e.id, e.active, 1,
+                                           e.opted_out);
+    }
+    store_employee_clear(&e);
     return err;
 }
 
@@ -162,10 +228,13 @@ out:
 static enum eq_err
 judge(const struct ingest_ctx *ctx, const struct mime_msg *m,
       const char *sha, const char *source_key, struct verdict *v,
-      struct ingest_summary *sum, struct eq_buf *diag)
+      struct ingest_summary *sum)
 {
+    static const struct reply_metric nps = {"nps", NULL, NULL, 0, 10};
+    struct reply_metric rm[REPLY_MAX_METRICS];
     char tok[TOKEN_LEN + 1] = "";
-    char *stripped = NULL;
+    const char *tok_kind = NULL;
+    struct reply_answer a;
     struct classify_result cr;
     struct store_invitation inv;
     struct store_employee sender;
@@ -173,32 +242,27 @@ judge(const struct ingest_ctx *ctx, const struct mime_msg *m,
     const struct campaign *c = NULL;
     int have_inv = 0, have_sender = 0;
     int64_t inbound_id = 0;
+    size_t n_rm = 1;
     enum eq_err err;
 
+    memset(&a, 0, sizeof a);
     memset(&cr, 0, sizeof cr);
     memset(&inv, 0, sizeof inv);
     memset(&sender, 0, sizeof sender);
     v->outcome = "recorded";
     v->folder = SOURCE_PROCESSED;
+    rm[0] = nps;
 
-    err = reply_strip(m->text ? m->text : "", &stripped);
-    if (err != EQ_OK)
-        goto out;
-    err = classify_message(m, stripped, &cr);
-    if (err != EQ_OK)
-        goto out;
-    v->kind = classify_kind_name(cr.kind);
-
-    if (find_token(m, tok) == 0) {
-        const char *kind = NULL;
-        if (store_token_kind(ctx->st, tok, &kind) == EQ_OK &&
-            strcmp(kind, "invitation") == 0 &&
-            store_invitation_by_token(ctx->st, tok, &inv) == EQ_OK) {
-            have_inv = 1;
-            v->invitation_id = inv.id;
-            c = campaign_by_id(ctx, inv.campaign_id);
-        }
+    if (find_token(m, tok) == 0 &&
+        store_token_kind(ctx->st, tok, &tok_kind) == EQ_OK &&
+        strcmp(tok_kind, "invitation") == 0 &&
+        store_invitation_by_token(ctx->st, tok, &inv) == EQ_OK) {
+        have_inv = 1;
+        if ((c = campaign_by_id(ctx, inv.campaign_id)) != NULL)
+            n_rm = campaign_metrics(c, rm);
     }
+    if ((err = analyse(m, rm, n_rm, &a, &cr)) != EQ_OK)
+        goto out;
     if (m->from_addr &&
         store_employee_find(ctx->st, m->from_addr, &sender) == EQ_OK)
         have_sender = 1;
@@ -209,34 +273,23 @@ judge(const struct ingest_ctx *ctx, const struct mime_msg *m,
     in.sha256 = (char *)sha;
     in.source_key = (char *)source_key;
     in.received_at = ctx->now;
-    in.kind = (char *)v->kind;
+    in.kind = (char *)classify_kind_name(cr.kind);
     in.token = tok[0] ? tok : NULL;
     in.invitation_id = have_inv ? inv.id : 0;
     in.outcome = "pending";
     in.sender = m->from_addr;
     in.subject = m->subject;
-    err = store_inbound_add(ctx->st, &in, &inbound_id);
-    if (err != EQ_OK)
+    if ((err = store_inbound_add(ctx->st, &in, &inbound_id)) != EQ_OK)
         goto out;
 
     switch (cr.kind) {
     case CLASSIFY_BOUNCE:
         sum->bounces++;
         v->folder = SOURCE_BOUNCES;
-        if (have_inv && cr.permanent) {
-            err = store_invitation_set_state(ctx->st, inv.id, INV_BOUNCED,
-                                             ctx->now, cr.status);
-            if (err == EQ_OK && inv.employee_id) {
-                struct store_employee e;
-                memset(&e, 0, sizeof e);
-                if (store_employee_get(ctx->st, inv.employee_id, &e) == EQ_OK)
-                    err = store_employee_set_flags(ctx->st, e.id, e.active, 1,
-                                                   e.opted_out);
-                store_employee_clear(&e);
-            }
-        } else if (!have_inv) {
+        if (have_inv)
+            err = bounce(ctx, &inv, &cr);
+        else
             snprintf(v->note, sizeof v->note, "bounce without a known token");
-        }
         break;
     case CLASSIFY_AUTO_REPLY:
         sum->auto_replies++;
@@ -244,59 +297,65 @@ judge(const struct ingest_ctx *ctx, const struct mime_msg *m,
         break;
     case CLASSIFY_OPT_OUT:
         sum->opt_outs++;
-        if (have_sender) {
-            err = store_employee_set_flags(ctx->st, sender.id, sender.active,
-                                           sender.undeliverable, 1);
-            if (err == EQ_OK && have_inv && sender.id == inv.employee_id &&
-                state_open(inv.state) && inv.state != INV_ANSWERED)
-                err = store_invitation_set_state(ctx->st, inv.id,
-                                                 INV_OPTED_OUT, ctx->now, NULL);
-        } else {
-            v->outcome = "review";
-            v->folder = SOURCE_REVIEW;
-            snprintf(v->note, sizeof v->note, "opt-out from unknown sender");
-            sum->review++;
-        }
+        if (have_sender)
+            err = opt_out(ctx, &sender);
+        else
+            to_review(v, sum, "opt-out from an unknown sender");
         break;
     case CLASSIFY_REPLY:
-        if (!have_inv || c == NULL) {
-            v->outcome = "review";
-            v->folder = SOURCE_REVIEW;
-            snprintf(v->note, sizeof v->note, "%s",
-                     tok[0] ? "token of no open invitation" : "no token");
-            sum->review++;
-            break;
-        }
-        if (!c->allow_forward &&
-            (!have_sender || sender.id != inv.employee_id)) {
-            v->outcome = "review";
-            v->folder = SOURCE_REVIEW;
-            snprintf(v->note, sizeof v->note, "sender is not the invitee");
-            sum->review++;
-            break;
-        }
-        if (!state_open(inv.state) &&
-            !(inv.state == INV_EXPIRED && period_counting(ctx->st, &inv))) {
+        if (!have_inv) {
+            to_review(v, sum,
+                      tok_kind && strcmp(tok_kind, "digest") == 0
+                          ? "reply to a digest"
+                      : tok[0] ? "token of no known invitation"
+                               : "no token");
+        } else if (c == NULL) {
+            to_review(v, sum, "campaign no longer configured");
+        } else if (!c->allow_forward &&
+                   (!have_sender || sender.id != inv.employee_id)) {
+            to_review(v, sum, "sender is not the invitee");
+        } else if (!state_answerable(inv.state) ||
+                   !period_counting(ctx->st, &inv)) {
+            /* After the period's digest: kept, never counted. */
             v->outcome = "late";
-            snprintf(v->note, sizeof v->note, "invitation %s",
+            snprintf(v->note, sizeof v->note, "invitation %s, digest out",
                      store_inv_state_name(inv.state));
             sum->late++;
-            break;
+        } else if (a.needs_review || (a.n_scores == 0 && !a.not_applicable)) {
+            to_review(v, sum,
+                      a.review_reason[0] ? a.review_reason : "no score found");
+        } else {
+            err = record_answer(ctx, &inv, &a, rm, n_rm, inbound_id);
+            sum->recorded += err == EQ_OK;
         }
-        err = record_reply(ctx, m, &inv, c, inbound_id, v, sum);
         break;
     }
+    /* Anonymous campaigns keep no raw replies in the mailbox. */
+    if (c && c->anonymous && v->folder == SOURCE_PROCESSED)
+        v->folder = SOURCE_DELETE;
     if (err == EQ_OK)
         err = store_inbound_set_outcome(ctx->st, inbound_id, v->outcome,
+                                        v->note[0] ? v->note : NULL,
                                         have_inv ? inv.id : 0);
 out:
-    if (err != EQ_OK)
-        eq_diag(diag, "ingest %s: %s", source_key, store_errmsg(ctx->st));
-    free(stripped);
+    reply_answer_clear(&a);
     classify_result_clear(&cr);
     store_invitation_clear(&inv);
     store_employee_clear(&sender);
     return err;
+}
+
+/* Where a message recorded before was filed, from what was decided then. */
+static enum source_folder
+folder_of(const struct store_inbound *in)
+{
+    if (in->outcome && strcmp(in->outcome, "review") == 0)
+        return SOURCE_REVIEW;
+    if (in->kind && strcmp(in->kind, "bounce") == 0)
+        return SOURCE_BOUNCES;
+    if (in->kind && strcmp(in->kind, "auto_reply") == 0)
+        return SOURCE_AUTO;
+    return SOURCE_PROCESSED;
 }
 
 enum eq_err
@@ -305,34 +364,157 @@ ingest_message(const struct ingest_ctx *ctx, const char *raw, size_t len,
                enum source_folder *folder, struct eq_buf *diag)
 {
     struct mime_msg *m = NULL;
+    struct store_inbound seen;
     struct verdict v;
     char sha[65];
     int64_t seen_id;
     enum eq_err err;
 
     memset(&v, 0, sizeof v);
+    memset(&seen, 0, sizeof seen);
     sum->seen++;
     *folder = SOURCE_PROCESSED;
     if ((err = sha256_hex(raw, len, sha)) != EQ_OK)
         return err;
-    err = mime_parse(raw, len, &m, diag);
-    if (err != EQ_OK)
+    if ((err = mime_parse(raw, len, &m, diag)) != EQ_OK)
         return err;
-    if (store_inbound_find(ctx->st, m->message_id, sha, &seen_id) == EQ_OK) {
-        sum->duplicates++;
-        goto out;
-    }
     if ((err = store_begin(ctx->st)) != EQ_OK)
         goto out;
-    err = judge(ctx, m, sha, source_key, &v, sum, diag);
+    /* Seen before (a crash between recording and filing, or the same mail
+     * twice): file it where it went the first time, record nothing. */
+    if (store_inbound_find(ctx->st, m->message_id, sha, &seen_id) == EQ_OK) {
+        err = store_inbound_get(ctx->st, seen_id, &seen);
+        if (err == EQ_OK)
+            *folder = folder_of(&seen);
+        sum->duplicates++;
+    } else {
+        err = judge(ctx, m, sha, source_key, &v, sum);
+        if (err == EQ_OK)
+            *folder = v.folder;
+    }
     if (err == EQ_OK)
         err = store_commit(ctx->st);
     else
         store_rollback(ctx->st);
-    if (err == EQ_OK)
-        *folder = v.folder;
+    if (err != EQ_OK)
+        eq_diag(diag, "ingest %s: %s", source_key,
+                err == EQ_ERR_DB ? store_errmsg(ctx->st) : eq_strerror(err));
 out:
+    store_inbound_clear(&seen);
     mime_free(m);
+    return err;
+}
+
+/* The inbound message id, waiting for review. */
+static enum eq_err
+waiting_review(const struct ingest_ctx *ctx, int64_t id,
+               struct store_inbound *in, struct eq_buf *diag)
+{
+    enum eq_err err = store_inbound_get(ctx->st, id, in);
+
+    if (err == EQ_ERR_NOTFOUND) {
+        eq_diag(diag, "no message %lld (see 'enquete review list')",
+                (long long)id);
+        return EQ_ERR_DATA;
+    }
+    if (err == EQ_OK && strcmp(in->outcome, "review") != 0) {
+        eq_diag(diag, "message %lld is not waiting for review (it was %s)",
+                (long long)id, in->outcome);
+        err = EQ_ERR_DATA;
+    }
+    return err;
+}
+
+enum eq_err
+ingest_assign(const struct ingest_ctx *ctx, int64_t inbound_id,
+              const char *token, const struct ingest_score *scores, size_t n,
+              int not_applicable, struct eq_buf *diag)
+{
+    struct reply_metric rm[REPLY_MAX_METRICS];
+    struct reply_answer a;
+    struct store_inbound in;
+    struct store_invitation inv;
+    const struct campaign *c;
+    char tok[TOKEN_LEN + 1];
+    size_t n_rm;
+    enum eq_err err;
+
+    memset(&a, 0, sizeof a);
+    memset(&inv, 0, sizeof inv);
+    if ((err = store_begin(ctx->st)) != EQ_OK)
+        return err;
+    if ((err = waiting_review(ctx, inbound_id, &in, diag)) != EQ_OK)
+        goto out;
+    err = EQ_ERR_DATA;
+    if (!token_valid(token)) {
+        eq_diag(diag, "not a token: %s", token);
+        goto out;
+    }
+    for (size_t i = 0; i <= TOKEN_LEN; i++)
+        tok[i] = (char)tolower((unsigned char)token[i]);
+    if (store_invitation_by_token(ctx->st, tok, &inv) != EQ_OK) {
+        eq_diag(diag, "no invitation has token %s", tok);
+        goto out;
+    }
+    if ((c = campaign_by_id(ctx, inv.campaign_id)) == NULL) {
+        eq_diag(diag, "campaign %s is no longer configured", inv.campaign);
+        goto out;
+    }
+    if (!state_answerable(inv.state) || !period_counting(ctx->st, &inv)) {
+        eq_diag(diag, "invitation %s is %s and its period's digest went out",
+                tok, store_inv_state_name(inv.state));
+        goto out;
+    }
+    if (n == 0 && !not_applicable) {
+        eq_diag(diag, "give at least one --score METRIC=N, or --nvt");
+        goto out;
+    }
+    n_rm = campaign_metrics(c, rm);
+    for (size_t i = 0; i < n; i++) {
+        const struct campaign_metric *cm = campaign_metric(c, scores[i].metric);
+        if (cm == NULL || scores[i].score < cm->min ||
+            scores[i].score > cm->max || a.n_scores >= REPLY_MAX_METRICS) {
+            eq_diag(diag, "campaign %s has no metric %s with a score %d",
+                    c->name, scores[i].metric, scores[i].score);
+            goto out;
+        }
+        snprintf(a.scores[a.n_scores].id, sizeof a.scores[0].id, "%s",
+                 cm->id);
+        a.scores[a.n_scores++].score = scores[i].score;
+    }
+    a.not_applicable = not_applicable;
+    err = record_answer(ctx, &inv, &a, rm, n_rm, inbound_id);
+    if (err == EQ_OK)
+        err = store_inbound_set_outcome(ctx->st, inbound_id, "recorded",
+                                        "assigned by hand", inv.id);
+out:
+    if (err == EQ_OK)
+        err = store_commit(ctx->st);
+    else
+        store_rollback(ctx->st);
+    store_inbound_clear(&in);
+    store_invitation_clear(&inv);
+    return err;
+}
+
+enum eq_err
+ingest_drop(const struct ingest_ctx *ctx, int64_t inbound_id,
+            struct eq_buf *diag)
+{
+    struct store_inbound in;
+    enum eq_err err;
+
+    if ((err = store_begin(ctx->st)) != EQ_OK)
+        return err;
+    err = waiting_review(ctx, inbound_id, &in, diag);
+    if (err == EQ_OK)
+        err = store_inbound_set_outcome(ctx->st, inbound_id, "dropped",
+                                        "dropped by hand", 0);
+    if (err == EQ_OK)
+        err = store_commit(ctx->st);
+    else
+        store_rollback(ctx->st);
+    store_inbound_clear(&in);
     return err;
 }
 
@@ -393,9 +575,7 @@ ingest_inspect(const char *file, const char *raw, size_t len,
     }
     if ((err = mime_parse(raw, len, &m, diag)) != EQ_OK)
         return err;
-    if ((err = reply_read(m->text ? m->text : "", rm, n_metrics, &a)) != EQ_OK)
-        goto out;
-    if ((err = classify_message(m, a.text, &cr)) != EQ_OK)
+    if ((err = analyse(m, rm, n_metrics, &a, &cr)) != EQ_OK)
         goto out;
     int reply = cr.kind == CLASSIFY_REPLY;
     if (!json) {

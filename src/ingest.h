@@ -37,6 +37,22 @@ enum eq_err ingest_message(const struct ingest_ctx *ctx, const char *raw,
                            struct ingest_summary *sum,
                            enum source_folder *folder, struct eq_buf *diag);
 
+/* `review assign`: a message waiting for review becomes the answer of the
+ * invitation with token, with the scores a person read (metric ids of the
+ * campaign, in range) or not-applicable. Refused (EQ_ERR_DATA, reason in
+ * diag) when the message is not waiting for review, or the invitation can no
+ * longer be answered. */
+struct ingest_score {
+    const char *metric;
+    int score;
+};
+enum eq_err ingest_assign(const struct ingest_ctx *ctx, int64_t inbound_id,
+                          const char *token, const struct ingest_score *scores,
+                          size_t n, int not_applicable, struct eq_buf *diag);
+/* `review drop`: the message is set aside without counting. */
+enum eq_err ingest_drop(const struct ingest_ctx *ctx, int64_t inbound_id,
+                        struct eq_buf *diag);
+
 /* `inspect`: read a message as ingest would, without a database, and append
  * to out one JSON object and a newline (json, DESIGN.md "inspect --json") or
  * a short readable block. metric_ids: the metrics asked, in order (NULL/0 =

@@ -80,16 +80,18 @@ schedule_campaign(const struct run_ctx *ctx, const struct campaign *c,
     sb = calloc(n_blocks ? n_blocks : 1, sizeof *sb);
     if (!se || !sp || !sb)
         goto out;
-    for (size_t i = 0; i < n_emps; i++) {
+    /* Both lists are ordered by employee id: one merge pass. */
+    for (size_t i = 0, j = 0; i < n_emps; i++) {
+        while (j < n_last && last[j].a < emps[i].id)
+            j++;
+        if (j < n_last && last[j].a == emps[i].id)
+            se[i].last_invited = last[j].t;
         se[i].id = emps[i].id;
         se[i].department_id = emps[i].department_id;
         se[i].department_code = emps[i].department_code;
         se[i].active = emps[i].active;
         se[i].undeliverable = emps[i].undeliverable;
         se[i].opted_out = emps[i].opted_out;
-        for (size_t j = 0; j < n_last; j++)
-            if (last[j].a == emps[i].id)
-                se[i].last_invited = last[j].t;
     }
     for (size_t i = 0; i < n_blocks; i++) {
         sb[i].employee_id = blocks[i].a;
@@ -199,12 +201,30 @@ retry_after(int attempts)
     return attempts < 3 ? steps[attempts] : DAY;
 }
 
+/* Outcome of one hand-over, for the caller's loop. */
+enum sent { SENT_OK, SENT_SKIPPED, SENT_FAILED, SENT_DEFERRED, SENT_DOWN };
+
+/* Nobody who left, opted out or bounces is mailed again. */
+static enum eq_err
+still_reachable(const struct run_ctx *ctx, const struct store_invitation *inv,
+                int *ok)
+{
+    struct store_employee e;
+    enum eq_err err;
+
+    memset(&e, 0, sizeof e);
+    err = store_employee_get(ctx->st, inv->employee_id, &e);
+    *ok = err == EQ_OK && e.active && !e.opted_out && !e.undeliverable;
+    store_employee_clear(&e);
+    return err == EQ_ERR_NOTFOUND ? EQ_OK : err;
+}
+
 /* Hands one invitation or reminder to the transport. `sending` is committed
  * before the hand-over and the outcome after it (DESIGN.md "State"). */
 static enum eq_err
 send_one(const struct run_ctx *ctx, const struct campaign *c,
          struct store_invitation *inv, int reminder, struct run_summary *sum,
-         struct eq_buf *diag)
+         enum sent *out, struct eq_buf *diag)
 {
     struct compose_invite ci = {
         .cfg = ctx->cfg,
@@ -215,13 +235,28 @@ send_one(const struct run_ctx *ctx, const struct campaign *c,
         .now = ctx->now,
     };
     struct transport_result res;
+    struct eq_buf why = {0};
     char *raw = NULL, *env = NULL;
     size_t len = 0;
     enum eq_err err, sent;
+    int ok;
 
-    err = compose_invitation(&ci, &raw, &len, &env, diag);
-    if (err != EQ_OK)
+    *out = SENT_SKIPPED;
+    if ((err = still_reachable(ctx, inv, &ok)) != EQ_OK)
+        return err;
+    if (!ok)
+        return store_invitation_set_state(ctx->st, inv->id, INV_CANCELLED,
+                                          ctx->now, "not reachable");
+    if (compose_invitation(&ci, &raw, &len, &env, &why) != EQ_OK) {
+        /* This invitation cannot be built (bad address, template error):
+         * it fails alone, the others still go out. */
+        eq_diag(diag, "compose for %s: %s", inv->email, buf_str(&why));
+        sum->failed++;
+        *out = SENT_FAILED;
+        err = store_invitation_set_state(ctx->st, inv->id, INV_FAILED,
+                                         ctx->now, buf_str(&why));
         goto out;
+    }
     if (!reminder &&
         (err = store_invitation_set_state(ctx->st, inv->id, INV_SENDING,
                                           ctx->now, NULL)) != EQ_OK)
@@ -231,6 +266,7 @@ send_one(const struct run_ctx *ctx, const struct campaign *c,
     memset(&res, 0, sizeof res);
     sent = transport_send(ctx->tx, &msg, &res);
     if (sent == EQ_OK) {
+        *out = SENT_OK;
         if (reminder) {
             err = store_invitation_reminded(ctx->st, inv->id, ctx->now);
             sum->reminded++;
@@ -241,21 +277,46 @@ send_one(const struct run_ctx *ctx, const struct campaign *c,
         }
     } else if (sent == EQ_ERR_TEMP) {
         sum->deferred++;
+        /* No SMTP reply at all (421 from the transport): the server is
+         * down, and the rest of the queue would only wait out timeouts. */
+        *out = res.code == 421 || res.code == 0 ? SENT_DOWN : SENT_DEFERRED;
         if (!reminder)
             err = store_invitation_defer(ctx->st, inv->id,
                                          ctx->now + retry_after(inv->attempts),
                                          res.text);
-    } else {
+    } else if (sent == EQ_ERR_DATA) {
         sum->failed++;
+        *out = SENT_FAILED;
         eq_diag(diag, "send to %s: %d %s", inv->email, res.code, res.text);
+        err = store_invitation_set_state(ctx->st, inv->id, INV_FAILED,
+                                         ctx->now, res.text);
+    } else {
+        /* Login refused, TLS unavailable: nothing to do with this mail. */
+        eq_diag(diag, "outgoing mail: %d %s", res.code, res.text);
+        *out = SENT_DOWN;
         if (!reminder)
-            err = store_invitation_set_state(ctx->st, inv->id, INV_FAILED,
+            err = store_invitation_set_state(ctx->st, inv->id, INV_PLANNED,
                                              ctx->now, res.text);
+        if (err == EQ_OK)
+            err = sent;
     }
 out:
+    buf_free(&why);
     free(raw);
     free(env);
     return err;
+}
+
+/* Reminders go out like invitations: on send days, inside the window. */
+static int
+reminder_time(const struct run_ctx *ctx, const struct campaign *c)
+{
+    const char *tz = c->timezone ? c->timezone : ctx->cfg->general.timezone;
+    eq_day today;
+    int minute;
+
+    eqtime_to_local(ctx->now, tz, &today, &minute);
+    return campaign_is_send_day(c, today) && minute >= c->window_start;
 }
 
 enum eq_err
@@ -264,23 +325,26 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
 {
     struct store_invitation *inv = NULL;
     size_t n = 0;
-    enum eq_err err;
+    enum sent how = SENT_OK;
+    enum eq_err err = EQ_OK;
 
-    /* New invitations, then the deferred ones that are due again. */
+    /* New invitations (and any left in `sending` by a crash: they go again
+     * with the same Message-ID), then the deferred ones due again. */
     struct store_inv_filter due[2] = {
-        {.state_mask = STATE(INV_PLANNED), .planned_before = ctx->now},
+        {.state_mask = STATE(INV_PLANNED) | STATE(INV_SENDING),
+         .planned_before = ctx->now},
         {.state_mask = STATE(INV_DEFERRED), .next_attempt_before = ctx->now},
     };
-    for (int q = 0; q < 2; q++) {
+    for (int q = 0; q < 2 && how != SENT_DOWN; q++) {
         if ((err = store_invitations(ctx->st, &due[q], &inv, &n)) != EQ_OK)
             return err;
-        for (size_t i = 0; i < n && err == EQ_OK; i++) {
+        for (size_t i = 0; i < n && err == EQ_OK && how != SENT_DOWN; i++) {
             const struct campaign *c = campaign_named(ctx, inv[i].campaign);
             if (c == NULL)
                 continue; /* campaign file removed: leave it planned */
             if (inv[i].closes_at <= ctx->now)
                 continue; /* expire() takes it */
-            err = send_one(ctx, c, &inv[i], 0, sum, diag);
+            err = send_one(ctx, c, &inv[i], 0, sum, &how, diag);
         }
         store_invitations_free(inv, n);
         if (err != EQ_OK)
@@ -290,20 +354,27 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
      * reminder), while the invitation is open. */
     struct store_inv_filter rem = {
         .state_mask = STATE(INV_SENT) | STATE(INV_REMINDED)};
-    if ((err = store_invitations(ctx->st, &rem, &inv, &n)) != EQ_OK)
+    if (how == SENT_DOWN ||
+        (err = store_invitations(ctx->st, &rem, &inv, &n)) != EQ_OK)
         return err;
-    for (size_t i = 0; i < n && err == EQ_OK; i++) {
+    for (size_t i = 0; i < n && err == EQ_OK && how != SENT_DOWN; i++) {
         const struct campaign *c = campaign_named(ctx, inv[i].campaign);
         if (c == NULL || inv[i].reminders >= c->max_reminders ||
-            inv[i].closes_at <= ctx->now)
+            inv[i].closes_at <= ctx->now || !reminder_time(ctx, c))
             continue;
         eq_time due_at =
             inv[i].sent_at + (eq_time)c->reminder_after * DAY *
                                  (inv[i].reminders + 1);
         if (due_at <= ctx->now)
-            err = send_one(ctx, c, &inv[i], inv[i].reminders + 1, sum, diag);
+            err = send_one(ctx, c, &inv[i], inv[i].reminders + 1, sum, &how,
+                           diag);
     }
     store_invitations_free(inv, n);
+    if (err == EQ_OK && how == SENT_DOWN) {
+        eq_diag(diag, "outgoing mail server unavailable: the rest waits for "
+                      "the next run");
+        err = EQ_ERR_TEMP;
+    }
     return err;
 }
 
@@ -315,8 +386,9 @@ run_expire(const struct run_ctx *ctx, struct run_summary *sum,
     size_t n = 0;
     enum eq_err err;
     struct store_inv_filter f = {
-        .state_mask = STATE(INV_PLANNED) | STATE(INV_SENT) |
-                      STATE(INV_REMINDED) | STATE(INV_DEFERRED),
+        .state_mask = STATE(INV_PLANNED) | STATE(INV_SENDING) |
+                      STATE(INV_SENT) | STATE(INV_REMINDED) |
+                      STATE(INV_DEFERRED),
         .closes_before = ctx->now,
     };
 
@@ -325,9 +397,13 @@ run_expire(const struct run_ctx *ctx, struct run_summary *sum,
     if ((err = store_begin(ctx->st)) != EQ_OK)
         goto out;
     for (size_t i = 0; i < n && err == EQ_OK; i++) {
-        err = store_invitation_set_state(ctx->st, inv[i].id, INV_EXPIRED,
-                                         ctx->now, NULL);
-        sum->expired += err == EQ_OK;
+        /* Never delivered: it was no invitation, so it does not count
+         * against the response rate. */
+        int never = inv[i].state == INV_PLANNED || inv[i].state == INV_DEFERRED;
+        err = store_invitation_set_state(ctx->st, inv[i].id,
+                                         never ? INV_CANCELLED : INV_EXPIRED,
+                                         ctx->now, never ? "never sent" : NULL);
+        sum->expired += err == EQ_OK && !never;
     }
     if (err == EQ_OK)
         err = store_commit(ctx->st);
@@ -356,34 +432,57 @@ run_digests(const struct run_ctx *ctx, struct run_summary *sum,
     return err;
 }
 
+/* A failed step does not stop the others (mail that cannot go out must not
+ * keep replies from coming in); only the store failing does. The first
+ * error is returned. */
+static int
+fatal(enum eq_err err)
+{
+    return err == EQ_ERR_DB || err == EQ_ERR_NOMEM || err == EQ_ERR_SOFTWARE;
+}
+
 enum eq_err
 run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
          struct eq_buf *diag)
 {
-    enum eq_err err = EQ_OK;
+    enum eq_err first = EQ_OK, err;
     int64_t *ids = NULL;
 
+#define STEP(call)                                                             \
+    do {                                                                       \
+        err = (call);                                                          \
+        if (first == EQ_OK)                                                    \
+            first = err;                                                       \
+        if (fatal(err)) {                                                      \
+            first = err;                                                       \
+            goto out;                                                          \
+        }                                                                      \
+    } while (0)
     if (steps & RUN_SCHEDULE)
-        err = run_schedule(ctx, sum, diag);
-    if (err == EQ_OK && (steps & RUN_SEND))
-        err = run_send(ctx, sum, diag);
-    if (err == EQ_OK && (steps & RUN_INGEST)) {
+        STEP(run_schedule(ctx, sum, diag));
+    if ((steps & RUN_SEND) && ctx->tx)
+        STEP(run_send(ctx, sum, diag));
+    if ((steps & RUN_INGEST) && ctx->src) {
         ids = calloc(ctx->n_campaigns ? ctx->n_campaigns : 1, sizeof *ids);
-        if (ids == NULL)
-            return EQ_ERR_NOMEM;
+        if (ids == NULL) {
+            first = EQ_ERR_NOMEM;
+            goto out;
+        }
+        err = EQ_OK;
         for (size_t i = 0; i < ctx->n_campaigns && err == EQ_OK; i++)
             err = campaign_id(ctx, ctx->campaigns[i], &ids[i]);
         struct ingest_ctx ic = {ctx->st, ctx->cfg, ctx->campaigns, ids,
                                 ctx->n_campaigns, ctx->now};
-        if (err == EQ_OK)
-            err = ingest_run(&ic, ctx->src, &sum->in, diag);
-        free(ids);
+        STEP(err != EQ_OK ? err : ingest_run(&ic, ctx->src, &sum->in, diag));
     }
-    if (err == EQ_OK && (steps & RUN_EXPIRE))
-        err = run_expire(ctx, sum, diag);
-    if (err == EQ_OK && (steps & RUN_DIGEST))
-        err = run_digests(ctx, sum, diag);
-    return err;
+    if (steps & RUN_EXPIRE)
+        STEP(run_expire(ctx, sum, diag));
+    if ((steps & RUN_DIGEST) && ctx->tx)
+        STEP(run_digests(ctx, sum, diag));
+#undef STEP
+out:
+    free(ids);
+    return first;
 }
 
 enum eq_err

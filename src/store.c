@@ -230,6 +230,7 @@ enum sid {
     S_INB_INSERT,
     S_REVIEW_LIST,
     S_INB_OUTCOME,
+    S_INB_GET,
     S_DIGEST_SENT,
     S_DIGEST_LOG,
     S_RUN_LOG,
@@ -382,8 +383,9 @@ static const char *const sql_text[S__COUNT] = {
     [S_REVIEW_LIST] = INB_SELECT "WHERE outcome = 'review'"
                                  " ORDER BY received_at, id",
     [S_INB_OUTCOME] = "UPDATE inbound SET outcome = ?2, invitation_id ="
-                      " CASE WHEN ?3 = 0 THEN invitation_id ELSE ?3 END"
-                      " WHERE id = ?1",
+                      " CASE WHEN ?3 = 0 THEN invitation_id ELSE ?3 END,"
+                      " note = COALESCE(?4, note) WHERE id = ?1",
+    [S_INB_GET] = INB_SELECT "WHERE id = ?1",
     [S_DIGEST_SENT] = "SELECT 1 FROM digest_sent WHERE period_id = ?1"
                       " AND recipient = ?2",
     [S_DIGEST_LOG] = "INSERT INTO digest_sent (period_id, recipient,"
@@ -2304,7 +2306,7 @@ store_review_list(struct store *st, struct store_inbound **out, size_t *n)
 
 enum eq_err
 store_inbound_set_outcome(struct store *st, int64_t id, const char *outcome,
-                          int64_t invitation_id)
+                          const char *note, int64_t invitation_id)
 {
     sqlite3_stmt *s;
     enum eq_err err;
@@ -2318,7 +2320,25 @@ store_inbound_set_outcome(struct store *st, int64_t id, const char *outcome,
         return err;
     return run_update(st, s,
                       bind_i64(s, 1, id) | bind_text(s, 2, outcome) |
-                          bind_i64(s, 3, invitation_id));
+                          bind_i64(s, 3, invitation_id) |
+                          (note ? bind_text(s, 4, note)
+                                : sqlite3_bind_null(s, 4)));
+}
+
+enum eq_err
+store_inbound_get(struct store *st, int64_t id, struct store_inbound *out)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, S_INB_GET, &s);
+
+    memset(out, 0, sizeof *out);
+    if (err != EQ_OK)
+        return err;
+    err = step_row(st, s, bind_i64(s, 1, id));
+    if (err == EQ_OK)
+        err = read_inbound(s, out);
+    done(s);
+    return err;
 }
 
 void

@@ -275,9 +275,13 @@ enum eq_err store_inbound_add(struct store *st,
 /* Inbound mail with outcome "review", oldest first. */
 enum eq_err store_review_list(struct store *st, struct store_inbound **out,
                               size_t *n);
+/* Sets the outcome, the note (kept when NULL) and the invitation (kept
+ * when 0). EQ_ERR_NOTFOUND for an unknown id. */
 enum eq_err store_inbound_set_outcome(struct store *st, int64_t id,
-                                      const char *outcome,
+                                      const char *outcome, const char *note,
                                       int64_t invitation_id);
+enum eq_err store_inbound_get(struct store *st, int64_t id,
+                              struct store_inbound *out);
 void store_inbound_clear(struct store_inbound *in);
 void store_inbounds_free(struct store_inbound *in, size_t n);
 

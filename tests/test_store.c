@@ -855,11 +855,11 @@ Test(store, inbound_found_by_hash_or_message_id, .init = setup,
     cr_assert_null(rv[0].token);
     store_inbounds_free(rv, n);
 
-    cr_assert_eq(store_inbound_set_outcome(st, id, "recorded", inv), EQ_OK);
+    cr_assert_eq(store_inbound_set_outcome(st, id, "recorded", NULL, inv), EQ_OK);
     cr_assert_eq(store_review_list(st, &rv, &n), EQ_OK);
     cr_assert_eq(n, 0);
     store_inbounds_free(rv, n);
-    cr_assert_eq(store_inbound_set_outcome(st, 999, "ignored", 0),
+    cr_assert_eq(store_inbound_set_outcome(st, 999, "ignored", NULL, 0),
                  EQ_ERR_NOTFOUND);
 }
 
