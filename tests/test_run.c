@@ -236,3 +236,199 @@ Test(run, invitation_reply_answer_digest)
     buf_free(&diag);
     transport_close(tx);
 }
+
+/* A reply to the i-th captured invitation, as a mail client writes it. */
+static void
+reply_to(struct transport *tx, size_t i, const char *body, const char *id,
+         char *raw, size_t n)
+{
+    const struct transport_msg *m = transport_capture_get(tx, i);
+    char reply_to_h[160], msgid[160];
+
+    header(m->data, "Reply-To", reply_to_h, sizeof reply_to_h);
+    header(m->data, "Message-ID", msgid, sizeof msgid);
+    snprintf(raw, n,
+             "From: %s\r\nTo: %s\r\nSubject: Re: enquete\r\n"
+             "Message-ID: <%s@client.example>\r\nIn-Reply-To: %s\r\n"
+             "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+             m->rcpt[0], reply_to_h, id, msgid, body);
+}
+
+static struct ingest_ctx
+ictx(int64_t *cid, eq_time now)
+{
+    cr_assert_eq(store_campaign_ensure(st, "it", cid), EQ_OK);
+    return (struct ingest_ctx){st, cfg, camps, cid, n_camps, now};
+}
+
+static size_t
+count_state(enum inv_state s, int64_t employee)
+{
+    struct store_invitation *inv = NULL;
+    size_t n = 0;
+    struct store_inv_filter f = {.state_mask = 1u << s,
+                                 .employee_id = employee};
+    cr_assert_eq(store_invitations(st, &f, &inv, &n), EQ_OK);
+    store_invitations_free(inv, n);
+    return n;
+}
+
+Test(run, invitation_left_sending_by_a_crash_goes_out_again)
+{
+    struct transport *tx = transport_capture_new();
+    struct eq_buf diag = {0};
+    struct run_summary sum = {0};
+    struct run_ctx ctx = {st, cfg, camps, n_camps, tx, NULL,
+                          at("2026-03-03T12:00"), 42};
+    struct store_invitation *inv = NULL;
+    size_t n = 0;
+    struct store_inv_filter f = {.state_mask = 1u << INV_PLANNED};
+
+    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE, &sum, &diag), EQ_OK);
+    cr_assert_eq(store_invitations(st, &f, &inv, &n), EQ_OK);
+    cr_assert_geq(n, 1);
+    /* The process died after committing `sending`, before the 250. */
+    cr_assert_eq(store_invitation_set_state(st, inv[0].id, INV_SENDING,
+                                            ctx.now, NULL),
+                 EQ_OK);
+    cr_assert_eq(run_tick(&ctx, RUN_SEND, &sum, &diag), EQ_OK);
+    cr_assert_eq(sum.sent, n, "sent %zu of %zu", sum.sent, n);
+    cr_assert_eq(count_state(INV_SENDING, 0), 0);
+    store_invitations_free(inv, n);
+    buf_free(&diag);
+    transport_close(tx);
+}
+
+Test(run, opt_out_ends_every_open_invitation_of_that_person)
+{
+    struct transport *tx = transport_capture_new();
+    struct eq_buf diag = {0};
+    struct run_summary sum = {0};
+    struct run_ctx ctx = {st, cfg, camps, n_camps, tx, NULL,
+                          at("2026-03-03T12:00"), 42};
+    char raw[2048];
+    int64_t cid;
+    enum source_folder folder;
+    struct ingest_summary is = {0};
+    struct store_employee e;
+
+    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &diag), EQ_OK);
+    const struct transport_msg *m = transport_capture_get(tx, 0);
+    cr_assert_eq(store_employee_find(st, m->rcpt[0], &e), EQ_OK);
+    reply_to(tx, 0, "afmelden", "optout", raw, sizeof raw);
+    struct ingest_ctx ic = ictx(&cid, at("2026-03-03T14:00"));
+    cr_assert_eq(ingest_message(&ic, raw, strlen(raw), "t", &is, &folder,
+                                &diag),
+                 EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(is.opt_outs, 1);
+    cr_assert_eq(count_state(INV_SENT, e.id), 0);
+    cr_assert_geq(count_state(INV_OPTED_OUT, e.id), 1);
+    store_employee_clear(&e);
+    cr_assert_eq(store_employee_find(st, m->rcpt[0], &e), EQ_OK);
+    cr_assert_eq(e.opted_out, 1);
+
+    /* Weeks later nobody mails them again. */
+    size_t before = transport_capture_count(tx);
+    for (int d = 4; d <= 26; d++) {
+        char iso[32];
+        snprintf(iso, sizeof iso, "2026-03-%02dT12:00", d);
+        ctx.now = at(iso);
+        cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &diag),
+                     EQ_OK);
+    }
+    for (size_t i = before; i < transport_capture_count(tx); i++)
+        cr_assert_str_neq(transport_capture_get(tx, i)->rcpt[0], e.email);
+    store_employee_clear(&e);
+    buf_free(&diag);
+    transport_close(tx);
+}
+
+Test(run, answer_after_the_digest_is_kept_as_late_and_not_counted)
+{
+    struct transport *tx = transport_capture_new();
+    struct eq_buf diag = {0};
+    struct run_summary sum = {0};
+    struct run_ctx ctx = {st, cfg, camps, n_camps, tx, NULL,
+                          at("2026-03-03T12:00"), 42};
+    struct ingest_summary is = {0};
+    enum source_folder folder;
+    char raw[2048];
+    int64_t cid;
+
+    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &diag), EQ_OK);
+    struct ingest_ctx ic = ictx(&cid, at("2026-03-03T15:00"));
+    reply_to(tx, 0, "9", "first", raw, sizeof raw);
+    cr_assert_eq(ingest_message(&ic, raw, strlen(raw), "t", &is, &folder,
+                                &diag),
+                 EQ_OK);
+    cr_assert_eq(is.recorded, 1);
+    ctx.now = at("2026-04-20T09:00");
+    cr_assert_eq(run_tick(&ctx, RUN_EXPIRE | RUN_DIGEST, &sum, &diag), EQ_OK,
+                 "%s", buf_str(&diag));
+    /* After the digest the same person changes their mind: too late. */
+    ic.now = at("2026-04-21T09:00");
+    reply_to(tx, 0, "2", "second", raw, sizeof raw);
+    cr_assert_eq(ingest_message(&ic, raw, strlen(raw), "t", &is, &folder,
+                                &diag),
+                 EQ_OK);
+    cr_assert_eq(is.late, 1);
+    struct store_period per;
+    struct store_score_row *rows = NULL;
+    size_t n = 0;
+    cr_assert_eq(store_period_by_label(st, cid, "2026-03", &per), EQ_OK);
+    cr_assert_eq(store_score_counts(st, per.id, "nps", &rows, &n), EQ_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(rows[0].score, 9);
+    free(rows);
+    buf_free(&diag);
+    transport_close(tx);
+}
+
+Test(run, review_assign_records_a_message_once)
+{
+    struct transport *tx = transport_capture_new();
+    struct eq_buf diag = {0};
+    struct run_summary sum = {0};
+    struct run_ctx ctx = {st, cfg, camps, n_camps, tx, NULL,
+                          at("2026-03-03T12:00"), 42};
+    struct ingest_summary is = {0};
+    enum source_folder folder;
+    char raw[2048], tok[TOKEN_LEN + 1];
+    int64_t cid;
+
+    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &diag), EQ_OK);
+    const struct transport_msg *m = transport_capture_get(tx, 0);
+    cr_assert_eq(token_find(m->envelope_from, tok), 0);
+    /* "tussen 6 en 8" has two candidate numbers: a human decides. */
+    reply_to(tx, 0, "Ergens tussen 6 en 8, denk ik.", "vague", raw,
+             sizeof raw);
+    struct ingest_ctx ic = ictx(&cid, at("2026-03-03T15:00"));
+    cr_assert_eq(ingest_message(&ic, raw, strlen(raw), "t", &is, &folder,
+                                &diag),
+                 EQ_OK);
+    cr_assert_eq(is.review, 1);
+    cr_assert_eq(folder, SOURCE_REVIEW);
+    struct store_inbound *in = NULL;
+    size_t n = 0;
+    cr_assert_eq(store_review_list(st, &in, &n), EQ_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(in[0].note, "several numbers");
+    int64_t id = in[0].id;
+    store_inbounds_free(in, n);
+
+    struct ingest_score bad = {"ces", 4}, good = {"nps", 7};
+    cr_assert_eq(ingest_assign(&ic, id, tok, &bad, 1, 0, &diag), EQ_ERR_DATA,
+                 "the campaign asks no ces");
+    cr_assert_eq(ingest_assign(&ic, id, tok, &good, 1, 0, &diag), EQ_OK, "%s",
+                 buf_str(&diag));
+    cr_assert_eq(ingest_assign(&ic, id, tok, &good, 1, 0, &diag), EQ_ERR_DATA,
+                 "assigned twice");
+    cr_assert_eq(ingest_drop(&ic, id, &diag), EQ_ERR_DATA);
+    cr_assert_eq(ingest_drop(&ic, 9999, &diag), EQ_ERR_DATA);
+    struct store_invitation inv;
+    cr_assert_eq(store_invitation_by_token(st, tok, &inv), EQ_OK);
+    cr_assert_eq(inv.state, INV_ANSWERED);
+    store_invitation_clear(&inv);
+    buf_free(&diag);
+    transport_close(tx);
+}
