@@ -65,20 +65,6 @@ campaign_metric_type_name(enum metric_type t)
 
 /* ---- small parsers ----------------------------------------------------- */
 
-static int
-parse_bool(const char *v, int *out)
-{
-    if (eq_strcasecmp(v, "yes") == 0 || eq_strcasecmp(v, "true") == 0 ||
-        strcmp(v, "1") == 0)
-        *out = 1;
-    else if (eq_strcasecmp(v, "no") == 0 || eq_strcasecmp(v, "false") == 0 ||
-             strcmp(v, "0") == 0)
-        *out = 0;
-    else
-        return -1;
-    return 0;
-}
-
 /* "HH:MM" → minute of the day. */
 static int
 parse_hhmm(const char *s, size_t n, int *out)
@@ -93,17 +79,6 @@ parse_hhmm(const char *s, size_t n, int *out)
         return -1;
     *out = h * 60 + m;
     return 0;
-}
-
-static int
-code_valid(const char *s)
-{
-    if (*s == '\0')
-        return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
-            return 0;
-    return 1;
 }
 
 static int
@@ -203,31 +178,6 @@ struct load_ctx {
     char *bad_section;
     size_t cap_holidays;
 };
-
-static int
-set_str(struct load_ctx *l, char **dst, const char *v)
-{
-    free(*dst);
-    *dst = strdup(v);
-    if (*dst == NULL)
-        l->nomem = 1;
-    return 0;
-}
-
-static int
-set_int(const char *name, const char *v, long min, long max, int *dst,
-        struct eq_buf *msg)
-{
-    long n;
-
-    if (eq_parse_long(v, min, max, &n) != 0) {
-        buf_printf(msg, "'%s' must be a whole number from %ld to %ld, not '%s'",
-                   name, min, max, v);
-        return -1;
-    }
-    *dst = (int)n;
-    return 0;
-}
 
 static int
 add_holiday(struct load_ctx *l, eq_day d)
@@ -356,7 +306,7 @@ set_codes(struct load_ctx *l, const char *name, const char *v, char ***list,
         return 0;
     }
     for (i = 0; rc == 0 && i < *n; i++)
-        if (!code_valid((*list)[i]))
+        if (!config_code_valid((*list)[i]))
             rc = -1;
     if (rc != 0) {
         free_list(*list, *n);
@@ -461,19 +411,19 @@ campaign_key(struct load_ctx *l, const char *name, const char *v, int lineno,
     int rc;
 
     if (strcmp(name, "name") == 0) {
-        if (!code_valid(v)) {
+        if (!config_code_valid(v)) {
             buf_printf(msg,
                        "'name' may hold letters, digits, '.', '_' and "
                        "'-' only, not '%s'",
                        v);
             return -1;
         }
-        return set_str(l, &c->name, v);
+        return config_set_str(&c->name, v, &l->nomem);
     }
     if (strcmp(name, "title_nl") == 0)
-        return set_str(l, &c->title_nl, v);
+        return config_set_str(&c->title_nl, v, &l->nomem);
     if (strcmp(name, "title_en") == 0)
-        return set_str(l, &c->title_en, v);
+        return config_set_str(&c->title_en, v, &l->nomem);
     if (strcmp(name, "metrics") == 0) {
         size_t i, j;
         l->metrics_seen = 1;
@@ -534,7 +484,7 @@ campaign_key(struct load_ctx *l, const char *name, const char *v, int lineno,
         return 0;
     }
     if (strcmp(name, "target_responses") == 0)
-        return set_int(name, v, 1, 100000, &c->target_responses, msg);
+        return config_set_int(name, v, 1, 100000, &c->target_responses, msg);
     if (strcmp(name, "expected_response_rate") == 0) {
         char *end;
         double r;
@@ -565,16 +515,16 @@ campaign_key(struct load_ctx *l, const char *name, const char *v, int lineno,
             buf_printf(msg, "unknown time zone '%s'", v);
             return -1;
         }
-        return set_str(l, &c->timezone, v);
+        return config_set_str(&c->timezone, v, &l->nomem);
     }
     if (strcmp(name, "holidays") == 0)
         return set_holidays(l, v, lineno, msg);
     if (strcmp(name, "reminder_after") == 0)
-        return set_int(name, v, 1, 365, &c->reminder_after, msg);
+        return config_set_int(name, v, 1, 365, &c->reminder_after, msg);
     if (strcmp(name, "max_reminders") == 0)
-        return set_int(name, v, 0, 10, &c->max_reminders, msg);
+        return config_set_int(name, v, 0, 10, &c->max_reminders, msg);
     if (strcmp(name, "close_after") == 0)
-        return set_int(name, v, 1, 365, &c->close_after, msg);
+        return config_set_int(name, v, 1, 365, &c->close_after, msg);
     if (strcmp(name, "language") == 0) {
         if (strcmp(v, "employee") != 0 && strcmp(v, "nl") != 0 &&
             strcmp(v, "en") != 0) {
@@ -582,10 +532,10 @@ campaign_key(struct load_ctx *l, const char *name, const char *v, int lineno,
                        v);
             return -1;
         }
-        return set_str(l, &c->language, v);
+        return config_set_str(&c->language, v, &l->nomem);
     }
     if (strcmp(name, "anonymity_min") == 0)
-        return set_int(name, v, 2, 100000, &c->anonymity_min, msg);
+        return config_set_int(name, v, 2, 100000, &c->anonymity_min, msg);
     {
         static const char *const bools[] = {"anonymous", "allow_forward",
                                             "share_actions", "confirmation"};
@@ -595,7 +545,7 @@ campaign_key(struct load_ctx *l, const char *name, const char *v, int lineno,
         for (i = 0; i < 4; i++) {
             if (strcmp(name, bools[i]) != 0)
                 continue;
-            if (parse_bool(v, dst[i]) != 0) {
+            if (config_parse_bool(v, dst[i]) != 0) {
                 buf_printf(msg, "'%s' must be yes or no, not '%s'", name, v);
                 return -1;
             }
@@ -632,20 +582,6 @@ static const char *const campaign_keys[] = {"name",
                                             NULL};
 static const char *const metric_keys[] = {
     "type", "label_nl", "label_en", "question_nl", "question_en", NULL};
-
-static int
-unknown_key(const char *name, const char *section, const char *const *keys,
-            struct eq_buf *msg)
-{
-    const char *best = config_closest(name, keys);
-
-    if (best)
-        buf_printf(msg, "unknown key '%s' in [%s] (did you mean '%s'?)", name,
-                   section, best);
-    else
-        buf_printf(msg, "unknown key '%s' in [%s]", name, section);
-    return -1;
-}
 
 static struct metric_sec *
 metric_section(struct load_ctx *l, const char *id, int lineno)
@@ -704,14 +640,14 @@ metric_key(struct load_ctx *l, const char *section, const char *id,
         return 0;
     }
     if (strcmp(name, "label_nl") == 0)
-        return set_str(l, &s->label_nl, v);
+        return config_set_str(&s->label_nl, v, &l->nomem);
     if (strcmp(name, "label_en") == 0)
-        return set_str(l, &s->label_en, v);
+        return config_set_str(&s->label_en, v, &l->nomem);
     if (strcmp(name, "question_nl") == 0)
-        return set_str(l, &s->question_nl, v);
+        return config_set_str(&s->question_nl, v, &l->nomem);
     if (strcmp(name, "question_en") == 0)
-        return set_str(l, &s->question_en, v);
-    return unknown_key(name, section, metric_keys, msg);
+        return config_set_str(&s->question_en, v, &l->nomem);
+    return config_unknown_key(name, section, metric_keys, msg);
 }
 
 static int
@@ -754,7 +690,7 @@ load_handler(void *user, const char *section, const char *name,
     }
     rc = campaign_key(l, name, value, lineno, msg);
     if (rc == 1)
-        return unknown_key(name, section, campaign_keys, msg);
+        return config_unknown_key(name, section, campaign_keys, msg);
     return rc;
 }
 

@@ -458,6 +458,72 @@ config_closest(const char *s, const char *const *names)
     return best;
 }
 
+/* ---- values shared with campaign files and the HR export -------------- */
+
+int
+config_parse_bool(const char *v, int *out)
+{
+    if (eq_strcasecmp(v, "yes") == 0 || eq_strcasecmp(v, "true") == 0 ||
+        strcmp(v, "1") == 0)
+        *out = 1;
+    else if (eq_strcasecmp(v, "no") == 0 || eq_strcasecmp(v, "false") == 0 ||
+             strcmp(v, "0") == 0)
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+int
+config_code_valid(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
+            return 0;
+    return 1;
+}
+
+int
+config_set_str(char **dst, const char *v, int *nomem)
+{
+    free(*dst);
+    *dst = strdup(v);
+    if (*dst == NULL)
+        *nomem = 1;
+    return 0;
+}
+
+int
+config_set_int(const char *name, const char *v, long min, long max, int *dst,
+               struct eq_buf *msg)
+{
+    long n;
+
+    if (eq_parse_long(v, min, max, &n) != 0) {
+        buf_printf(msg, "'%s' must be a whole number from %ld to %ld, not '%s'",
+                   name, min, max, v);
+        return -1;
+    }
+    *dst = (int)n;
+    return 0;
+}
+
+int
+config_unknown_key(const char *name, const char *section,
+                   const char *const *keys, struct eq_buf *msg)
+{
+    const char *best = config_closest(name, keys);
+
+    if (best)
+        buf_printf(msg, "unknown key '%s' in [%s] (did you mean '%s'?)", name,
+                   section, best);
+    else
+        buf_printf(msg, "unknown key '%s' in [%s]", name, section);
+    return -1;
+}
+
 /* ---- config.ini -------------------------------------------------------- */
 
 static const char *const sections[] = {"general", "smtp", "imap", "digest",
@@ -497,37 +563,12 @@ struct load_ctx {
 enum { REQ_FROM = 1, REQ_REPLY = 2, REQ_SMTP_URL = 4, REQ_IMAP_URL = 8 };
 
 static int
-set_str(struct load_ctx *l, char **dst, const char *v)
-{
-    free(*dst);
-    *dst = strdup(v);
-    if (*dst == NULL)
-        l->nomem = 1;
-    return 0;
-}
-
-static int
 set_path(struct load_ctx *l, char **dst, const char *v)
 {
     free(*dst);
     *dst = config_resolve(l->cfg->dir, v);
     if (*dst == NULL)
         l->nomem = 1;
-    return 0;
-}
-
-static int
-set_int(const char *name, const char *v, long min, long max, int *dst,
-        struct eq_buf *msg)
-{
-    long n;
-
-    if (eq_parse_long(v, min, max, &n) != 0) {
-        buf_printf(msg, "'%s' must be a whole number from %ld to %ld, not '%s'",
-                   name, min, max, v);
-        return -1;
-    }
-    *dst = (int)n;
     return 0;
 }
 
@@ -539,7 +580,7 @@ set_language(struct load_ctx *l, const char *name, const char *v, char **dst,
         buf_printf(msg, "'%s' must be nl or en, not '%s'", name, v);
         return -1;
     }
-    return set_str(l, dst, v);
+    return config_set_str(dst, v, &l->nomem);
 }
 
 static int
@@ -601,7 +642,7 @@ server_key(struct load_ctx *l, struct config_server *srv, int is_smtp,
                        is_smtp ? "smtp" : "imap", is_smtp ? "smtp" : "imap", v);
             return -1;
         }
-        return set_str(l, &srv->url, v);
+        return config_set_str(&srv->url, v, &l->nomem);
     }
     if (strcmp(name, "tls") == 0) {
         if (eq_strcasecmp(v, "required") == 0)
@@ -634,7 +675,7 @@ server_key(struct load_ctx *l, struct config_server *srv, int is_smtp,
         return 0;
     }
     if (strcmp(name, "user") == 0)
-        return set_str(l, &srv->user, v);
+        return config_set_str(&srv->user, v, &l->nomem);
     if (strcmp(name, "password_file") == 0 ||
         strcmp(name, "password_env") == 0) {
         int is_file = name[9] == 'f';
@@ -645,12 +686,12 @@ server_key(struct load_ctx *l, struct config_server *srv, int is_smtp,
         }
         if (is_file)
             return set_path(l, &srv->password_file, v);
-        return set_str(l, &srv->password_env, v);
+        return config_set_str(&srv->password_env, v, &l->nomem);
     }
     if (strcmp(name, "ca_file") == 0)
         return set_path(l, &srv->ca_file, v);
     if (strcmp(name, "timeout") == 0)
-        return set_int(name, v, 1, 3600, &srv->timeout, msg);
+        return config_set_int(name, v, 1, 3600, &srv->timeout, msg);
     return 1;
 }
 
@@ -670,7 +711,7 @@ general_key(struct load_ctx *l, const char *name, const char *v,
                        v);
             return -1;
         }
-        return set_str(l, &cfg->general.timezone, v);
+        return config_set_str(&cfg->general.timezone, v, &l->nomem);
     }
     if (strcmp(name, "language") == 0)
         return set_language(l, name, v, &cfg->general.language, msg);
@@ -682,7 +723,7 @@ general_key(struct load_ctx *l, const char *name, const char *v,
                        v);
             return -1;
         }
-        return set_str(l, &cfg->general.from, v);
+        return config_set_str(&cfg->general.from, v, &l->nomem);
     }
     if (strcmp(name, "reply_address") == 0) {
         const char *at = strchr(v, '@');
@@ -694,12 +735,13 @@ general_key(struct load_ctx *l, const char *name, const char *v,
                        v);
             return -1;
         }
-        return set_str(l, &cfg->general.reply_address, v);
+        return config_set_str(&cfg->general.reply_address, v, &l->nomem);
     }
     if (strcmp(name, "quiet_period") == 0)
-        return set_int(name, v, 0, 365, &cfg->general.quiet_period, msg);
+        return config_set_int(name, v, 0, 365, &cfg->general.quiet_period, msg);
     if (strcmp(name, "retention_days") == 0)
-        return set_int(name, v, 0, 36500, &cfg->general.retention_days, msg);
+        return config_set_int(name, v, 0, 36500, &cfg->general.retention_days,
+                              msg);
     if (strcmp(name, "campaigns") == 0)
         return set_path(l, &cfg->general.campaigns, v);
     if (strcmp(name, "templates") == 0)
@@ -728,7 +770,7 @@ digest_key(struct load_ctx *l, const char *name, const char *v,
         return 0;
     }
     if (strcmp(name, "hour") == 0)
-        return set_int(name, v, 0, 23, &cfg->digest.hour, msg);
+        return config_set_int(name, v, 0, 23, &cfg->digest.hour, msg);
     if (strcmp(name, "language_default") == 0)
         return set_language(l, name, v, &cfg->digest.language_default, msg);
     return 1;
@@ -787,33 +829,27 @@ load_handler(void *user, const char *section, const char *name,
     else if (keys == smtp_keys) {
         rc = server_key(l, &cfg->smtp.srv, 1, name, value, msg);
         if (rc == 1 && strcmp(name, "connections") == 0)
-            rc = set_int(name, value, 1, 16, &cfg->smtp.connections, msg);
+            rc =
+                config_set_int(name, value, 1, 16, &cfg->smtp.connections, msg);
         else if (rc == 1 && strcmp(name, "rate") == 0)
-            rc = set_int(name, value, 0, 1000000, &cfg->smtp.rate, msg);
+            rc = config_set_int(name, value, 0, 1000000, &cfg->smtp.rate, msg);
     } else if (keys == imap_keys) {
         rc = server_key(l, &cfg->imap.srv, 0, name, value, msg);
         if (rc == 1 && strcmp(name, "folder_processed") == 0)
-            rc = set_str(l, &cfg->imap.folder_processed, value);
+            rc = config_set_str(&cfg->imap.folder_processed, value, &l->nomem);
         else if (rc == 1 && strcmp(name, "folder_bounces") == 0)
-            rc = set_str(l, &cfg->imap.folder_bounces, value);
+            rc = config_set_str(&cfg->imap.folder_bounces, value, &l->nomem);
         else if (rc == 1 && strcmp(name, "folder_auto") == 0)
-            rc = set_str(l, &cfg->imap.folder_auto, value);
+            rc = config_set_str(&cfg->imap.folder_auto, value, &l->nomem);
         else if (rc == 1 && strcmp(name, "folder_review") == 0)
-            rc = set_str(l, &cfg->imap.folder_review, value);
+            rc = config_set_str(&cfg->imap.folder_review, value, &l->nomem);
         else if (rc == 1 && strcmp(name, "batch") == 0)
-            rc = set_int(name, value, 1, 10000, &cfg->imap.batch, msg);
+            rc = config_set_int(name, value, 1, 10000, &cfg->imap.batch, msg);
     } else {
         rc = digest_key(l, name, value, msg);
     }
-    if (rc == 1) {
-        hint = config_closest(name, keys);
-        if (hint)
-            buf_printf(msg, "unknown key '%s' in [%s] (did you mean '%s'?)",
-                       name, section, hint);
-        else
-            buf_printf(msg, "unknown key '%s' in [%s]", name, section);
-        return -1;
-    }
+    if (rc == 1)
+        return config_unknown_key(name, section, keys, msg);
     return rc;
 }
 

@@ -1,7 +1,8 @@
 /*
  * config: reads config.ini (the keys of DESIGN.md's configuration reference)
  * into a struct eq_config, with defaults applied and every value validated.
- * It owns the line-counting INI reader that campaign files use too; inih's
+ * It owns the line-counting INI reader that campaign files use too, and the
+ * value syntax (yes/no, codes, numbers) that campaign and org share; inih's
  * header stays inside config.c. Errors are "FILE:LINE: message" lines in diag.
  */
 #ifndef CONFIG_H
@@ -94,5 +95,28 @@ const char *config_closest(const char *s, const char *const *names);
 
 /* Resolve p against dir unless it is absolute; newly allocated. */
 char *config_resolve(const char *dir, const char *p);
+
+/* Value syntax shared by every file enquete reads, so that config.ini,
+ * campaign files and the HR export agree on what a word means. */
+
+/* yes/true/1 → 1, no/false/0 → 0, any case; -1 for anything else (the
+ * empty string too), *out untouched. Callers add their own extra words. */
+int config_parse_bool(const char *v, int *out);
+/* A department or campaign code: non-empty, ASCII letters, digits, '.', '_'
+ * and '-' only. 1 when valid. */
+int config_code_valid(const char *s);
+
+/* Setters for config_ini_handler functions; they return what the handler
+ * returns. config_set_str replaces *dst with a copy of v; out of memory
+ * sets *nomem and still returns 0, since the load fails as a whole. */
+int config_set_str(char **dst, const char *v, int *nomem);
+/* A whole number from min to max; otherwise -1 with "'NAME' must be a whole
+ * number from MIN to MAX, not 'V'" in msg. */
+int config_set_int(const char *name, const char *v, long min, long max,
+                   int *dst, struct eq_buf *msg);
+/* Writes "unknown key 'NAME' in [SECTION]", with a did-you-mean hint from
+ * the NULL-terminated keys, to msg; returns -1. */
+int config_unknown_key(const char *name, const char *section,
+                       const char *const *keys, struct eq_buf *msg);
 
 #endif

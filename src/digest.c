@@ -671,6 +671,35 @@ tbl_render(const struct tbl *t, int html, char **out)
     return *out ? EQ_OK : EQ_ERR_NOMEM;
 }
 
+/* The close of every table builder: render unless building failed, then
+ * free the table either way. */
+static enum eq_err
+tbl_finish(struct tbl *t, enum eq_err err, int html, char **out)
+{
+    if (err == EQ_OK)
+        err = tbl_render(t, html, out);
+    tbl_free(t);
+    return err;
+}
+
+/* Scratch for building rows of cols cells: *row gets the cell pointers, the
+ * result cols text slots of width bytes each. NULL, with *row NULL too, when
+ * out of memory. */
+static void *
+tbl_scratch(size_t cols, size_t width, const char ***row)
+{
+    void *txt = calloc(cols, width);
+
+    *row = calloc(cols, sizeof **row);
+    if (*row == NULL || txt == NULL) {
+        free(*row);
+        *row = NULL;
+        free(txt);
+        return NULL;
+    }
+    return txt;
+}
+
 /* ---------------------------------------------------------------------
  * The views: what a manager or HR sees.
  */
@@ -742,10 +771,7 @@ scores_table(struct view *v, int html, char **out)
             err = tbl_row(&t, row);
         }
     }
-    if (err == EQ_OK)
-        err = tbl_render(&t, html, out);
-    tbl_free(&t);
-    return err;
+    return tbl_finish(&t, err, html, out);
 }
 
 /* Per customer department of the provider: the headline of every metric. */
@@ -756,11 +782,11 @@ breakdown_table(struct view *v, int html, char **out)
     const struct words *w = words_for(v->lang);
     size_t p = (size_t)v->prov, nc = md->cur.nc, cols = 2 + md->nm;
     struct tbl t = {.cols = cols};
-    const char **row = calloc(cols, sizeof *row);
-    char(*txt)[160] = calloc(cols, sizeof *txt);
+    const char **row;
+    char(*txt)[160] = tbl_scratch(cols, sizeof *txt, &row);
     enum eq_err err = EQ_OK;
 
-    if (row == NULL || txt == NULL) {
+    if (txt == NULL) {
         err = EQ_ERR_NOMEM;
         goto out;
     }
@@ -803,13 +829,10 @@ breakdown_table(struct view *v, int html, char **out)
             v->suppressed = 1;
         err = tbl_row(&t, row);
     }
-    if (err == EQ_OK)
-        err = tbl_render(&t, html, out);
 out:
-    tbl_free(&t);
     free(row);
     free(txt);
-    return err;
+    return tbl_finish(&t, err, html, out);
 }
 
 /* HR: every provider side by side, plus the benchmark and response. */
@@ -820,11 +843,11 @@ providers_table(struct view *v, int html, char **out)
     const struct words *w = words_for(v->lang);
     size_t cols = 3 + md->nm, sc = md->np + 1;
     struct tbl t = {.cols = cols};
-    const char **row = calloc(cols, sizeof *row);
-    char(*txt)[200] = calloc(cols, sizeof *txt);
+    const char **row;
+    char(*txt)[200] = tbl_scratch(cols, sizeof *txt, &row);
     enum eq_err err = EQ_OK;
 
-    if (row == NULL || txt == NULL) {
+    if (txt == NULL) {
         err = EQ_ERR_NOMEM;
         goto out;
     }
@@ -881,13 +904,10 @@ providers_table(struct view *v, int html, char **out)
         }
         err = tbl_row(&t, row);
     }
-    if (err == EQ_OK)
-        err = tbl_render(&t, html, out);
 out:
-    tbl_free(&t);
     free(row);
     free(txt);
-    return err;
+    return tbl_finish(&t, err, html, out);
 }
 
 struct link {

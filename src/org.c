@@ -1,5 +1,7 @@
 #include "org.h"
 
+#include "config.h"
+
 #include <csv.h>
 #include <ctype.h>
 #include <errno.h>
@@ -401,15 +403,19 @@ org_slug(const char *name, struct eq_buf *out)
     return EQ_OK;
 }
 
-/* 1 yes, 0 no, -1 not a yes/no word. */
+/* 1 yes, 0 no, -1 not a yes/no word. HR exports also mark a flag with
+ * Dutch words, single letters or a cross, on top of config's words. */
 static int
 parse_bool(const char *v, int empty)
 {
-    static const char *const yes[] = {"yes", "ja", "true", "1", "x", "y", "j"};
-    static const char *const no[] = {"no", "nee", "false", "0", "n"};
+    static const char *const yes[] = {"ja", "x", "y", "j"};
+    static const char *const no[] = {"nee", "n"};
+    int b;
 
     if (*v == '\0')
         return empty;
+    if (config_parse_bool(v, &b) == 0)
+        return b;
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
         if (eq_strcasecmp(v, yes[i]) == 0)
             return 1;
@@ -447,18 +453,6 @@ has_control(const char *s)
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
             return 1;
     return 0;
-}
-
-static int
-code_ok(const char *s)
-{
-    if (*s == '\0')
-        return 0;
-    for (; *s; s++)
-        if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
-            *s != '-' && *s != '_' && *s != '.')
-            return 0;
-    return 1;
 }
 
 /* --- records ------------------------------------------------------------- */
@@ -630,8 +624,9 @@ take_row(struct parse *p)
         r.code = strdup(v);
         if (r.code == NULL)
             goto nomem;
+        /* Stored lowercase, so the letters config_code_valid allows are too. */
         lower_ascii(r.code);
-        if (!code_ok(r.code))
+        if (!config_code_valid(r.code))
             add_err(p, line,
                     "bad department_code \"%s\" (letters, digits, '-', '_')",
                     v);
