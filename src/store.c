@@ -587,6 +587,104 @@ grow(void *arrp, size_t *cap, size_t need, size_t size)
     return 0;
 }
 
+/* Fills one record from the current row. On failure it leaves nothing to
+ * free; EQ_ERR_NOTFOUND asks collect() to pass the row over. */
+typedef enum eq_err (*row_fn)(sqlite3_stmt *s, void *rec);
+
+/* Prepares id after emptying the caller's result (a record of size bytes,
+ * or an array pointer with its count n), so every error hands out zeroes. */
+static enum eq_err
+prep_out(struct store *st, enum sid id, sqlite3_stmt **s, void *out,
+         size_t size, size_t *n)
+{
+    memset(out, 0, size);
+    if (n != NULL)
+        *n = 0;
+    return prep(st, id, s);
+}
+
+/* Reads the one row of a bound statement (brc: the binds' result) into
+ * rec; EQ_ERR_NOTFOUND without a row. Always resets the statement. */
+static enum eq_err
+fetch(struct store *st, sqlite3_stmt *s, int brc, void *rec, row_fn read_row)
+{
+    enum eq_err err = step_row(st, s, brc);
+
+    if (err == EQ_OK)
+        err = read_row(s, rec);
+    done(s);
+    return err;
+}
+
+/* Clears each of n size-byte records (clear NULL for flat ones), then
+ * frees the array. */
+static void
+free_array(void *v, size_t n, size_t size, void (*clear)(void *))
+{
+    for (size_t i = 0; v != NULL && clear != NULL && i < n; i++)
+        clear((char *)v + i * size);
+    free(v);
+}
+
+/* Reads every row of a bound statement into a new array of size-byte
+ * records at *out (the caller's T **) and always resets the statement.
+ * clear (NULL for flat records) undoes the records read before a failure.
+ * An empty result is EQ_OK with NULL and 0. */
+static enum eq_err
+collect(struct store *st, sqlite3_stmt *s, int brc, size_t size,
+        row_fn read_row, void (*clear)(void *), void *out, size_t *n)
+{
+    void *v = NULL;
+    size_t cap = 0, len = 0;
+    enum eq_err err = brc == SQLITE_OK ? EQ_OK : fail(st, brc);
+
+    while (err == EQ_OK && step_next(st, s, &err) == 1) {
+        if (grow(&v, &cap, len + 1, size) != 0) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        err = read_row(s, (char *)v + len * size);
+        if (err == EQ_OK)
+            len++;
+        else if (err == EQ_ERR_NOTFOUND)
+            err = EQ_OK;
+    }
+    done(s);
+    if (err != EQ_OK) {
+        free_array(v, len, size, clear);
+        return err;
+    }
+    /* Copied as bytes: writing a T * through a void ** would break
+     * aliasing rules. */
+    memcpy(out, &v, sizeof v);
+    *n = len;
+    return EQ_OK;
+}
+
+static enum eq_err
+read_i64(sqlite3_stmt *s, void *rec)
+{
+    *(int64_t *)rec = sqlite3_column_int64(s, 0);
+    return EQ_OK;
+}
+
+/* A NULL text is passed over rather than handed out as a NULL string. */
+static enum eq_err
+read_string(sqlite3_stmt *s, void *rec)
+{
+    char **dst = rec;
+
+    if (col_dup(s, 0, dst) != 0)
+        return EQ_ERR_NOMEM;
+    return *dst != NULL ? EQ_OK : EQ_ERR_NOTFOUND;
+}
+
+static void
+clear_string(void *rec)
+{
+    free(*(char **)rec);
+}
+
 static int
 str_eq(const char *a, const char *b)
 {
@@ -918,8 +1016,10 @@ store_errmsg(struct store *st)
 /* --- organisation ----------------------------------------------------- */
 
 static enum eq_err
-read_department(sqlite3_stmt *s, struct store_department *d)
+read_department(sqlite3_stmt *s, void *rec)
 {
+    struct store_department *d = rec;
+
     memset(d, 0, sizeof *d);
     d->id = sqlite3_column_int64(s, 0);
     if (col_dup(s, 1, &d->code) || col_dup(s, 2, &d->name)) {
@@ -927,6 +1027,14 @@ read_department(sqlite3_stmt *s, struct store_department *d)
         return EQ_ERR_NOMEM;
     }
     return EQ_OK;
+}
+
+/* The clear_* wrappers exist because collect() and free_array() call
+ * through void *; casting the typed function would be undefined. */
+static void
+clear_department(void *rec)
+{
+    store_department_clear(rec);
 }
 
 enum eq_err
@@ -982,35 +1090,13 @@ store_department_upsert(struct store *st, const char *code, const char *name,
 enum eq_err
 store_departments(struct store *st, struct store_department **out, size_t *n)
 {
-    struct store_department *v = NULL;
-    size_t cap = 0, len = 0;
     sqlite3_stmt *s;
-    enum eq_err err;
-    int r;
+    enum eq_err err = prep_out(st, S_DEPTS, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, S_DEPTS, &s);
     if (err != EQ_OK)
         return err;
-    while ((r = step_next(st, s, &err)) == 1) {
-        if (grow(&v, &cap, len + 1, sizeof *v) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        err = read_department(s, &v[len]);
-        if (err != EQ_OK)
-            break;
-        len++;
-    }
-    done(s);
-    if (err != EQ_OK) {
-        store_departments_free(v, len);
-        return err;
-    }
-    *out = v;
-    *n = len;
-    return EQ_OK;
+    return collect(st, s, SQLITE_OK, sizeof **out, read_department,
+                   clear_department, out, n);
 }
 
 enum eq_err
@@ -1018,17 +1104,11 @@ store_department_by_code(struct store *st, const char *code,
                          struct store_department *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err;
+    enum eq_err err = prep_out(st, S_DEPT_BY_CODE, &s, out, sizeof *out, NULL);
 
-    memset(out, 0, sizeof *out);
-    err = prep(st, S_DEPT_BY_CODE, &s);
     if (err != EQ_OK)
         return err;
-    err = step_row(st, s, bind_text(s, 1, code));
-    if (err == EQ_OK)
-        err = read_department(s, out);
-    done(s);
-    return err;
+    return fetch(st, s, bind_text(s, 1, code), out, read_department);
 }
 
 void
@@ -1044,16 +1124,14 @@ store_department_clear(struct store_department *d)
 void
 store_departments_free(struct store_department *d, size_t n)
 {
-    if (d == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_department_clear(&d[i]);
-    free(d);
+    free_array(d, n, sizeof *d, clear_department);
 }
 
 static enum eq_err
-read_employee(sqlite3_stmt *s, struct store_employee *e)
+read_employee(sqlite3_stmt *s, void *rec)
 {
+    struct store_employee *e = rec;
+
     memset(e, 0, sizeof *e);
     e->id = sqlite3_column_int64(s, 0);
     e->department_id = sqlite3_column_int64(s, 3);
@@ -1068,6 +1146,12 @@ read_employee(sqlite3_stmt *s, struct store_employee *e)
         return EQ_ERR_NOMEM;
     }
     return EQ_OK;
+}
+
+static void
+clear_employee(void *rec)
+{
+    store_employee_clear(rec);
 }
 
 /* Looks an employee up for an upsert: by primary address, else by alias
@@ -1268,61 +1352,16 @@ out:
     return err;
 }
 
-/* Reads a one-text-column result into a string array. */
-static enum eq_err
-read_strings(struct store *st, sqlite3_stmt *s, char ***out, size_t *n)
-{
-    char **v = NULL;
-    size_t cap = 0, len = 0;
-    enum eq_err err = EQ_OK;
-    int r;
-
-    while ((r = step_next(st, s, &err)) == 1) {
-        if (grow(&v, &cap, len + 1, sizeof *v) != 0 ||
-            col_dup(s, 0, &v[len]) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        if (v[len] == NULL)
-            continue;
-        len++;
-    }
-    done(s);
-    if (err != EQ_OK) {
-        store_strings_free(v, len);
-        return err;
-    }
-    *out = v;
-    *n = len;
-    return EQ_OK;
-}
-
 enum eq_err
 store_employee_aliases(struct store *st, int64_t id, char ***out, size_t *n)
 {
     sqlite3_stmt *s;
-    enum eq_err err;
+    enum eq_err err = prep_out(st, S_ALIASES, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, S_ALIASES, &s);
     if (err != EQ_OK)
         return err;
-    if (bind_i64(s, 1, id) != SQLITE_OK) {
-        done(s);
-        return fail(st, SQLITE_NOMEM);
-    }
-    return read_strings(st, s, out, n);
-}
-
-static enum eq_err
-employee_one(struct store *st, enum sid id, sqlite3_stmt **sp,
-             struct store_employee *out)
-{
-    enum eq_err err = prep(st, id, sp);
-
-    memset(out, 0, sizeof *out);
-    return err;
+    return collect(st, s, bind_i64(s, 1, id), sizeof **out, read_string,
+                   clear_string, out, n);
 }
 
 enum eq_err
@@ -1330,74 +1369,34 @@ store_employee_find(struct store *st, const char *email,
                     struct store_employee *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err = employee_one(st, S_EMP_FIND, &s, out);
+    enum eq_err err = prep_out(st, S_EMP_FIND, &s, out, sizeof *out, NULL);
 
     if (err != EQ_OK)
         return err;
-    err = step_row(st, s, bind_text(s, 1, email));
-    if (err == EQ_OK)
-        err = read_employee(s, out);
-    done(s);
-    return err;
+    return fetch(st, s, bind_text(s, 1, email), out, read_employee);
 }
 
 enum eq_err
 store_employee_get(struct store *st, int64_t id, struct store_employee *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err = employee_one(st, S_EMP_GET, &s, out);
+    enum eq_err err = prep_out(st, S_EMP_GET, &s, out, sizeof *out, NULL);
 
     if (err != EQ_OK)
         return err;
-    err = step_row(st, s, bind_i64(s, 1, id));
-    if (err == EQ_OK)
-        err = read_employee(s, out);
-    done(s);
-    return err;
-}
-
-/* Reads every row of an employee statement (already bound). */
-static enum eq_err
-read_employees(struct store *st, sqlite3_stmt *s, struct store_employee **out,
-               size_t *n)
-{
-    struct store_employee *v = NULL;
-    size_t cap = 0, len = 0;
-    enum eq_err err = EQ_OK;
-    int r;
-
-    while ((r = step_next(st, s, &err)) == 1) {
-        if (grow(&v, &cap, len + 1, sizeof *v) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        err = read_employee(s, &v[len]);
-        if (err != EQ_OK)
-            break;
-        len++;
-    }
-    done(s);
-    if (err != EQ_OK) {
-        store_employees_free(v, len);
-        return err;
-    }
-    *out = v;
-    *n = len;
-    return EQ_OK;
+    return fetch(st, s, bind_i64(s, 1, id), out, read_employee);
 }
 
 enum eq_err
 store_employees(struct store *st, struct store_employee **out, size_t *n)
 {
     sqlite3_stmt *s;
-    enum eq_err err;
+    enum eq_err err = prep_out(st, S_EMPS, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, S_EMPS, &s);
     if (err != EQ_OK)
         return err;
-    return read_employees(st, s, out, n);
+    return collect(st, s, SQLITE_OK, sizeof **out, read_employee,
+                   clear_employee, out, n);
 }
 
 enum eq_err
@@ -1438,18 +1437,12 @@ store_managers(struct store *st, int64_t department_id,
                struct store_employee **out, size_t *n)
 {
     sqlite3_stmt *s;
-    enum eq_err err;
+    enum eq_err err = prep_out(st, S_MANAGERS, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, S_MANAGERS, &s);
     if (err != EQ_OK)
         return err;
-    if (bind_i64(s, 1, department_id) != SQLITE_OK) {
-        done(s);
-        return fail(st, SQLITE_NOMEM);
-    }
-    return read_employees(st, s, out, n);
+    return collect(st, s, bind_i64(s, 1, department_id), sizeof **out,
+                   read_employee, clear_employee, out, n);
 }
 
 static int
@@ -1463,11 +1456,11 @@ enum eq_err
 store_employees_deactivate_except(struct store *st, const int64_t *keep,
                                   size_t n, int *changed)
 {
-    int64_t *sorted = NULL, *drop = NULL;
-    size_t cap = 0, ndrop = 0;
+    int64_t *sorted = NULL, *active = NULL;
+    size_t nactive = 0, ndrop = 0;
     sqlite3_stmt *s;
     enum eq_err err;
-    int nested = 0, r;
+    int nested = 0;
 
     if (changed)
         *changed = 0;
@@ -1482,23 +1475,16 @@ store_employees_deactivate_except(struct store *st, const int64_t *keep,
     if (err != EQ_OK)
         goto out;
     err = prep(st, S_EMP_ACTIVE_IDS, &s);
-    if (err == EQ_OK) {
-        while ((r = step_next(st, s, &err)) == 1) {
-            int64_t id = sqlite3_column_int64(s, 0);
-            if (n > 0 && bsearch(&id, sorted, n, sizeof *sorted, cmp_i64))
-                continue;
-            if (grow(&drop, &cap, ndrop + 1, sizeof *drop) != 0) {
-                err = EQ_ERR_NOMEM;
-                break;
-            }
-            drop[ndrop++] = id;
-        }
-        done(s);
-    }
-    for (size_t i = 0; err == EQ_OK && i < ndrop; i++) {
+    if (err == EQ_OK)
+        err = collect(st, s, SQLITE_OK, sizeof *active, read_i64, NULL, &active,
+                      &nactive);
+    for (size_t i = 0; err == EQ_OK && i < nactive; i++) {
+        if (n > 0 && bsearch(&active[i], sorted, n, sizeof *sorted, cmp_i64))
+            continue;
         err = prep(st, S_EMP_DEACTIVATE, &s);
         if (err == EQ_OK)
-            err = run(st, s, bind_i64(s, 1, drop[i]));
+            err = run(st, s, bind_i64(s, 1, active[i]));
+        ndrop++;
     }
     err = atomic_end(st, nested, err);
     /* The number deactivated, so callers can report it. */
@@ -1506,7 +1492,7 @@ store_employees_deactivate_except(struct store *st, const int64_t *keep,
         *changed = (int)ndrop;
 out:
     free(sorted);
-    free(drop);
+    free(active);
     return err;
 }
 
@@ -1526,21 +1512,13 @@ store_employee_clear(struct store_employee *e)
 void
 store_employees_free(struct store_employee *e, size_t n)
 {
-    if (e == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_employee_clear(&e[i]);
-    free(e);
+    free_array(e, n, sizeof *e, clear_employee);
 }
 
 void
 store_strings_free(char **s, size_t n)
 {
-    if (s == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(s[i]);
-    free(s);
+    free_array(s, n, sizeof *s, clear_string);
 }
 
 /* --- campaigns and periods ------------------------------------------- */
@@ -1558,10 +1536,7 @@ store_campaign_ensure(struct store *st, const char *name, int64_t *id)
     err = prep(st, S_CAMPAIGN_GET, &s);
     if (err != EQ_OK)
         return err;
-    err = step_row(st, s, bind_text(s, 1, name));
-    if (err == EQ_OK)
-        *id = sqlite3_column_int64(s, 0);
-    done(s);
+    err = fetch(st, s, bind_text(s, 1, name), id, read_i64);
     if (err != EQ_ERR_NOTFOUND)
         return err;
     err = prep(st, S_CAMPAIGN_INSERT, &s);
@@ -1572,10 +1547,11 @@ store_campaign_ensure(struct store *st, const char *name, int64_t *id)
     return err;
 }
 
-static void
-read_period(sqlite3_stmt *s, struct store_period *p)
+static enum eq_err
+read_period(sqlite3_stmt *s, void *rec)
 {
     const unsigned char *label = sqlite3_column_text(s, 2);
+    struct store_period *p = rec;
 
     memset(p, 0, sizeof *p);
     p->id = sqlite3_column_int64(s, 0);
@@ -1586,6 +1562,7 @@ read_period(sqlite3_stmt *s, struct store_period *p)
     p->last = (eq_day)sqlite3_column_int(s, 4);
     p->closed_at = sqlite3_column_int64(s, 5);
     p->digest_at = sqlite3_column_int64(s, 6);
+    return EQ_OK;
 }
 
 enum eq_err
@@ -1628,36 +1605,13 @@ enum eq_err
 store_periods(struct store *st, int64_t campaign_id, struct store_period **out,
               size_t *n)
 {
-    struct store_period *v = NULL;
-    size_t cap = 0, len = 0;
     sqlite3_stmt *s;
-    enum eq_err err;
-    int r;
+    enum eq_err err = prep_out(st, S_PERIODS, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, S_PERIODS, &s);
     if (err != EQ_OK)
         return err;
-    if (bind_i64(s, 1, campaign_id) != SQLITE_OK) {
-        done(s);
-        return fail(st, SQLITE_NOMEM);
-    }
-    while ((r = step_next(st, s, &err)) == 1) {
-        if (grow(&v, &cap, len + 1, sizeof *v) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        read_period(s, &v[len++]);
-    }
-    done(s);
-    if (err != EQ_OK) {
-        free(v);
-        return err;
-    }
-    *out = v;
-    *n = len;
-    return EQ_OK;
+    return collect(st, s, bind_i64(s, 1, campaign_id), sizeof **out,
+                   read_period, NULL, out, n);
 }
 
 enum eq_err
@@ -1665,17 +1619,12 @@ store_period_by_label(struct store *st, int64_t campaign_id, const char *label,
                       struct store_period *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err;
+    enum eq_err err = prep_out(st, S_PERIOD_GET, &s, out, sizeof *out, NULL);
 
-    memset(out, 0, sizeof *out);
-    err = prep(st, S_PERIOD_GET, &s);
     if (err != EQ_OK)
         return err;
-    err = step_row(st, s, bind_i64(s, 1, campaign_id) | bind_text(s, 2, label));
-    if (err == EQ_OK)
-        read_period(s, out);
-    done(s);
-    return err;
+    return fetch(st, s, bind_i64(s, 1, campaign_id) | bind_text(s, 2, label),
+                 out, read_period);
 }
 
 enum eq_err
@@ -1734,9 +1683,10 @@ store_inv_state_parse(const char *name, enum inv_state *out)
 }
 
 static enum eq_err
-read_invitation(sqlite3_stmt *s, struct store_invitation *inv)
+read_invitation(sqlite3_stmt *s, void *rec)
 {
     const unsigned char *token = sqlite3_column_text(s, 1);
+    struct store_invitation *inv = rec;
     enum inv_state state = INV_PLANNED;
 
     memset(inv, 0, sizeof *inv);
@@ -1766,6 +1716,12 @@ read_invitation(sqlite3_stmt *s, struct store_invitation *inv)
         return EQ_ERR_NOMEM;
     }
     return EQ_OK;
+}
+
+static void
+clear_invitation(void *rec)
+{
+    store_invitation_clear(rec);
 }
 
 static const char *
@@ -1837,14 +1793,11 @@ store_invitation_add(struct store *st, struct store_invitation *inv)
         return err;
     if (rater == 0 && inv->employee_id != 0) {
         err = prep(st, S_EMP_DEPT, &s);
-        if (err == EQ_OK) {
-            err = step_row(st, s, bind_i64(s, 1, inv->employee_id));
-            if (err == EQ_OK)
-                rater = sqlite3_column_int64(s, 0);
-            else if (err == EQ_ERR_NOTFOUND)
-                set_msg(st, "invitation for an unknown employee");
-            done(s);
-        }
+        if (err == EQ_OK)
+            err = fetch(st, s, bind_i64(s, 1, inv->employee_id), &rater,
+                        read_i64);
+        if (err == EQ_ERR_NOTFOUND)
+            set_msg(st, "invitation for an unknown employee");
     }
     /* The token's birth is the moment the invitation is planned: the store
      * has no clock of its own. */
@@ -1881,17 +1834,12 @@ invitation_one(struct store *st, enum sid id, const char *token, int64_t key,
                struct store_invitation *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err;
+    enum eq_err err = prep_out(st, id, &s, out, sizeof *out, NULL);
 
-    memset(out, 0, sizeof *out);
-    err = prep(st, id, &s);
     if (err != EQ_OK)
         return err;
-    err = step_row(st, s, token ? bind_text(s, 1, token) : bind_i64(s, 1, key));
-    if (err == EQ_OK)
-        err = read_invitation(s, out);
-    done(s);
-    return err;
+    return fetch(st, s, token ? bind_text(s, 1, token) : bind_i64(s, 1, key),
+                 out, read_invitation);
 }
 
 enum eq_err
@@ -1916,21 +1864,16 @@ store_invitations(struct store *st, const struct store_inv_filter *f,
                   struct store_invitation **out, size_t *n)
 {
     static const struct store_inv_filter any;
-    struct store_invitation *v = NULL;
-    size_t cap = 0, len = 0;
     sqlite3_stmt *s;
-    enum eq_err err;
+    enum eq_err err = prep_out(st, S_INV_FILTER, &s, out, sizeof *out, n);
     unsigned mask;
-    int brc = SQLITE_OK, r;
+    int brc = SQLITE_OK;
 
-    *out = NULL;
-    *n = 0;
+    if (err != EQ_OK)
+        return err;
     if (f == NULL)
         f = &any;
     mask = f->state_mask ? f->state_mask : (1u << INV__COUNT) - 1;
-    err = prep(st, S_INV_FILTER, &s);
-    if (err != EQ_OK)
-        return err;
     for (int i = 0; i < INV__COUNT; i++)
         brc |= bind_text(s, i + 1, (mask & (1u << i)) ? state_names[i] : NULL);
     brc |= bind_i64(s, 12, f->campaign_id) | bind_i64(s, 13, f->period_id) |
@@ -1940,28 +1883,8 @@ store_invitations(struct store *st, const struct store_inv_filter *f,
            bind_i64(s, 17, f->next_attempt_before) |
            bind_i64(s, 18, f->closes_before) |
            bind_i64(s, 19, f->limit ? (int64_t)f->limit : -1);
-    if (brc != SQLITE_OK) {
-        done(s);
-        return fail(st, brc);
-    }
-    while ((r = step_next(st, s, &err)) == 1) {
-        if (grow(&v, &cap, len + 1, sizeof *v) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        err = read_invitation(s, &v[len]);
-        if (err != EQ_OK)
-            break;
-        len++;
-    }
-    done(s);
-    if (err != EQ_OK) {
-        store_invitations_free(v, len);
-        return err;
-    }
-    *out = v;
-    *n = len;
-    return EQ_OK;
+    return collect(st, s, brc, sizeof **out, read_invitation, clear_invitation,
+                   out, n);
 }
 
 enum eq_err
@@ -2027,54 +1950,35 @@ store_invitation_clear(struct store_invitation *inv)
 void
 store_invitations_free(struct store_invitation *inv, size_t n)
 {
-    if (inv == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_invitation_clear(&inv[i]);
-    free(inv);
+    free_array(inv, n, sizeof *inv, clear_invitation);
 }
 
 /* --- scheduler history ------------------------------------------------ */
+
+static enum eq_err
+read_pair(sqlite3_stmt *s, void *rec)
+{
+    struct store_pair *p = rec;
+
+    p->a = sqlite3_column_int64(s, 0);
+    p->b = sqlite3_column_int64(s, 1);
+    p->n = sqlite3_column_int64(s, 2);
+    p->t = sqlite3_column_int64(s, 3);
+    return EQ_OK;
+}
 
 /* Reads rows of (a, b, n, t) after binding param 1 (if any). */
 static enum eq_err
 read_pairs(struct store *st, enum sid id, int nbind, int64_t p1,
            struct store_pair **out, size_t *n)
 {
-    struct store_pair *v = NULL;
-    size_t cap = 0, len = 0;
     sqlite3_stmt *s;
-    enum eq_err err;
-    int r;
+    enum eq_err err = prep_out(st, id, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, id, &s);
     if (err != EQ_OK)
         return err;
-    if (nbind > 0 && bind_i64(s, 1, p1) != SQLITE_OK) {
-        done(s);
-        return fail(st, SQLITE_NOMEM);
-    }
-    while ((r = step_next(st, s, &err)) == 1) {
-        if (grow(&v, &cap, len + 1, sizeof *v) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        v[len].a = sqlite3_column_int64(s, 0);
-        v[len].b = sqlite3_column_int64(s, 1);
-        v[len].n = sqlite3_column_int64(s, 2);
-        v[len].t = sqlite3_column_int64(s, 3);
-        len++;
-    }
-    done(s);
-    if (err != EQ_OK) {
-        free(v);
-        return err;
-    }
-    *out = v;
-    *n = len;
-    return EQ_OK;
+    return collect(st, s, nbind > 0 ? bind_i64(s, 1, p1) : SQLITE_OK,
+                   sizeof **out, read_pair, NULL, out, n);
 }
 
 enum eq_err
@@ -2145,45 +2049,29 @@ store_comment_add(struct store *st, int64_t invitation_id, const char *text,
                    bind_opt(s, 4, inbound_id));
 }
 
+static enum eq_err
+read_score_row(sqlite3_stmt *s, void *rec)
+{
+    struct store_score_row *r = rec;
+
+    r->provider_id = sqlite3_column_int64(s, 0);
+    r->rater_department_id = sqlite3_column_int64(s, 1);
+    r->score = sqlite3_column_int(s, 2);
+    r->n = sqlite3_column_int64(s, 3);
+    return EQ_OK;
+}
+
 enum eq_err
 store_score_counts(struct store *st, int64_t period_id, const char *metric,
                    struct store_score_row **out, size_t *n)
 {
-    struct store_score_row *v = NULL;
-    size_t cap = 0, len = 0;
     sqlite3_stmt *s;
-    enum eq_err err;
-    int r;
+    enum eq_err err = prep_out(st, S_SCORE_COUNTS, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, S_SCORE_COUNTS, &s);
     if (err != EQ_OK)
         return err;
-    r = bind_i64(s, 1, period_id) | bind_text(s, 2, metric);
-    if (r != SQLITE_OK) {
-        done(s);
-        return fail(st, r);
-    }
-    while ((r = step_next(st, s, &err)) == 1) {
-        if (grow(&v, &cap, len + 1, sizeof *v) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        v[len].provider_id = sqlite3_column_int64(s, 0);
-        v[len].rater_department_id = sqlite3_column_int64(s, 1);
-        v[len].score = sqlite3_column_int(s, 2);
-        v[len].n = sqlite3_column_int64(s, 3);
-        len++;
-    }
-    done(s);
-    if (err != EQ_OK) {
-        free(v);
-        return err;
-    }
-    *out = v;
-    *n = len;
-    return EQ_OK;
+    return collect(st, s, bind_i64(s, 1, period_id) | bind_text(s, 2, metric),
+                   sizeof **out, read_score_row, NULL, out, n);
 }
 
 enum eq_err
@@ -2191,20 +2079,13 @@ store_comments(struct store *st, int64_t period_id, int64_t provider_id,
                char ***out, size_t *n)
 {
     sqlite3_stmt *s;
-    enum eq_err err;
-    int brc;
+    enum eq_err err = prep_out(st, S_COMMENTS, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, S_COMMENTS, &s);
     if (err != EQ_OK)
         return err;
-    brc = bind_i64(s, 1, period_id) | bind_i64(s, 2, provider_id);
-    if (brc != SQLITE_OK) {
-        done(s);
-        return fail(st, brc);
-    }
-    return read_strings(st, s, out, n);
+    return collect(st, s,
+                   bind_i64(s, 1, period_id) | bind_i64(s, 2, provider_id),
+                   sizeof **out, read_string, clear_string, out, n);
 }
 
 /* --- inbound mail ----------------------------------------------------- */
@@ -2253,8 +2134,10 @@ store_inbound_add(struct store *st, const struct store_inbound *in, int64_t *id)
 }
 
 static enum eq_err
-read_inbound(sqlite3_stmt *s, struct store_inbound *in)
+read_inbound(sqlite3_stmt *s, void *rec)
 {
+    struct store_inbound *in = rec;
+
     memset(in, 0, sizeof *in);
     in->id = sqlite3_column_int64(s, 0);
     in->received_at = sqlite3_column_int64(s, 4);
@@ -2270,38 +2153,22 @@ read_inbound(sqlite3_stmt *s, struct store_inbound *in)
     return EQ_OK;
 }
 
+static void
+clear_inbound(void *rec)
+{
+    store_inbound_clear(rec);
+}
+
 enum eq_err
 store_review_list(struct store *st, struct store_inbound **out, size_t *n)
 {
-    struct store_inbound *v = NULL;
-    size_t cap = 0, len = 0;
     sqlite3_stmt *s;
-    enum eq_err err;
-    int r;
+    enum eq_err err = prep_out(st, S_REVIEW_LIST, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, S_REVIEW_LIST, &s);
     if (err != EQ_OK)
         return err;
-    while ((r = step_next(st, s, &err)) == 1) {
-        if (grow(&v, &cap, len + 1, sizeof *v) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        err = read_inbound(s, &v[len]);
-        if (err != EQ_OK)
-            break;
-        len++;
-    }
-    done(s);
-    if (err != EQ_OK) {
-        store_inbounds_free(v, len);
-        return err;
-    }
-    *out = v;
-    *n = len;
-    return EQ_OK;
+    return collect(st, s, SQLITE_OK, sizeof **out, read_inbound, clear_inbound,
+                   out, n);
 }
 
 enum eq_err
@@ -2329,16 +2196,11 @@ enum eq_err
 store_inbound_get(struct store *st, int64_t id, struct store_inbound *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, S_INB_GET, &s);
+    enum eq_err err = prep_out(st, S_INB_GET, &s, out, sizeof *out, NULL);
 
-    memset(out, 0, sizeof *out);
     if (err != EQ_OK)
         return err;
-    err = step_row(st, s, bind_i64(s, 1, id));
-    if (err == EQ_OK)
-        err = read_inbound(s, out);
-    done(s);
-    return err;
+    return fetch(st, s, bind_i64(s, 1, id), out, read_inbound);
 }
 
 void
@@ -2361,11 +2223,7 @@ store_inbound_clear(struct store_inbound *in)
 void
 store_inbounds_free(struct store_inbound *in, size_t n)
 {
-    if (in == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        store_inbound_clear(&in[i]);
-    free(in);
+    free_array(in, n, sizeof *in, clear_inbound);
 }
 
 /* --- digests and runs ------------------------------------------------- */
@@ -2438,16 +2296,11 @@ static enum eq_err
 count_one(struct store *st, enum sid id, int64_t *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, id, &s);
+    enum eq_err err = prep_out(st, id, &s, out, sizeof *out, NULL);
 
-    *out = 0;
     if (err != EQ_OK)
         return err;
-    err = step_row(st, s, SQLITE_OK);
-    if (err == EQ_OK)
-        *out = sqlite3_column_int64(s, 0);
-    done(s);
-    return err;
+    return fetch(st, s, SQLITE_OK, out, read_i64);
 }
 
 enum eq_err
