@@ -96,44 +96,32 @@ eqtime_format_day(eq_day day, char out[11])
              (unsigned)d % 32u);
 }
 
-/* Run with TZ temporarily set to tz. Not thread-safe; enquete is single
- * threaded. */
-struct tzsave {
-    char *old;
-    int had;
-};
-
+/* Conversions go through the C library with TZ set to the zone asked for.
+ * TZ stays set afterwards: switching back and forth made glibc re-read the
+ * zone file on every call, and nothing in enquete relies on the process
+ * zone. Not thread-safe; enquete is single threaded. */
 static void
-tz_push(struct tzsave *sv, const char *tz)
+use_zone(const char *tz)
 {
-    const char *o = getenv("TZ");
-    sv->had = o != NULL;
-    sv->old = o ? strdup(o) : NULL;
-    setenv("TZ", tz && *tz ? tz : "UTC", 1);
-    tzset();
-}
+    static char current[128];
 
-static void
-tz_pop(struct tzsave *sv)
-{
-    if (sv->had && sv->old)
-        setenv("TZ", sv->old, 1);
-    else
-        unsetenv("TZ");
-    free(sv->old);
+    if (tz == NULL || *tz == '\0')
+        tz = "UTC";
+    if (strcmp(current, tz) == 0)
+        return;
+    snprintf(current, sizeof current, "%s", tz);
+    setenv("TZ", tz, 1);
     tzset();
 }
 
 void
 eqtime_to_local(eq_time t, const char *tz, eq_day *day, int *minute)
 {
-    struct tzsave sv;
     struct tm tm;
     time_t tt = (time_t)t;
 
-    tz_push(&sv, tz);
+    use_zone(tz);
     localtime_r(&tt, &tm);
-    tz_pop(&sv);
     if (day)
         *day = eqtime_day_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1,
                                    tm.tm_mday);
@@ -144,10 +132,8 @@ eqtime_to_local(eq_time t, const char *tz, eq_day *day, int *minute)
 eq_time
 eqtime_from_local(eq_day day, int minute, const char *tz)
 {
-    struct tzsave sv;
     struct tm tm;
     int y, m, d;
-    time_t t;
 
     eqtime_ymd_from_day(day, &y, &m, &d);
     memset(&tm, 0, sizeof tm);
@@ -157,10 +143,8 @@ eqtime_from_local(eq_day day, int minute, const char *tz)
     tm.tm_hour = minute / 60;
     tm.tm_min = minute % 60;
     tm.tm_isdst = -1;
-    tz_push(&sv, tz);
-    t = mktime(&tm);
-    tz_pop(&sv);
-    return (eq_time)t;
+    use_zone(tz);
+    return (eq_time)mktime(&tm);
 }
 
 int
@@ -242,7 +226,6 @@ eqtime_format_iso(eq_time t, char out[21])
 void
 eqtime_format_rfc5322(eq_time t, const char *tz, char out[40])
 {
-    struct tzsave sv;
     struct tm tm;
     time_t tt = (time_t)t;
     static const char *wd[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -250,9 +233,8 @@ eqtime_format_rfc5322(eq_time t, const char *tz, char out[40])
                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     long off;
 
-    tz_push(&sv, tz);
+    use_zone(tz);
     localtime_r(&tt, &tm);
-    tz_pop(&sv);
     off = tm.tm_gmtoff / 60;
     snprintf(out, 40, "%s, %u %s %04u %02u:%02u:%02u %c%02u%02u",
              wd[tm.tm_wday % 7], (unsigned)tm.tm_mday % 32u, mn[tm.tm_mon % 12],
