@@ -948,11 +948,10 @@ cmd_test_send(struct app *a, int argc, char **argv)
         struct transport_msg m = {env, rcpt, 1, raw, len};
         enum eq_err err = transport_send(tx, &m, &res);
         if (err != EQ_OK) {
-            fprintf(stderr, "enquete: test-send to %s: %d %s\n", to, res.code,
-                    res.text);
+            fprintf(stderr, "enquete: test-send to %s: %s\n", to, res.text);
             rc = eq_exit_code(err);
         } else {
-            printf("sent to %s: %d %s\n", to, res.code, res.text);
+            printf("sent to %s: %s\n", to, res.text);
         }
     }
     transport_close(tx);

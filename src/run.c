@@ -287,12 +287,12 @@ send_one(const struct run_ctx *ctx, const struct campaign *c,
     } else if (sent == EQ_ERR_DATA) {
         sum->failed++;
         *out = SENT_FAILED;
-        eq_diag(diag, "send to %s: %d %s", inv->email, res.code, res.text);
+        eq_diag(diag, "send to %s: %s", inv->email, res.text);
         err = store_invitation_set_state(ctx->st, inv->id, INV_FAILED,
                                          ctx->now, res.text);
     } else {
         /* Login refused, TLS unavailable: nothing to do with this mail. */
-        eq_diag(diag, "outgoing mail: %d %s", res.code, res.text);
+        eq_diag(diag, "outgoing mail: %s", res.text);
         *out = SENT_DOWN;
         if (!reminder)
             err = store_invitation_set_state(ctx->st, inv->id, INV_PLANNED,

@@ -3,7 +3,7 @@
 # and enquete reads its own mail back as carrying that token.
 . "$(dirname "$0")/lib.sh"
 port=$(free_port)
-mkdir -p "$tmp/mail"
+mkdir -p "$tmp/mail/tmp" "$tmp/mail/new" "$tmp/mail/cur"
 /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$tmp/mail" &
 pids="$pids $!"
 wait_port "$port"
@@ -28,8 +28,20 @@ while [ -z "$(ls "$tmp/mail/new" 2>/dev/null)" ]; do
     i=$((i + 1)); [ $i -lt 50 ] || fail "nothing delivered"; sleep 0.1
 done
 f=$(ls "$tmp/mail/new"/* | head -1)
-grep -q '^Subject: .*\[#[0-9a-z]\{26\}\]' "$f" || fail "subject has no token: $(grep ^Subject "$f")"
-grep -q '^Reply-To: enquete+[0-9a-z]\{26\}@org.example' "$f" || fail "no Reply-To with token"
-grep -q '^X-MailFrom: enquete+[0-9a-z]\{26\}@org.example' "$f" || fail "envelope sender lacks the token"
-grep -q '^X-RcptTo: jan@org.example' "$f" || fail "wrong recipient"
+# Headers as a mail client reads them (unfolded, decoded).
+/usr/bin/python3 - "$f" <<'PY' || fail "headers of the delivered mail"
+import email, re, sys
+from email import policy
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.default)
+tok = re.search(r"\[#([0-9a-z]{26})\]$", str(m["Subject"]))
+assert tok, "subject has no token: %r" % m["Subject"]
+t = tok.group(1)
+assert str(m["Reply-To"]).strip("<>") == "enquete+%s@org.example" % t, m["Reply-To"]
+assert m["X-MailFrom"] == "enquete+%s@org.example" % t, "envelope: %r" % m["X-MailFrom"]
+assert m["X-RcptTo"] == "jan@org.example", m["X-RcptTo"]
+assert m["Message-ID"] == "<inv.%s@org.example>" % t, m["Message-ID"]
+assert m.get_content_type() == "multipart/alternative"
+body = m.get_body(("plain",)).get_content()
+assert "%s" % t in body, "token not in the text"
+PY
 "$ENQUETE_BIN" inspect --json "$f" | grep -q '"token":"[0-9a-z]\{26\}"' || fail "inspect finds no token"
