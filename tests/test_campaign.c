@@ -1,52 +1,13 @@
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "campaign.h"
 #include "eqtime.h"
+#include "helpers.h"
 
 #define CDIR FIXTURES "/campaign"
-
-static char tmp[64];
-
-static void
-mk_tmp(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/eq-campaign-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp));
-}
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void
-rm_tmp(void)
-{
-    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *
-put(const char *name, const char *text)
-{
-    static char path[256];
-    FILE *f;
-
-    snprintf(path, sizeof path, "%s/%s", tmp, name);
-    f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
 
 static eq_day
 D(const char *s)
@@ -57,24 +18,30 @@ D(const char *s)
     return d;
 }
 
-static void
-assert_has(const struct eq_buf *diag, const char *want)
-{
-    cr_assert_not_null(strstr(buf_str(diag), want), "diag lacks \"%s\":\n%s",
-                       want, buf_str(diag));
-}
-
 /* Loads text as tmp/c.ini; expects EQ_ERR_CONFIG and returns the path. */
 static const char *
 load_bad(const char *text, struct eq_buf *diag)
 {
     struct campaign *c = NULL;
-    const char *p = put("c.ini", text);
+    const char *p = th_put("c.ini", text);
 
     cr_assert_eq(campaign_load(p, "UTC", &c, diag), EQ_ERR_CONFIG, "%s",
                  buf_str(diag));
     cr_assert_null(c);
     return p;
+}
+
+/* Loads text as tmp/c.ini, which must load cleanly. */
+static struct campaign *
+load_ok(const char *text)
+{
+    struct campaign *c = NULL;
+    struct eq_buf diag = {0};
+
+    cr_assert_eq(campaign_load(th_put("c.ini", text), "UTC", &c, &diag), EQ_OK,
+                 "%s", buf_str(&diag));
+    buf_free(&diag);
+    return c;
 }
 
 /* A campaign built in memory, for the period grid. */
@@ -102,6 +69,27 @@ assert_period(const struct campaign *c, const char *day, const char *label,
     cr_assert_str_eq(p.label, label, "%s", day);
     cr_assert_eq(p.first, D(first), "%s: first", day);
     cr_assert_eq(p.last, D(last), "%s: last", day);
+}
+
+/* The keys after the send window: reminders, language and privacy. */
+struct follow_up {
+    int reminder_after, max_reminders, close_after;
+    const char *language;
+    int anonymous, anonymity_min, allow_forward, share_actions, confirmation;
+};
+
+static void
+assert_follow_up(const struct campaign *c, struct follow_up w)
+{
+    cr_assert_eq(c->reminder_after, w.reminder_after);
+    cr_assert_eq(c->max_reminders, w.max_reminders);
+    cr_assert_eq(c->close_after, w.close_after);
+    cr_assert_str_eq(c->language, w.language);
+    cr_assert_eq(c->anonymous, w.anonymous);
+    cr_assert_eq(c->anonymity_min, w.anonymity_min);
+    cr_assert_eq(c->allow_forward, w.allow_forward);
+    cr_assert_eq(c->share_actions, w.share_actions);
+    cr_assert_eq(c->confirmation, w.confirmation);
 }
 
 /* ---- loading ---- */
@@ -139,15 +127,15 @@ Test(campaign, minimal_file_gets_design_defaults)
     cr_assert_eq(c->window_end, 660);
     cr_assert_str_eq(c->timezone, "Europe/Amsterdam");
     cr_assert_eq(c->n_holidays, 0);
-    cr_assert_eq(c->reminder_after, 3);
-    cr_assert_eq(c->max_reminders, 1);
-    cr_assert_eq(c->close_after, 10);
-    cr_assert_str_eq(c->language, "employee");
-    cr_assert_eq(c->anonymous, 0);
-    cr_assert_eq(c->anonymity_min, 5);
-    cr_assert_eq(c->allow_forward, 0);
-    cr_assert_eq(c->share_actions, 0);
-    cr_assert_eq(c->confirmation, 0);
+    assert_follow_up(c, (struct follow_up){.reminder_after = 3,
+                                           .max_reminders = 1,
+                                           .close_after = 10,
+                                           .language = "employee",
+                                           .anonymous = 0,
+                                           .anonymity_min = 5,
+                                           .allow_forward = 0,
+                                           .share_actions = 0,
+                                           .confirmation = 0});
     campaign_free(c);
     buf_free(&diag);
 }
@@ -211,15 +199,15 @@ Test(campaign, full_file_sets_every_key)
     cr_assert_eq(c->holidays[0], D("2026-04-27"));
     cr_assert_eq(c->holidays[1], D("2026-12-25"));
     cr_assert_eq(c->holidays[2], D("2026-12-26"));
-    cr_assert_eq(c->reminder_after, 2);
-    cr_assert_eq(c->max_reminders, 2);
-    cr_assert_eq(c->close_after, 7);
-    cr_assert_str_eq(c->language, "nl");
-    cr_assert_eq(c->anonymous, 1);
-    cr_assert_eq(c->anonymity_min, 7);
-    cr_assert_eq(c->allow_forward, 1);
-    cr_assert_eq(c->share_actions, 1);
-    cr_assert_eq(c->confirmation, 0);
+    assert_follow_up(c, (struct follow_up){.reminder_after = 2,
+                                           .max_reminders = 2,
+                                           .close_after = 7,
+                                           .language = "nl",
+                                           .anonymous = 1,
+                                           .anonymity_min = 7,
+                                           .allow_forward = 1,
+                                           .share_actions = 1,
+                                           .confirmation = 0});
     campaign_free(c);
     buf_free(&diag);
 }
@@ -227,30 +215,25 @@ Test(campaign, full_file_sets_every_key)
 Test(campaign, customers_list_excludes_unlisted_and_own_department)
 {
     struct campaign *c = NULL;
-    struct eq_buf diag = {0};
 
-    mk_tmp();
-    const char *p = put("c.ini", "[campaign]\nmetrics = csat\n"
-                                 "start = 2026-01-01\nproviders = *\n"
-                                 "customers = sales, it\n");
-    cr_assert_eq(campaign_load(p, "UTC", &c, &diag), EQ_OK, "%s",
-                 buf_str(&diag));
+    th_tmpdir("campaign");
+    c = load_ok("[campaign]\nmetrics = csat\n"
+                "start = 2026-01-01\nproviders = *\n"
+                "customers = sales, it\n");
     cr_assert(campaign_has_provider(c, "anything"));
     cr_assert(campaign_has_customer(c, "sales", "it"));
     cr_assert(campaign_has_customer(c, "IT", "hr"));
     cr_assert_not(campaign_has_customer(c, "finance", "it"));
     cr_assert_not(campaign_has_customer(c, "it", "it"));
     campaign_free(c);
-    buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(campaign, unknown_key_is_reported_at_its_line)
 {
     struct eq_buf diag = {0};
-    char want[300];
 
-    mk_tmp();
+    th_tmpdir("campaign");
     const char *p = load_bad("[campaign]\n"          /* 1 */
                              "metrics = nps\n"       /* 2 */
                              "start = 2026-01-01\n"  /* 3 */
@@ -258,23 +241,19 @@ Test(campaign, unknown_key_is_reported_at_its_line)
                              "[other]\n"             /* 5 */
                              "x = 1\n",              /* 6 */
                              &diag);
-    snprintf(want, sizeof want,
-             "%s:4: unknown key 'reminder_afterr' in [campaign] (did you "
-             "mean 'reminder_after'?)\n",
-             p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want, "%s:6: unknown section [other]", p);
-    assert_has(&diag, want);
+    th_assert_at(&diag, p, 4,
+                 "unknown key 'reminder_afterr' in [campaign] (did you "
+                 "mean 'reminder_after'?)\n");
+    th_assert_at(&diag, p, 6, "unknown section [other]");
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(campaign, metric_errors_point_at_the_right_line)
 {
     struct eq_buf diag = {0};
-    char want[300];
 
-    mk_tmp();
+    th_tmpdir("campaign");
     const char *p = load_bad("[campaign]\n"                         /* 1 */
                              "start = 2026-01-01\n"                 /* 2 */
                              "metrics = nps, speed, clarity, ces\n" /* 3 */
@@ -289,24 +268,16 @@ Test(campaign, metric_errors_point_at_the_right_line)
                              "type = nps\n"                         /* 12 */
                              "colour = red\n",                      /* 13 */
                              &diag);
-    snprintf(want, sizeof want,
-             "%s:3: metric 'speed' is not built in (nps, ces, csat) and has "
-             "no [metric speed] section\n",
-             p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want,
-             "%s:6: [metric unused] is not listed in 'metrics'\n", p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want,
-             "%s:8: [metric clarity] needs a 'type' (nps, ces or csat)\n", p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want, "%s:12: 'ces' is built in with type ces", p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want, "%s:13: unknown key 'colour' in [metric ces]",
-             p);
-    assert_has(&diag, want);
+    th_assert_at(&diag, p, 3,
+                 "metric 'speed' is not built in (nps, ces, csat) and has "
+                 "no [metric speed] section\n");
+    th_assert_at(&diag, p, 6, "[metric unused] is not listed in 'metrics'\n");
+    th_assert_at(&diag, p, 8,
+                 "[metric clarity] needs a 'type' (nps, ces or csat)\n");
+    th_assert_at(&diag, p, 12, "'ces' is built in with type ces");
+    th_assert_at(&diag, p, 13, "unknown key 'colour' in [metric ces]");
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(campaign, custom_metric_needs_questions_for_its_languages)
@@ -314,7 +285,7 @@ Test(campaign, custom_metric_needs_questions_for_its_languages)
     struct eq_buf diag = {0};
     char want[300];
 
-    mk_tmp();
+    th_tmpdir("campaign");
     const char *p = load_bad("[campaign]\n"                  /* 1 */
                              "start = 2026-01-01\n"          /* 2 */
                              "metrics = service\n"           /* 3 */
@@ -329,15 +300,13 @@ Test(campaign, custom_metric_needs_questions_for_its_languages)
 
     /* Dutch only: the English question is not needed. */
     struct campaign *c = NULL;
-    p = put("c.ini", "[campaign]\nstart = 2026-01-01\nmetrics = service\n"
-                     "language = nl\n[metric service]\ntype = csat\n"
-                     "question_nl = Hoe was het?\n");
-    cr_assert_eq(campaign_load(p, "UTC", &c, &diag), EQ_OK, "%s",
-                 buf_str(&diag));
+    c = load_ok("[campaign]\nstart = 2026-01-01\nmetrics = service\n"
+                "language = nl\n[metric service]\ntype = csat\n"
+                "question_nl = Hoe was het?\n");
     cr_assert_str_eq(c->metrics[0].label_nl, "service");
     campaign_free(c);
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(campaign, bad_values_are_reported_at_their_lines)
@@ -345,7 +314,7 @@ Test(campaign, bad_values_are_reported_at_their_lines)
     struct eq_buf diag = {0};
     char want[300];
 
-    mk_tmp();
+    th_tmpdir("campaign");
     const char *p = load_bad("[campaign]\n"                        /* 1 */
                              "metrics = nps\n"                     /* 2 */
                              "start = 2026-06-01\n"                /* 3 */
@@ -361,11 +330,9 @@ Test(campaign, bad_values_are_reported_at_their_lines)
                              "providers = it, bad code\n",         /* 13 */
                              &diag);
     for (int line = 4; line <= 13; line++) {
-        snprintf(want, sizeof want, "%s:%d: ", p, line);
-        assert_has(&diag, want);
+        th_assert_at(&diag, p, line, "");
     }
-    snprintf(want, sizeof want, "%s:4: 'end' is before 'start'", p);
-    assert_has(&diag, want);
+    th_assert_at(&diag, p, 4, "'end' is before 'start'");
     buf_free(&diag);
 
     /* A bad required value is reported once, not also as missing. */
@@ -382,15 +349,14 @@ Test(campaign, bad_values_are_reported_at_their_lines)
 
     p = load_bad("[campaign]\nmetrics = nps\nexpected_response_rate = 0\n",
                  &diag);
-    snprintf(want, sizeof want, "%s:3: 'expected_response_rate'", p);
-    assert_has(&diag, want);
+    th_assert_at(&diag, p, 3, "'expected_response_rate'");
     snprintf(want, sizeof want,
              "%s: missing required key 'start' in "
              "[campaign]\n",
              p);
-    assert_has(&diag, want);
+    th_assert_has(&diag, want);
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(campaign, bad_date_in_holiday_file_names_that_file_and_line)
@@ -407,34 +373,31 @@ Test(campaign, bad_date_in_holiday_file_names_that_file_and_line)
                           "'not a date'\n");
     buf_free(&diag);
 
-    mk_tmp();
-    const char *p = put("c.ini", "[campaign]\nmetrics = nps\n"
-                                 "start = 2026-01-01\nholidays = nope.txt\n");
+    th_tmpdir("campaign");
+    const char *p =
+        th_put("c.ini", "[campaign]\nmetrics = nps\n"
+                        "start = 2026-01-01\nholidays = nope.txt\n");
     cr_assert_eq(campaign_load(p, "UTC", &c, &diag), EQ_ERR_CONFIG);
-    assert_has(&diag, ":4: holidays file ");
-    assert_has(&diag, "nope.txt: cannot open: No such file or directory");
+    th_assert_has(&diag, ":4: holidays file ");
+    th_assert_has(&diag, "nope.txt: cannot open: No such file or directory");
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(campaign, holidays_as_a_list_of_dates)
 {
     struct campaign *c = NULL;
-    struct eq_buf diag = {0};
 
-    mk_tmp();
-    const char *p = put("c.ini", "[campaign]\nmetrics = nps\n"
-                                 "start = 2026-11-02\n"
-                                 "holidays = 2026-12-25, 2026-11-25\n");
-    cr_assert_eq(campaign_load(p, "UTC", &c, &diag), EQ_OK, "%s",
-                 buf_str(&diag));
+    th_tmpdir("campaign");
+    c = load_ok("[campaign]\nmetrics = nps\n"
+                "start = 2026-11-02\n"
+                "holidays = 2026-12-25, 2026-11-25\n");
     cr_assert_eq(c->n_holidays, 2);
     cr_assert(campaign_is_holiday(c, D("2026-11-25")));
     cr_assert(campaign_is_holiday(c, D("2026-12-25")));
     cr_assert_not(campaign_is_holiday(c, D("2026-12-24")));
     campaign_free(c);
-    buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(campaign, missing_file_is_noinput)
@@ -481,7 +444,7 @@ Test(campaign, duplicate_names_in_a_directory_name_both_files)
     buf_free(&diag);
     cr_assert_eq(campaign_load_dir(CDIR "/no-such-dir", "UTC", &all, &n, &diag),
                  EQ_ERR_NOINPUT);
-    assert_has(&diag, "no-such-dir: cannot open");
+    th_assert_has(&diag, "no-such-dir: cannot open");
     buf_free(&diag);
 }
 
@@ -607,14 +570,11 @@ Test(period, labels_off_the_grid_are_not_found)
 Test(period, send_days_skip_other_weekdays_holidays_and_days_off_the_campaign)
 {
     struct campaign *c = NULL;
-    struct eq_buf diag = {0};
 
-    mk_tmp();
-    const char *p = put("c.ini", "[campaign]\nmetrics = nps\n"
-                                 "start = 2026-11-17\nend = 2026-12-03\n"
-                                 "holidays = 2026-11-25\n");
-    cr_assert_eq(campaign_load(p, "UTC", &c, &diag), EQ_OK, "%s",
-                 buf_str(&diag));
+    th_tmpdir("campaign");
+    c = load_ok("[campaign]\nmetrics = nps\n"
+                "start = 2026-11-17\nend = 2026-12-03\n"
+                "holidays = 2026-11-25\n");
     /* Default tue, wed, thu; 2026-11-23 is a Monday. */
     cr_assert_not(campaign_is_send_day(c, D("2026-11-12")), "before start");
     cr_assert(campaign_is_send_day(c, D("2026-11-17")), "start, Tuesday");
@@ -627,9 +587,11 @@ Test(period, send_days_skip_other_weekdays_holidays_and_days_off_the_campaign)
     cr_assert(campaign_is_send_day(c, D("2026-12-03")), "end, Thursday");
     cr_assert_not(campaign_is_send_day(c, D("2026-12-08")), "after end");
     campaign_free(c);
-    buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
+
+#define CADENCE_INI                                                            \
+    "[campaign]\nmetrics = nps\nstart = 2026-01-05\ncadence = %s\n"
 
 Test(campaign, cadence_forms)
 {
@@ -646,33 +608,21 @@ Test(campaign, cadence_forms)
                                       "every 2 week", "every 3 weeks extra"};
     char text[256];
 
-    mk_tmp();
+    th_tmpdir("campaign");
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        struct campaign *c = NULL;
-        struct eq_buf diag = {0};
-        snprintf(text, sizeof text,
-                 "[campaign]\nmetrics = nps\nstart = 2026-01-05\n"
-                 "cadence = %s\n",
-                 ok[i].text);
-        cr_assert_eq(campaign_load(put("c.ini", text), "UTC", &c, &diag), EQ_OK,
-                     "%s: %s", ok[i].text, buf_str(&diag));
+        snprintf(text, sizeof text, CADENCE_INI, ok[i].text);
+        struct campaign *c = load_ok(text);
         cr_assert_eq(c->cadence, ok[i].kind, "%s", ok[i].text);
         if (ok[i].kind == CADENCE_WEEKS)
             cr_assert_eq(c->cadence_weeks, ok[i].weeks, "%s", ok[i].text);
         campaign_free(c);
-        buf_free(&diag);
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct eq_buf diag = {0};
-        snprintf(text, sizeof text,
-                 "[campaign]\nmetrics = nps\nstart = 2026-01-05\n"
-                 "cadence = %s\n",
-                 bad[i]);
+        snprintf(text, sizeof text, CADENCE_INI, bad[i]);
         const char *p = load_bad(text, &diag);
-        char want[300];
-        snprintf(want, sizeof want, "%s:4: 'cadence'", p);
-        assert_has(&diag, want);
+        th_assert_at(&diag, p, 4, "'cadence'");
         buf_free(&diag);
     }
-    rm_tmp();
+    th_rmtmp();
 }

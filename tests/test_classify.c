@@ -5,37 +5,10 @@
 
 #include "classify.h"
 #include "eq.h"
+#include "helpers.h"
 #include "mime.h"
 
-static struct mime_msg *
-load(const char *rel)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", FIXTURES, rel);
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "fixture %s", path);
-    struct eq_buf b = {0};
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        cr_assert_eq(buf_addn(&b, tmp, n), EQ_OK);
-    fclose(f);
-    struct mime_msg *m = NULL;
-    cr_assert_eq(mime_parse(b.s, b.len, &m, NULL), EQ_OK);
-    buf_free(&b);
-    return m;
-}
-
-static struct classify_result
-run(const char *rel, const char *stripped)
-{
-    struct mime_msg *m = load(rel);
-    struct classify_result r;
-    cr_assert_eq(classify_message(m, stripped, &r), EQ_OK);
-    mime_free(m);
-    return r;
-}
-
+/* Parses raw and classifies it with the given stripped reply text. */
 static struct classify_result
 run_str(const char *raw, const char *stripped)
 {
@@ -45,6 +18,48 @@ run_str(const char *raw, const char *stripped)
     cr_assert_eq(classify_message(m, stripped, &r), EQ_OK);
     mime_free(m);
     return r;
+}
+
+/* run_str() on the fixture FIXTURES/rel. */
+static struct classify_result
+run(const char *rel, const char *stripped)
+{
+    char *raw = th_fixture(rel, NULL);
+    struct classify_result r = run_str(raw, stripped);
+    free(raw);
+    return r;
+}
+
+/* Asserts a bounce with this status, recipient and permanence. */
+static void
+assert_bounce(const struct classify_result *r, const char *status,
+              const char *recipient, int permanent)
+{
+    cr_assert_eq(r->kind, CLASSIFY_BOUNCE);
+    cr_assert_str_eq(r->status, status);
+    cr_assert_str_eq(r->bounce_recipient, recipient);
+    cr_assert_eq(r->permanent, permanent);
+}
+
+/* Asserts an auto-reply recognised for this reason. */
+static void
+assert_auto_reply(const struct classify_result *r, const char *reason)
+{
+    cr_assert_eq(r->kind, CLASSIFY_AUTO_REPLY);
+    cr_assert_str_eq(r->reason, reason);
+}
+
+/* The kind of an already parsed message given its stripped text. */
+static enum classify_kind
+kind_of(const struct mime_msg *m, const char *stripped)
+{
+    struct classify_result r;
+    enum classify_kind kind;
+
+    cr_assert_eq(classify_message(m, stripped, &r), EQ_OK);
+    kind = r.kind;
+    classify_result_clear(&r);
+    return kind;
 }
 
 Test(classify, kind_names_follow_design)
@@ -58,10 +73,7 @@ Test(classify, kind_names_follow_design)
 Test(classify, postfix_dsn_is_permanent_bounce_with_recipient)
 {
     struct classify_result r = run("classify/postfix_dsn.eml", NULL);
-    cr_assert_eq(r.kind, CLASSIFY_BOUNCE);
-    cr_assert_str_eq(r.status, "5.1.1");
-    cr_assert_str_eq(r.bounce_recipient, "jan@example.net");
-    cr_assert_eq(r.permanent, 1);
+    assert_bounce(&r, "5.1.1", "jan@example.net", 1);
     cr_assert_str_eq(r.reason, "dsn");
     classify_result_clear(&r);
     cr_assert_null(r.bounce_recipient);
@@ -70,31 +82,22 @@ Test(classify, postfix_dsn_is_permanent_bounce_with_recipient)
 Test(classify, exchange_ndr_prefers_original_recipient)
 {
     struct classify_result r = run("classify/exchange_ndr.eml", NULL);
-    cr_assert_eq(r.kind, CLASSIFY_BOUNCE);
-    cr_assert_str_eq(r.status, "5.1.10");
     /* Original-Recipient is the address we sent to, lowercased. */
-    cr_assert_str_eq(r.bounce_recipient, "kees.devries@example.com");
-    cr_assert_eq(r.permanent, 1);
+    assert_bounce(&r, "5.1.10", "kees.devries@example.com", 1);
     classify_result_clear(&r);
 }
 
 Test(classify, delayed_dsn_is_temporary_bounce)
 {
     struct classify_result r = run("classify/delayed_dsn.eml", NULL);
-    cr_assert_eq(r.kind, CLASSIFY_BOUNCE);
-    cr_assert_str_eq(r.status, "4.4.7");
-    cr_assert_str_eq(r.bounce_recipient, "lisa@slow.example.net");
-    cr_assert_eq(r.permanent, 0);
+    assert_bounce(&r, "4.4.7", "lisa@slow.example.net", 0);
     classify_result_clear(&r);
 }
 
 Test(classify, qmail_plain_text_bounce_reads_status_and_address)
 {
     struct classify_result r = run("classify/qmail_bounce.eml", NULL);
-    cr_assert_eq(r.kind, CLASSIFY_BOUNCE);
-    cr_assert_str_eq(r.status, "5.1.1");
-    cr_assert_str_eq(r.bounce_recipient, "henk@example.net");
-    cr_assert_eq(r.permanent, 1);
+    assert_bounce(&r, "5.1.1", "henk@example.net", 1);
     classify_result_clear(&r);
 }
 
@@ -109,10 +112,7 @@ Test(classify, plain_bounce_without_status_is_permanent)
         "its\nrecipients. This is a permanent error. The following "
         "address(es) failed:\n\n  bob@example.net\n    mailbox is full\n",
         NULL);
-    cr_assert_eq(r.kind, CLASSIFY_BOUNCE);
-    cr_assert_str_eq(r.status, "");
-    cr_assert_eq(r.permanent, 1);
-    cr_assert_str_eq(r.bounce_recipient, "bob@example.net");
+    assert_bounce(&r, "", "bob@example.net", 1);
     classify_result_clear(&r);
 }
 
@@ -128,8 +128,7 @@ Test(classify, dsn_success_notice_is_auto_reply)
                 "Final-Recipient: rfc822; a@example.net\nAction: delivered\n"
                 "Status: 2.0.0\n\n--s--\n",
                 NULL);
-    cr_assert_eq(r.kind, CLASSIFY_AUTO_REPLY);
-    cr_assert_str_eq(r.reason, "dsn-success");
+    assert_auto_reply(&r, "dsn-success");
     cr_assert_null(r.bounce_recipient);
     classify_result_clear(&r);
 }
@@ -137,24 +136,21 @@ Test(classify, dsn_success_notice_is_auto_reply)
 Test(classify, vacation_with_auto_submitted_is_auto_reply)
 {
     struct classify_result r = run("classify/vacation.eml", NULL);
-    cr_assert_eq(r.kind, CLASSIFY_AUTO_REPLY);
-    cr_assert_str_eq(r.reason, "auto-submitted");
+    assert_auto_reply(&r, "auto-submitted");
     classify_result_clear(&r);
 }
 
 Test(classify, exchange_automatisch_antwoord_subject_is_auto_reply)
 {
     struct classify_result r = run("classify/exchange_autoreply.eml", NULL);
-    cr_assert_eq(r.kind, CLASSIFY_AUTO_REPLY);
-    cr_assert_str_eq(r.reason, "subject");
+    assert_auto_reply(&r, "subject");
     classify_result_clear(&r);
 }
 
 Test(classify, read_receipt_is_auto_reply)
 {
     struct classify_result r = run("classify/read_receipt.eml", NULL);
-    cr_assert_eq(r.kind, CLASSIFY_AUTO_REPLY);
-    cr_assert_str_eq(r.reason, "read receipt");
+    assert_auto_reply(&r, "read receipt");
     classify_result_clear(&r);
 }
 
@@ -165,8 +161,7 @@ Test(classify, challenge_response_is_auto_reply)
         "Hello, your message is waiting. Please confirm you are a human "
         "by clicking the link below.\n",
         NULL);
-    cr_assert_eq(r.kind, CLASSIFY_AUTO_REPLY);
-    cr_assert_str_eq(r.reason, "challenge-response");
+    assert_auto_reply(&r, "challenge-response");
     classify_result_clear(&r);
 }
 
@@ -194,18 +189,10 @@ Test(classify, opt_out_words_need_a_short_text_without_numbers)
     struct mime_msg *m = NULL;
     const char *raw = "From: a@example.org\nSubject: Re: Enquete\n\n";
     cr_assert_eq(mime_parse(raw, strlen(raw), &m, NULL), EQ_OK);
-    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
-        struct classify_result r;
-        cr_assert_eq(classify_message(m, yes[i], &r), EQ_OK);
-        cr_assert_eq(r.kind, CLASSIFY_OPT_OUT, "%s", yes[i]);
-        classify_result_clear(&r);
-    }
-    for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
-        struct classify_result r;
-        cr_assert_eq(classify_message(m, no[i], &r), EQ_OK);
-        cr_assert_eq(r.kind, CLASSIFY_REPLY, "%s", no[i]);
-        classify_result_clear(&r);
-    }
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        cr_assert_eq(kind_of(m, yes[i]), CLASSIFY_OPT_OUT, "%s", yes[i]);
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        cr_assert_eq(kind_of(m, no[i]), CLASSIFY_REPLY, "%s", no[i]);
     mime_free(m);
 }
 

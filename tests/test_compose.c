@@ -55,6 +55,17 @@ header(const char *msg, const char *name)
     return NULL;
 }
 
+/* Asserts that header name of msg unfolds to exactly want. */
+static void
+assert_header(const char *msg, const char *name, const char *want)
+{
+    char *v = header(msg, name);
+
+    cr_assert_not_null(v, "no %s header", name);
+    cr_assert_str_eq(v, want, "%s", name);
+    free(v);
+}
+
 /* RFC 2047 decoding of Q-encoded UTF-8 words; whitespace between two
  * encoded words is dropped. */
 static char *
@@ -184,36 +195,20 @@ Test(compose, builds_headers_with_crlf_line_ends)
 
     cr_assert_eq(compose_build(&m, &out, &len, &d), EQ_OK, "%s", buf_str(&d));
     assert_crlf_only(out, len);
-    v = header(out, "Date");
-    cr_assert_str_eq(v, "Tue, 1 Dec 2026 09:00:00 +0100");
-    free(v);
-    v = header(out, "To");
-    cr_assert_str_eq(v, "Anna de Vries <anna@example.org>");
-    free(v);
-    v = header(out, "Reply-To");
-    cr_assert_str_eq(v, "<enquete+" TOKEN "@example.org>");
-    free(v);
-    v = header(out, "Message-ID");
-    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
-    free(v);
-    v = header(out, "Auto-Submitted");
-    cr_assert_str_eq(v, "auto-generated");
-    free(v);
-    v = header(out, "X-Auto-Response-Suppress");
-    cr_assert_str_eq(v, "OOF, AutoReply");
-    free(v);
+    assert_header(out, "Date", "Tue, 1 Dec 2026 09:00:00 +0100");
+    assert_header(out, "To", "Anna de Vries <anna@example.org>");
+    assert_header(out, "Reply-To", "<enquete+" TOKEN "@example.org>");
+    assert_header(out, "Message-ID", "<inv." TOKEN "@example.org>");
+    assert_header(out, "Auto-Submitted", "auto-generated");
+    assert_header(out, "X-Auto-Response-Suppress", "OOF, AutoReply");
     v = header(out, "List-Unsubscribe");
     cr_assert_str_eq(v,
                      "<mailto:enquete+" TOKEN "@example.org?subject=afmelden>");
     free(v);
     cr_assert_null(header(out, "List-Unsubscribe-Post"));
     cr_assert_null(header(out, "In-Reply-To"));
-    v = header(out, "MIME-Version");
-    cr_assert_str_eq(v, "1.0");
-    free(v);
-    v = header(out, "Content-Type");
-    cr_assert_str_eq(v, "text/plain; charset=utf-8");
-    free(v);
+    assert_header(out, "MIME-Version", "1.0");
+    assert_header(out, "Content-Type", "text/plain; charset=utf-8");
     cr_assert(strstr(out, "\r\n\r\nHoi Anna,\r\nHoe tevreden ben je?\r\n") !=
               NULL);
     free(out);
@@ -227,12 +222,8 @@ Test(compose, encodes_non_ascii_display_name_and_quotes_specials)
 
     m.to_name = "Vries, Anna \"AJ\"";
     cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_OK);
-    v = header(out, "From");
-    cr_assert_str_eq(v, "=?UTF-8?Q?HR_Enqu=C3=AAte?= <hr@example.org>");
-    free(v);
-    v = header(out, "To");
-    cr_assert_str_eq(v, "\"Vries, Anna \\\"AJ\\\"\" <anna@example.org>");
-    free(v);
+    assert_header(out, "From", "=?UTF-8?Q?HR_Enqu=C3=AAte?= <hr@example.org>");
+    assert_header(out, "To", "\"Vries, Anna \\\"AJ\\\"\" <anna@example.org>");
     free(out);
 
     const char *longname = "Zoë van den Berg-Ĳsselmeer, afdeling Facilitaire "
@@ -259,16 +250,14 @@ Test(compose, folds_long_subject_within_78_columns)
     const char *subj = "Een heel lange onderwerpregel die veel te lang is om "
                        "op een enkele regel te passen zonder te vouwen en dus "
                        "gevouwen wordt [#" TOKEN "]";
-    char *out = NULL, *v;
+    char *out = NULL;
 
     m.subject = subj;
     cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_OK);
     assert_header_lines_fit(out, 78);
     cr_assert(strstr(out, "Subject: Een heel lange") != NULL);
     cr_assert(strstr(out, "\r\n ") != NULL, "%s", out);
-    v = header(out, "Subject");
-    cr_assert_str_eq(v, subj);
-    free(v);
+    assert_header(out, "Subject", subj);
     free(out);
 }
 
@@ -447,18 +436,14 @@ Test(compose, related_parts_carry_content_id_and_base64)
 Test(compose, threads_reminders_with_in_reply_to)
 {
     struct compose_mail m = base_mail();
-    char *out = NULL, *v;
+    char *out = NULL;
 
     m.message_id = "rem.1." TOKEN "@example.org";
     m.in_reply_to = "inv." TOKEN "@example.org";
     m.references = "inv." TOKEN "@example.org";
     cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_OK);
-    v = header(out, "In-Reply-To");
-    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
-    free(v);
-    v = header(out, "References");
-    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
-    free(v);
+    assert_header(out, "In-Reply-To", "<inv." TOKEN "@example.org>");
+    assert_header(out, "References", "<inv." TOKEN "@example.org>");
     free(out);
 }
 
@@ -570,25 +555,14 @@ Test(compose, invitation_follows_mail_conventions)
     cr_assert_str_eq(subj, "Klanttevredenheid: één vraag over Facilitaire "
                            "Zaken [#" TOKEN "]");
     free(v);
-    v = header(out, "Reply-To");
-    cr_assert_str_eq(v, "<enquete+" TOKEN "@example.org>");
-    free(v);
-    v = header(out, "Message-ID");
-    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
-    free(v);
-    v = header(out, "To");
-    cr_assert_str_eq(v, "Anna de Vries <anna@example.org>");
-    free(v);
-    v = header(out, "From");
-    cr_assert_str_eq(v, "=?UTF-8?Q?HR_Enqu=C3=AAte?= <hr@example.org>");
-    free(v);
-    v = header(out, "List-Unsubscribe");
-    cr_assert_str_eq(v, "<mailto:enquete+" TOKEN "@example.org?subject="
-                        "afmelden%20%5B%23" TOKEN "%5D>");
-    free(v);
-    v = header(out, "Auto-Submitted");
-    cr_assert_str_eq(v, "auto-generated");
-    free(v);
+    assert_header(out, "Reply-To", "<enquete+" TOKEN "@example.org>");
+    assert_header(out, "Message-ID", "<inv." TOKEN "@example.org>");
+    assert_header(out, "To", "Anna de Vries <anna@example.org>");
+    assert_header(out, "From", "=?UTF-8?Q?HR_Enqu=C3=AAte?= <hr@example.org>");
+    assert_header(out, "List-Unsubscribe",
+                  "<mailto:enquete+" TOKEN "@example.org?subject="
+                  "afmelden%20%5B%23" TOKEN "%5D>");
+    assert_header(out, "Auto-Submitted", "auto-generated");
 
     char *text = part_body(out, "text/plain");
     cr_assert(strncmp(text, "Beste Anna,\r\n\r\n", 15) == 0, "%s", text);
@@ -637,15 +611,9 @@ Test(compose, reminder_references_the_invitation)
     f.ci.reminder = 1;
     f.inv.sent_at = f.ci.now - 3 * 86400;
     cr_assert_eq(compose_invitation(&f.ci, &out, NULL, &env, NULL), EQ_OK);
-    v = header(out, "Message-ID");
-    cr_assert_str_eq(v, "<rem.1." TOKEN "@example.org>");
-    free(v);
-    v = header(out, "In-Reply-To");
-    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
-    free(v);
-    v = header(out, "References");
-    cr_assert_str_eq(v, "<inv." TOKEN "@example.org>");
-    free(v);
+    assert_header(out, "Message-ID", "<rem.1." TOKEN "@example.org>");
+    assert_header(out, "In-Reply-To", "<inv." TOKEN "@example.org>");
+    assert_header(out, "References", "<inv." TOKEN "@example.org>");
     v = header(out, "Subject");
     subj = decode_2047(v);
     cr_assert(strncmp(subj, "Herinnering: ", 13) == 0, "%s", subj);
@@ -702,20 +670,16 @@ Test(compose, english_invitation_with_two_questions)
 Test(compose, appends_token_to_subject_once)
 {
     struct fixture f;
-    char *out = NULL, *v;
+    char *out = NULL;
 
     fixture_init(&f, FIXTURES "/compose");
     cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, NULL), EQ_OK);
-    v = header(out, "Subject");
-    cr_assert_str_eq(v, "Vraag over Facilitaire Zaken [#" TOKEN "]");
-    free(v);
+    assert_header(out, "Subject", "Vraag over Facilitaire Zaken [#" TOKEN "]");
     free(out);
     /* en/invite.txt carries the tag itself: it is not doubled. */
     f.inv.language = (char *)"en";
     cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, NULL), EQ_OK);
-    v = header(out, "Subject");
-    cr_assert_str_eq(v, "About Facilitaire Zaken [#" TOKEN "]");
-    free(v);
+    assert_header(out, "Subject", "About Facilitaire Zaken [#" TOKEN "]");
     free(out);
 }
 

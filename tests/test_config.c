@@ -1,5 +1,4 @@
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,50 +7,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "helpers.h"
 
 #define CFG_DIR FIXTURES "/config"
 #define EXAMPLE FIXTURES "/../../config.ini.example"
-
-/* ---- helpers: a throwaway directory per test ---- */
-
-static char tmp[64];
-
-static void
-mk_tmp(void)
-{
-    snprintf(tmp, sizeof tmp, "/tmp/eq-config-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmp));
-}
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void
-rm_tmp(void)
-{
-    nftw(tmp, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Writes tmp/name and returns its path (static buffer, one at a time). */
-static const char *
-put(const char *name, const char *text)
-{
-    static char path[256];
-    FILE *f;
-
-    snprintf(path, sizeof path, "%s/%s", tmp, name);
-    f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-    return path;
-}
 
 #define REQUIRED                                                               \
     "[general]\n"                                                              \
@@ -62,11 +21,17 @@ put(const char *name, const char *text)
     "[imap]\n"                                                                 \
     "url = maildir:inbox\n"
 
-static void
-assert_has(const struct eq_buf *diag, const char *want)
+/* Loads text as tmp/c.ini; expects EQ_ERR_CONFIG and returns the path. */
+static const char *
+load_bad(const char *text, struct eq_buf *diag)
 {
-    cr_assert_not_null(strstr(buf_str(diag), want), "diag lacks \"%s\":\n%s",
-                       want, buf_str(diag));
+    struct eq_config *cfg = NULL;
+    const char *p = th_put("c.ini", text);
+
+    cr_assert_eq(config_load(p, &cfg, diag), EQ_ERR_CONFIG, "%s",
+                 buf_str(diag));
+    cr_assert_null(cfg);
+    return p;
 }
 
 static size_t
@@ -77,6 +42,17 @@ count_lines(const char *s)
     for (; *s; s++)
         n += *s == '\n';
     return n;
+}
+
+/* The four IMAP folders messages are filed into after reading. */
+static void
+assert_folders(const struct eq_config *cfg, const char *processed,
+               const char *bounces, const char *autoreplies, const char *review)
+{
+    cr_assert_str_eq(cfg->imap.folder_processed, processed);
+    cr_assert_str_eq(cfg->imap.folder_bounces, bounces);
+    cr_assert_str_eq(cfg->imap.folder_auto, autoreplies);
+    cr_assert_str_eq(cfg->imap.folder_review, review);
 }
 
 /* ---- config_load ---- */
@@ -113,10 +89,7 @@ Test(config, required_keys_alone_get_the_documented_defaults)
     cr_assert_eq(cfg->smtp.connections, 1);
     cr_assert_eq(cfg->smtp.rate, 0);
     cr_assert_eq(cfg->imap.srv.timeout, 60);
-    cr_assert_str_eq(cfg->imap.folder_processed, "Processed");
-    cr_assert_str_eq(cfg->imap.folder_bounces, "Bounces");
-    cr_assert_str_eq(cfg->imap.folder_auto, "AutoReplies");
-    cr_assert_str_eq(cfg->imap.folder_review, "Review");
+    assert_folders(cfg, "Processed", "Bounces", "AutoReplies", "Review");
     cr_assert_eq(cfg->imap.batch, 200);
     cr_assert_eq(cfg->digest.n_hr, 0);
     cr_assert_eq(cfg->digest.weekday, 1);
@@ -162,10 +135,7 @@ Test(config, every_key_is_read_and_relative_paths_resolve_beside_the_file)
     cr_assert_str_eq(cfg->imap.srv.password_env, "ENQUETE_TEST_IMAP_PW");
     cr_assert_eq(cfg->imap.srv.auth, EQ_AUTH_XOAUTH2);
     cr_assert_eq(cfg->imap.srv.timeout, 3600);
-    cr_assert_str_eq(cfg->imap.folder_processed, "Done");
-    cr_assert_str_eq(cfg->imap.folder_bounces, "Bounced");
-    cr_assert_str_eq(cfg->imap.folder_auto, "Auto");
-    cr_assert_str_eq(cfg->imap.folder_review, "Check");
+    assert_folders(cfg, "Done", "Bounced", "Auto", "Check");
     cr_assert_eq(cfg->imap.batch, 500);
     cr_assert_eq(cfg->digest.n_hr, 2);
     cr_assert_str_eq(cfg->digest.hr[0], "hr@example.org");
@@ -183,102 +153,88 @@ Test(config, templates_beside_the_config_file_are_preferred)
     struct eq_buf diag = {0};
     char want[PATH_MAX], real[PATH_MAX];
 
-    mk_tmp();
-    const char *p = put("config.ini", REQUIRED);
-    snprintf(want, sizeof want, "%s/templates", tmp);
+    th_tmpdir("config");
+    const char *p = th_put("config.ini", REQUIRED);
+    snprintf(want, sizeof want, "%s/templates", th_dir());
     cr_assert_eq(mkdir(want, 0700), 0);
     cr_assert_not_null(realpath(want, real));
     cr_assert_eq(config_load(p, &cfg, &diag), EQ_OK, "%s", buf_str(&diag));
     cr_assert_str_eq(cfg->general.templates, real);
     /* language_default follows [general] language when not set. */
     config_free(cfg);
-    p = put("config.ini", REQUIRED "[general]\nlanguage = en\n");
+    p = th_put("config.ini", REQUIRED "[general]\nlanguage = en\n");
     cr_assert_eq(config_load(p, &cfg, &diag), EQ_OK, "%s", buf_str(&diag));
     cr_assert_str_eq(cfg->digest.language_default, "en");
     config_free(cfg);
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config, unknown_key_names_file_line_and_closest_key)
 {
-    struct eq_config *cfg = NULL;
     struct eq_buf diag = {0};
-    char want[300];
 
-    mk_tmp();
-    const char *p = put("c.ini", REQUIRED /* lines 1-7 */
-                        "[smtp]\n"        /* 8 */
-                        "timeuot = 5\n"   /* 9 */
-                        "[digest]\n"      /* 10 */
-                        "colour = blue\n" /* 11 */
-                        "[mail]\n"        /* 12 */
-                        "a = 1\n"         /* 13 */
-                        "b = 2\n");       /* 14: same section, once */
-    cr_assert_eq(config_load(p, &cfg, &diag), EQ_ERR_CONFIG);
-    cr_assert_null(cfg);
-    snprintf(want, sizeof want,
-             "%s:9: unknown key 'timeuot' in [smtp] (did you mean "
-             "'timeout'?)\n",
-             p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want, "%s:11: unknown key 'colour' in [digest]\n", p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want, "%s:13: unknown section [mail]", p);
-    assert_has(&diag, want);
+    th_tmpdir("config");
+    const char *p = load_bad(REQUIRED          /* lines 1-7 */
+                             "[smtp]\n"        /* 8 */
+                             "timeuot = 5\n"   /* 9 */
+                             "[digest]\n"      /* 10 */
+                             "colour = blue\n" /* 11 */
+                             "[mail]\n"        /* 12 */
+                             "a = 1\n"         /* 13 */
+                             "b = 2\n",        /* 14: same section, once */
+                             &diag);
+    th_assert_at(&diag, p, 9,
+                 "unknown key 'timeuot' in [smtp] (did you mean "
+                 "'timeout'?)\n");
+    th_assert_at(&diag, p, 11, "unknown key 'colour' in [digest]\n");
+    th_assert_at(&diag, p, 13, "unknown section [mail]");
     cr_assert_eq(count_lines(buf_str(&diag)), 3, "%s", buf_str(&diag));
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config, bad_values_are_reported_on_their_own_lines)
 {
-    struct eq_config *cfg = NULL;
     struct eq_buf diag = {0};
-    char want[300];
 
-    mk_tmp();
-    const char *p = put("c.ini", "[general]\n"                       /* 1 */
-                                 "from = HR hr@example.org\n"        /* 2 */
-                                 "reply_address = a+b@example.org\n" /* 3 */
-                                 "timezone = Mars/Olympus_Mons\n"    /* 4 */
-                                 "language = de\n"                   /* 5 */
-                                 "[smtp]\n"                          /* 6 */
-                                 "url = http://example.org\n"        /* 7 */
-                                 "connections = 17\n"                /* 8 */
-                                 "tls = maybe\n"                     /* 9 */
-                                 "[imap]\n"                          /* 10 */
-                                 "url = smtp://example.org\n"        /* 11 */
-                                 "batch = 0\n"                       /* 12 */
-                                 "[digest]\n"                        /* 13 */
-                                 "weekday = someday\n"               /* 14 */
-                                 "hour = 24\n"                       /* 15 */
-                                 "hr = hr@example.org, nobody\n");   /* 16 */
-    cr_assert_eq(config_load(p, &cfg, &diag), EQ_ERR_CONFIG);
+    th_tmpdir("config");
+    const char *p = load_bad("[general]\n"                       /* 1 */
+                             "from = HR hr@example.org\n"        /* 2 */
+                             "reply_address = a+b@example.org\n" /* 3 */
+                             "timezone = Mars/Olympus_Mons\n"    /* 4 */
+                             "language = de\n"                   /* 5 */
+                             "[smtp]\n"                          /* 6 */
+                             "url = http://example.org\n"        /* 7 */
+                             "connections = 17\n"                /* 8 */
+                             "tls = maybe\n"                     /* 9 */
+                             "[imap]\n"                          /* 10 */
+                             "url = smtp://example.org\n"        /* 11 */
+                             "batch = 0\n"                       /* 12 */
+                             "[digest]\n"                        /* 13 */
+                             "weekday = someday\n"               /* 14 */
+                             "hour = 24\n"                       /* 15 */
+                             "hr = hr@example.org, nobody\n",    /* 16 */
+                             &diag);
     for (int line = 2; line <= 16; line++) {
         if (line == 6 || line == 10 || line == 13)
             continue;
-        snprintf(want, sizeof want, "%s:%d: ", p, line);
-        assert_has(&diag, want);
+        th_assert_at(&diag, p, line, "");
     }
-    snprintf(want, sizeof want,
-             "%s:8: 'connections' must be a whole number from 1 to 16, not "
-             "'17'",
-             p);
-    assert_has(&diag, want);
+    th_assert_at(&diag, p, 8,
+                 "'connections' must be a whole number from 1 to 16, not "
+                 "'17'");
     /* A required key with a bad value is not also "missing". */
     cr_assert_null(strstr(buf_str(&diag), "missing"), "%s", buf_str(&diag));
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config, line_longer_than_inih_buffer_is_an_error_and_keeps_numbering)
 {
-    struct eq_config *cfg = NULL;
     struct eq_buf text = {0}, diag = {0};
-    char want[300];
 
-    mk_tmp();
+    th_tmpdir("config");
     buf_add(&text, REQUIRED);      /* lines 1-7 */
     buf_add(&text, "[general]\n"); /* 8 */
     buf_add(&text, "database = "); /* 9: 11 + 239 = 250 bytes */
@@ -291,73 +247,61 @@ Test(config, line_longer_than_inih_buffer_is_an_error_and_keeps_numbering)
         buf_addc(&text, 'y');
     buf_add(&text, "\r\n");
     buf_add(&text, "bogus = 1\n"); /* 11 */
-    const char *p = put("c.ini", buf_str(&text));
-    cr_assert_eq(config_load(p, &cfg, &diag), EQ_ERR_CONFIG);
-    snprintf(want, sizeof want,
-             "%s:9: line too long (250 bytes, at most 198)\n", p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want, "%s:11: unknown key 'bogus' in [general]\n", p);
-    assert_has(&diag, want);
+    const char *p = load_bad(buf_str(&text), &diag);
+    th_assert_at(&diag, p, 9, "line too long (250 bytes, at most 198)\n");
+    th_assert_at(&diag, p, 11, "unknown key 'bogus' in [general]\n");
     /* Nothing of the long line leaks out as a bogus key of its own. */
     cr_assert_eq(count_lines(buf_str(&diag)), 2, "%s", buf_str(&diag));
     buf_free(&text);
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config, missing_required_keys_are_named_with_their_section)
 {
-    struct eq_config *cfg = NULL;
     struct eq_buf diag = {0};
     char want[300];
 
-    mk_tmp();
-    const char *p = put("c.ini", "[general]\n"
-                                 "from = hr@example.org\n"
-                                 "[smtp]\n"
-                                 "url = smtps://mail.example.org:465\n");
-    cr_assert_eq(config_load(p, &cfg, &diag), EQ_ERR_CONFIG);
+    th_tmpdir("config");
+    const char *p = load_bad("[general]\n"
+                             "from = hr@example.org\n"
+                             "[smtp]\n"
+                             "url = smtps://mail.example.org:465\n",
+                             &diag);
     snprintf(want, sizeof want,
              "%s: missing required key 'reply_address' in [general]\n"
              "%s: missing required key 'url' in [imap]\n",
              p, p);
     cr_assert_str_eq(buf_str(&diag), want);
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config, syntax_duplicates_and_keys_outside_sections_are_all_reported)
 {
-    struct eq_config *cfg = NULL;
     struct eq_buf diag = {0};
-    char want[300];
 
-    mk_tmp();
-    const char *p = put("c.ini", "stray = 1\n"                  /* 1 */
-                        REQUIRED                                /* 2-8 */
-                                 "this line means nothing\n"    /* 9 */
-                                 "[digest\n"                    /* 10 */
-                                 "[smtp]\n"                     /* 11 */
-                                 "url = smtp://other.example\n" /* 12 */
-                                 "password_file = a\n"          /* 13 */
-                                 "password_env = B\n");         /* 14 */
-    cr_assert_eq(config_load(p, &cfg, &diag), EQ_ERR_CONFIG);
-    snprintf(want, sizeof want, "%s:1: key 'stray' outside any section\n", p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want,
-             "%s:9: expected 'key = value', '[section]' or a comment\n", p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want, "%s:10: missing ']' after section name\n", p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want,
-             "%s:12: duplicate key 'url' in [smtp] (first set on line 6)\n", p);
-    assert_has(&diag, want);
-    snprintf(want, sizeof want,
-             "%s:14: password_file and password_env are mutually exclusive", p);
-    assert_has(&diag, want);
+    th_tmpdir("config");
+    const char *p = load_bad("stray = 1\n"                  /* 1 */
+                             REQUIRED                       /* 2-8 */
+                             "this line means nothing\n"    /* 9 */
+                             "[digest\n"                    /* 10 */
+                             "[smtp]\n"                     /* 11 */
+                             "url = smtp://other.example\n" /* 12 */
+                             "password_file = a\n"          /* 13 */
+                             "password_env = B\n",          /* 14 */
+                             &diag);
+    th_assert_at(&diag, p, 1, "key 'stray' outside any section\n");
+    th_assert_at(&diag, p, 9,
+                 "expected 'key = value', '[section]' or a comment\n");
+    th_assert_at(&diag, p, 10, "missing ']' after section name\n");
+    th_assert_at(&diag, p, 12,
+                 "duplicate key 'url' in [smtp] (first set on line 6)\n");
+    th_assert_at(&diag, p, 14,
+                 "password_file and password_env are mutually exclusive");
     cr_assert_eq(count_lines(buf_str(&diag)), 5, "%s", buf_str(&diag));
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config, missing_file_is_noinput)
@@ -390,7 +334,7 @@ Test(config, from_and_reply_address_forms)
     };
     char text[512];
 
-    mk_tmp();
+    th_tmpdir("config");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct eq_config *cfg = NULL;
         struct eq_buf diag = {0};
@@ -398,14 +342,14 @@ Test(config, from_and_reply_address_forms)
                  "[general]\nfrom = %s\nreply_address = enquete@example.org\n"
                  "[smtp]\nurl = maildir:o\n[imap]\nurl = maildir:i\n",
                  cases[i].from);
-        const char *p = put("c.ini", text);
+        const char *p = th_put("c.ini", text);
         enum eq_err want = cases[i].ok ? EQ_OK : EQ_ERR_CONFIG;
         cr_assert_eq(config_load(p, &cfg, &diag), want, "from = %s: %s",
                      cases[i].from, buf_str(&diag));
         config_free(cfg);
         buf_free(&diag);
     }
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config, reply_parts_split_local_and_domain)
@@ -433,19 +377,19 @@ Test(config, weekday_accepts_english_and_dutch_names)
                  {"fri", 5}, {"za", 6},      {"sunday", 7}, {"zo", 7}};
     char text[512];
 
-    mk_tmp();
+    th_tmpdir("config");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct eq_config *cfg = NULL;
         struct eq_buf diag = {0};
         snprintf(text, sizeof text, REQUIRED "[digest]\nweekday = %s\n",
                  cases[i].name);
-        cr_assert_eq(config_load(put("c.ini", text), &cfg, &diag), EQ_OK, "%s",
-                     buf_str(&diag));
+        cr_assert_eq(config_load(th_put("c.ini", text), &cfg, &diag), EQ_OK,
+                     "%s", buf_str(&diag));
         cr_assert_eq(cfg->digest.weekday, cases[i].day, "%s", cases[i].name);
         config_free(cfg);
         buf_free(&diag);
     }
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config, a_bom_on_the_first_line_is_ignored)
@@ -453,13 +397,13 @@ Test(config, a_bom_on_the_first_line_is_ignored)
     struct eq_config *cfg = NULL;
     struct eq_buf diag = {0};
 
-    mk_tmp();
-    const char *p = put("c.ini", "\xEF\xBB\xBF" REQUIRED);
+    th_tmpdir("config");
+    const char *p = th_put("c.ini", "\xEF\xBB\xBF" REQUIRED);
     cr_assert_eq(config_load(p, &cfg, &diag), EQ_OK, "%s", buf_str(&diag));
     cr_assert_str_eq(cfg->general.reply_address, "enquete@example.org");
     config_free(cfg);
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 /* ---- the example file ---- */
@@ -503,9 +447,9 @@ Test(config, example_file_parses_with_its_optional_settings_enabled)
     free(line);
     fclose(f);
     cr_assert_geq(enabled, 6);
-    mk_tmp();
-    cr_assert_eq(config_load(put("c.ini", buf_str(&text)), &cfg, &diag), EQ_OK,
-                 "%s", buf_str(&diag));
+    th_tmpdir("config");
+    cr_assert_eq(config_load(th_put("c.ini", buf_str(&text)), &cfg, &diag),
+                 EQ_OK, "%s", buf_str(&diag));
     cr_assert_str_eq(cfg->smtp.srv.user, "enquete");
     cr_assert_str_eq(cfg->smtp.srv.password_env, "ENQUETE_SMTP_PASSWORD");
     cr_assert_str_eq(cfg->imap.srv.ca_file,
@@ -513,7 +457,7 @@ Test(config, example_file_parses_with_its_optional_settings_enabled)
     config_free(cfg);
     buf_free(&text);
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 /* ---- secrets ---- */
@@ -524,18 +468,18 @@ Test(config, password_file_readable_by_others_is_refused)
     struct eq_buf diag = {0};
     char *pw = (char *)"untouched";
 
-    mk_tmp();
-    srv.password_file = (char *)put("pw", "s3cret\n");
+    th_tmpdir("config");
+    srv.password_file = (char *)th_put("pw", "s3cret\n");
     cr_assert_eq(chmod(srv.password_file, 0644), 0);
     cr_assert_eq(config_password(&srv, &pw, &diag), EQ_ERR_PERM);
     cr_assert_null(pw);
-    assert_has(&diag, srv.password_file);
-    assert_has(&diag, "0644");
+    th_assert_has(&diag, srv.password_file);
+    th_assert_has(&diag, "0644");
     buf_free(&diag);
     cr_assert_eq(chmod(srv.password_file, 0640), 0);
     cr_assert_eq(config_password(&srv, &pw, &diag), EQ_ERR_PERM);
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config, password_file_of_mode_0600_is_read_without_one_newline)
@@ -544,20 +488,20 @@ Test(config, password_file_of_mode_0600_is_read_without_one_newline)
     struct eq_buf diag = {0};
     char *pw = NULL;
 
-    mk_tmp();
-    srv.password_file = (char *)put("pw", "s3cret\r\n");
+    th_tmpdir("config");
+    srv.password_file = (char *)th_put("pw", "s3cret\r\n");
     cr_assert_eq(chmod(srv.password_file, 0600), 0);
     cr_assert_eq(config_password(&srv, &pw, &diag), EQ_OK, "%s",
                  buf_str(&diag));
     cr_assert_str_eq(pw, "s3cret");
     free(pw);
     /* Only one newline goes: the rest is part of the secret. */
-    put("pw", "two lines\n\n");
+    th_put("pw", "two lines\n\n");
     cr_assert_eq(config_password(&srv, &pw, &diag), EQ_OK);
     cr_assert_str_eq(pw, "two lines\n");
     free(pw);
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config, password_env_is_read_and_its_absence_is_an_error)
@@ -574,7 +518,7 @@ Test(config, password_env_is_read_and_its_absence_is_an_error)
     unsetenv("ENQUETE_TEST_PW_XYZ");
     cr_assert_eq(config_password(&srv, &pw, &diag), EQ_ERR_CONFIG);
     cr_assert_null(pw);
-    assert_has(&diag, "ENQUETE_TEST_PW_XYZ");
+    th_assert_has(&diag, "ENQUETE_TEST_PW_XYZ");
     buf_free(&diag);
     /* Neither key: no secret, no error. */
     srv.password_env = NULL;
@@ -590,7 +534,7 @@ Test(config, missing_password_file_is_noinput)
 
     srv.password_file = (char *)"/nonexistent/enquete/pw";
     cr_assert_eq(config_password(&srv, &pw, &diag), EQ_ERR_NOINPUT);
-    assert_has(&diag, "/nonexistent/enquete/pw: cannot open");
+    th_assert_has(&diag, "/nonexistent/enquete/pw: cannot open");
     buf_free(&diag);
 }
 
@@ -622,22 +566,22 @@ Test(config_ini, handler_gets_true_line_numbers_and_no_continuations)
     struct eq_buf diag = {0};
     char want[300];
 
-    mk_tmp();
-    const char *p = put("x.ini", "; comment\n"         /* 1 */
-                                 "[a]\n"               /* 2 */
-                                 "k = v ; trailing\n"  /* 3 */
-                                 "\n"                  /* 4 */
-                                 "   indented = yes\n" /* 5 */
-                                 "[b c]\n"             /* 6 */
-                                 "# another\n"         /* 7 */
-                                 "fail = me\n"         /* 8 */
-                                 "k2: v2\n");          /* 9 */
+    th_tmpdir("config");
+    const char *p = th_put("x.ini", "; comment\n"         /* 1 */
+                                    "[a]\n"               /* 2 */
+                                    "k = v ; trailing\n"  /* 3 */
+                                    "\n"                  /* 4 */
+                                    "   indented = yes\n" /* 5 */
+                                    "[b c]\n"             /* 6 */
+                                    "# another\n"         /* 7 */
+                                    "fail = me\n"         /* 8 */
+                                    "k2: v2\n");          /* 9 */
     cr_assert_eq(config_ini_parse(p, record, &s, &diag), EQ_ERR_CONFIG);
     cr_assert_str_eq(s.text, "3 a.k=v|5 a.indented=yes|9 b c.k2=v2|");
     snprintf(want, sizeof want, "%s:8: rejected 'me'\n", p);
     cr_assert_str_eq(buf_str(&diag), want);
     buf_free(&diag);
-    rm_tmp();
+    th_rmtmp();
 }
 
 Test(config_ini, resolve_joins_relative_paths_only)

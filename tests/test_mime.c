@@ -4,32 +4,18 @@
 #include <string.h>
 
 #include "eq.h"
+#include "helpers.h"
 #include "mime.h"
 
 #define TOKEN "0123456789abcdefghjkmnpqrs"
 
-static char *
-slurp(const char *name, size_t *len)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/mime/%s", FIXTURES, name);
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "fixture %s", path);
-    struct eq_buf b = {0};
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        cr_assert_eq(buf_addn(&b, tmp, n), EQ_OK);
-    fclose(f);
-    *len = b.len;
-    return buf_take(&b);
-}
-
 static struct mime_msg *
 parse_fixture(const char *name)
 {
+    char rel[256];
     size_t len;
-    char *raw = slurp(name, &len);
+    snprintf(rel, sizeof rel, "mime/%s", name);
+    char *raw = th_fixture(rel, &len);
     struct mime_msg *m = NULL;
     struct eq_buf diag = {0};
     cr_assert_eq(mime_parse(raw, len, &m, &diag), EQ_OK);
@@ -189,7 +175,7 @@ Test(mime, truncated_multipart_gives_best_effort)
 Test(mime, crlf_and_lf_give_the_same_text)
 {
     size_t len;
-    char *raw = slurp("gmail_qp_utf8.eml", &len);
+    char *raw = th_fixture("mime/gmail_qp_utf8.eml", &len);
     struct eq_buf crlf = {0};
     for (size_t i = 0; i < len; i++)
         cr_assert_eq(raw[i] == '\n' ? buf_add(&crlf, "\r\n")

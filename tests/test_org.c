@@ -1,25 +1,17 @@
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "eq.h"
+#include "helpers.h"
 #include "org.h"
 #include "store.h"
 
 #define FIX FIXTURES "/org/"
 
-static char dir[64];
 static struct store *st;
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static void
 setup(void)
@@ -27,9 +19,7 @@ setup(void)
     struct eq_buf diag = {0};
     char path[128];
 
-    snprintf(dir, sizeof dir, "/tmp/test_org.XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/db/enquete.db", dir);
+    snprintf(path, sizeof path, "%s/db/enquete.db", th_tmpdir("org"));
     cr_assert_eq(store_open(path, &st, &diag), EQ_OK, "%s", buf_str(&diag));
     buf_free(&diag);
 }
@@ -39,7 +29,7 @@ teardown(void)
 {
     store_close(st);
     st = NULL;
-    nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    th_rmtmp();
 }
 
 TestSuite(org, .init = setup, .fini = teardown);
@@ -411,8 +401,7 @@ Test(org, show_tells_the_key_facts)
     import_ok(FIX "good.csv", 0, NULL);
     cr_assert_eq(org_show(st, "a.jansen@example.org", &out), EQ_OK);
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
-        cr_assert_not_null(strstr(buf_str(&out), want[i]), "no \"%s\" in:\n%s",
-                           want[i], buf_str(&out));
+        th_assert_has(&out, want[i]);
     cr_assert_null(strstr(buf_str(&out), "opted out"));
     buf_reset(&out);
     cr_assert_eq(org_show(st, "nobody@example.org", &out), EQ_ERR_NOTFOUND);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers.h"
 #include "reply.h"
 
 static const struct reply_metric metrics[] = {
@@ -11,26 +12,14 @@ static const struct reply_metric metrics[] = {
     {"csat", "Tevredenheid", "Satisfaction", 1, 5},
 };
 
+/* The text of tests/fixtures/reply/name (caller frees). */
 static char *
 slurp(const char *name)
 {
-    char path[512];
-    FILE *f;
-    long n;
-    char *s;
+    char rel[256];
 
-    snprintf(path, sizeof path, "%s/reply/%s", FIXTURES, name);
-    f = fopen(path, "rb");
-    cr_assert_not_null(f, "missing fixture %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    s = malloc((size_t)n + 1);
-    cr_assert_not_null(s);
-    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    return s;
+    snprintf(rel, sizeof rel, "reply/%s", name);
+    return th_fixture(rel, NULL);
 }
 
 /* "nps=8,ces=6" or "" */
@@ -126,13 +115,44 @@ read3(const char *body, size_t n, struct reply_answer *a)
     cr_assert_eq(reply_read(body, metrics, n, a), EQ_OK);
 }
 
-Test(reply, strips_outlook_block_and_crlf)
+/* Strips fixture file and expects exactly want. */
+static void
+expect_stripped(const char *file, const char *want)
 {
-    char *body = slurp("outlook_nl.txt"), *out;
+    char *body = slurp(file), *out;
     cr_assert_eq(reply_strip(body, &out), EQ_OK);
-    cr_assert_str_eq(out, "8 - de helpdesk reageerde snel");
+    cr_assert_str_eq(out, want);
     free(out);
     free(body);
+}
+
+/* Reads body against the first n metrics and checks only its scores. */
+static void
+expect_scores(const char *body, size_t n, const char *want, const char *ctx)
+{
+    struct reply_answer a;
+    read3(body, n, &a);
+    assert_scores(&a, want, ctx);
+    reply_answer_clear(&a);
+}
+
+/* Reads body against the first n metrics and expects it to need review with
+ * these scores and, unless reason is NULL, this reason. */
+static void
+expect_review(const char *body, size_t n, const char *want, const char *reason)
+{
+    struct reply_answer a;
+    read3(body, n, &a);
+    assert_scores(&a, want, body);
+    cr_assert(a.needs_review, "%s", body);
+    if (reason != NULL)
+        cr_assert_str_eq(a.review_reason, reason);
+    reply_answer_clear(&a);
+}
+
+Test(reply, strips_outlook_block_and_crlf)
+{
+    expect_stripped("outlook_nl.txt", "8 - de helpdesk reageerde snel");
 }
 
 Test(reply, strip_keeps_greeting_but_text_drops_it)
@@ -152,21 +172,14 @@ Test(reply, strip_keeps_greeting_but_text_drops_it)
 
 Test(reply, strips_wrapped_gmail_attribution)
 {
-    char *body = slurp("gmail_nl_wrapped.txt"), *out;
-    cr_assert_eq(reply_strip(body, &out), EQ_OK);
-    cr_assert_str_eq(out, "9");
-    free(out);
-    free(body);
+    expect_stripped("gmail_nl_wrapped.txt", "9");
 }
 
 Test(reply, strips_closing_with_signature_block)
 {
-    char *body = slurp("top_posted_middle.txt"), *out;
-    cr_assert_eq(reply_strip(body, &out), EQ_OK);
-    cr_assert_str_eq(out, "Eerlijk gezegd viel het tegen, ik geef een 5 "
-                          "omdat mijn laptop pas na twee weken terug was.");
-    free(out);
-    free(body);
+    expect_stripped("top_posted_middle.txt",
+                    "Eerlijk gezegd viel het tegen, ik geef een 5 "
+                    "omdat mijn laptop pas na twee weken terug was.");
 }
 
 Test(reply, strips_attribution_sharing_the_reply_line)
@@ -201,79 +214,46 @@ Test(reply, reads_dutch_and_english_number_words)
     const char *en[] = {"zero", "one",   "two",   "three", "four", "five",
                         "six",  "seven", "eight", "nine",  "ten"};
     for (int i = 0; i <= 10; i++) {
-        struct reply_answer a;
         char want[16];
         snprintf(want, sizeof want, "nps=%d", i);
-        read3(bodies[i], 1, &a);
-        assert_scores(&a, want, bodies[i]);
-        reply_answer_clear(&a);
-        read3(en[i], 1, &a);
-        assert_scores(&a, want, en[i]);
-        reply_answer_clear(&a);
+        expect_scores(bodies[i], 1, want, bodies[i]);
+        expect_scores(en[i], 1, want, en[i]);
     }
 }
 
 Test(reply, article_een_is_not_a_one)
 {
-    struct reply_answer a;
-    read3("Een snelle reactie, ik geef een 8.", 1, &a);
-    assert_scores(&a, "nps=8", "article");
-    reply_answer_clear(&a);
-    read3("Ten minste een 9 waard", 1, &a);
-    assert_scores(&a, "nps=9", "ten minste");
-    reply_answer_clear(&a);
+    expect_scores("Een snelle reactie, ik geef een 8.", 1, "nps=8", "article");
+    expect_scores("Ten minste een 9 waard", 1, "nps=9", "ten minste");
 }
 
 Test(reply, fraction_must_match_the_scale)
 {
-    struct reply_answer a;
-    read3("7/10", 1, &a);
-    assert_scores(&a, "nps=7", "7/10");
-    reply_answer_clear(&a);
-    read3("Ik geef het een 8 van de 10", 1, &a);
-    assert_scores(&a, "nps=8", "8 van de 10");
-    reply_answer_clear(&a);
-    read3("4/5", 1, &a);
-    assert_scores(&a, "", "4/5 on 0-10");
-    cr_assert(a.needs_review);
-    reply_answer_clear(&a);
+    expect_scores("7/10", 1, "nps=7", "7/10");
+    expect_scores("Ik geef het een 8 van de 10", 1, "nps=8", "8 van de 10");
+    expect_review("4/5", 1, "", NULL);
 }
 
 Test(reply, decimal_without_space_is_not_a_sequence)
 {
     struct reply_answer a;
-    read3("9,6", 2, &a);
-    assert_scores(&a, "", "9,6");
-    cr_assert(a.needs_review);
-    cr_assert_str_eq(a.review_reason, "decimal score");
-    reply_answer_clear(&a);
+    expect_review("9,6", 2, "", "decimal score");
     read3("9, 6", 2, &a);
     assert_scores(&a, "nps=9,ces=6", "9, 6");
     cr_assert_not(a.needs_review);
     reply_answer_clear(&a);
-    read3("Ik geef een 7.5", 1, &a);
-    assert_scores(&a, "", "7.5");
-    cr_assert(a.needs_review);
-    reply_answer_clear(&a);
+    expect_review("Ik geef een 7.5", 1, "", NULL);
 }
 
 Test(reply, sequence_longer_than_metrics_needs_review)
 {
-    struct reply_answer a;
-    read3("9 6 4", 2, &a);
-    assert_scores(&a, "", "9 6 4");
-    cr_assert(a.needs_review);
-    reply_answer_clear(&a);
+    expect_review("9 6 4", 2, "", NULL);
 }
 
 Test(reply, sequence_checks_each_range)
 {
-    struct reply_answer a;
-    read3("9 8 4", 3, &a); /* ces is 1-7: 8 is out of range */
-    assert_scores(&a, "nps=9,csat=4", "9 8 4");
-    cr_assert(a.needs_review);
-    cr_assert_str_eq(a.review_reason, "score out of range");
-    reply_answer_clear(&a);
+    /* ces is 1-7: 8 is out of range */
+    expect_review("9 8 4", 3, "nps=9,csat=4", "score out of range");
 }
 
 Test(reply, start_number_comment_keeps_its_numbers)
@@ -288,16 +268,12 @@ Test(reply, start_number_comment_keeps_its_numbers)
 Test(reply, labels_by_name_and_generic)
 {
     struct reply_answer a;
-    read3("Gemak: 5\nTevredenheid = 4", 3, &a);
-    assert_scores(&a, "ces=5,csat=4", "labels");
-    reply_answer_clear(&a);
+    expect_scores("Gemak: 5\nTevredenheid = 4", 3, "ces=5,csat=4", "labels");
     read3("Cijfer: 8 - prima", 3, &a);
     assert_scores(&a, "nps=8", "Cijfer");
     cr_assert_str_eq(a.comment, "prima");
     reply_answer_clear(&a);
-    read3("nps=8", 1, &a);
-    assert_scores(&a, "nps=8", "nps=8");
-    reply_answer_clear(&a);
+    expect_scores("nps=8", 1, "nps=8", "nps=8");
     read3("NPS: nvt", 1, &a);
     cr_assert(a.not_applicable);
     reply_answer_clear(&a);

@@ -3,7 +3,19 @@
 
 #include "stats.h"
 
-#define near(a, b, eps) cr_assert(fabs((a) - (b)) < (eps), "%s = %.6f, want %.6f", #a, (double)(a), (double)(b))
+#define near(a, b, eps)                                                        \
+    cr_assert(fabs((a) - (b)) < (eps), "%s = %.6f, want %.6f", #a,             \
+              (double)(a), (double)(b))
+
+/* Asserts an estimate's value (to 1e-9) and interval ends (to eps). */
+static void
+assert_estimate(const struct stats_estimate *e, double value, double lo,
+                double hi, double eps)
+{
+    near(e->value, value, 1e-9);
+    near(e->lo, lo, eps);
+    near(e->hi, hi, eps);
+}
 
 static struct stats_dist
 nps_dist(int pro, int pas, int det)
@@ -26,9 +38,7 @@ Test(stats, nps_point_value_and_adjusted_wald_interval)
     struct stats_estimate e;
     cr_assert_eq(stats_nps(&d, &e), EQ_OK);
     cr_assert_eq(e.n, 10);
-    near(e.value, 30.0, 1e-9);
-    near(e.lo, -19.0514, 1e-3);
-    near(e.hi, 65.2052, 1e-3);
+    assert_estimate(&e, 30.0, -19.0514, 65.2052, 1e-3);
     near(e.var, 461.9936, 1e-3);
 }
 
@@ -49,9 +59,9 @@ Test(stats, nps_counts_seven_and_eight_as_passives)
     struct stats_dist d;
     struct stats_estimate e;
     stats_dist_init(&d, 0, 10);
-    stats_dist_add(&d, 6, 1);  /* detractor */
-    stats_dist_add(&d, 7, 2);  /* passive */
-    stats_dist_add(&d, 9, 1);  /* promoter */
+    stats_dist_add(&d, 6, 1); /* detractor */
+    stats_dist_add(&d, 7, 2); /* passive */
+    stats_dist_add(&d, 9, 1); /* promoter */
     cr_assert_eq(stats_nps(&d, &e), EQ_OK);
     near(e.value, 0.0, 1e-9);
 }
@@ -75,9 +85,7 @@ Test(stats, wilson_interval_for_eight_of_ten)
      * half width 1.41602 × √0.025604 = 0.226580 → [49.0157, 94.3319] %. */
     struct stats_estimate e;
     cr_assert_eq(stats_wilson(8, 10, &e), EQ_OK);
-    near(e.value, 80.0, 1e-9);
-    near(e.lo, 49.0157, 1e-3);
-    near(e.hi, 94.3319, 1e-3);
+    assert_estimate(&e, 80.0, 49.0157, 94.3319, 1e-3);
     cr_assert_eq(stats_wilson(11, 10, &e), EQ_ERR_DATA);
 }
 
@@ -119,9 +127,7 @@ Test(stats, mean_uses_t_interval_for_five_answers)
     stats_dist_add(&d, 4, 2);
     stats_dist_add(&d, 5, 2);
     cr_assert_eq(stats_mean(&d, &e), EQ_OK);
-    near(e.value, 4.2, 1e-9);
-    near(e.lo, 3.161149, 1e-4);
-    near(e.hi, 5.238851, 1e-4);
+    assert_estimate(&e, 4.2, 3.161149, 5.238851, 1e-4);
     near(e.var, 0.14, 1e-9);
 }
 
@@ -132,27 +138,34 @@ Test(stats, mean_of_one_answer_spans_the_scale)
     stats_dist_init(&d, 1, 5);
     stats_dist_add(&d, 4, 1);
     cr_assert_eq(stats_mean(&d, &e), EQ_OK);
-    near(e.value, 4.0, 1e-9);
-    near(e.lo, 1.0, 1e-9);
-    near(e.hi, 5.0, 1e-9);
+    assert_estimate(&e, 4.0, 1.0, 5.0, 1e-9);
 }
 
 Test(stats, t_quantiles_match_the_printed_table)
 {
-    near(stats_t_quantile(0.975, 1), 12.706205, 1e-3);
-    near(stats_t_quantile(0.975, 2), 4.302653, 1e-4);
-    near(stats_t_quantile(0.975, 4), 2.776445, 1e-4);
-    near(stats_t_quantile(0.975, 9), 2.262157, 1e-4);
-    near(stats_t_quantile(0.975, 29), 2.045230, 1e-4);
-    near(stats_t_quantile(0.975, 120), 1.979930, 1e-4);
-    near(stats_t_quantile(0.95, 10), 1.812461, 1e-4);
-    near(stats_t_quantile(0.025, 4), -2.776445, 1e-4);
+    static const struct {
+        double p;
+        int df;
+        double t, eps;
+    } table[] = {
+        {0.975, 1, 12.706205, 1e-3}, {0.975, 2, 4.302653, 1e-4},
+        {0.975, 4, 2.776445, 1e-4},  {0.975, 9, 2.262157, 1e-4},
+        {0.975, 29, 2.045230, 1e-4}, {0.975, 120, 1.979930, 1e-4},
+        {0.95, 10, 1.812461, 1e-4},  {0.025, 4, -2.776445, 1e-4},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        double t = stats_t_quantile(table[i].p, table[i].df);
+        cr_assert(fabs(t - table[i].t) < table[i].eps,
+                  "t(%g, %d) = %.6f, want %.6f", table[i].p, table[i].df, t,
+                  table[i].t);
+    }
     near(stats_t_cdf(0.0, 7), 0.5, 1e-12);
 }
 
 Test(stats, change_z_and_two_sided_p)
 {
-    /* Δ = 40 - 10 = 30, √(100 + 125) = 15, z = 2, p = 2(1 - Φ(2)) = 0.0455003 */
+    /* Δ = 40 - 10 = 30, √(100 + 125) = 15, z = 2, p = 2(1 - Φ(2)) = 0.0455003
+     */
     struct stats_estimate a = {.value = 10, .var = 100, .n = 20};
     struct stats_estimate b = {.value = 40, .var = 125, .n = 20};
     struct stats_change c;

@@ -20,6 +20,28 @@ render(const char *text, const struct tpl_ctx *ctx, int html,
     return out;
 }
 
+/* Renders text against ctx and expects exactly want. */
+static void
+expect(const char *text, const struct tpl_ctx *ctx, int html, const char *want)
+{
+    char *s = render(text, ctx, html, NULL);
+
+    cr_assert_str_eq(s, want);
+    free(s);
+}
+
+/* Expects text to be refused as broken, with exactly these diagnostics. */
+static void
+expect_error(const char *text, const struct tpl_ctx *ctx, const char *want)
+{
+    struct eq_buf d = {0};
+    char *out = NULL;
+
+    cr_assert_eq(template_render(text, ctx, 0, "t", &out, &d), EQ_ERR_DATA);
+    cr_assert_str_eq(buf_str(&d), want);
+    buf_free(&d);
+}
+
 Test(template, substitutes_variables)
 {
     struct tpl_ctx *c = tpl_ctx_new();
@@ -40,9 +62,7 @@ Test(template, replaces_a_value_set_twice)
 
     tpl_set(c, "x", "one");
     tpl_set(c, "x", "two");
-    char *s = render("{{x}}", c, 0, NULL);
-    cr_assert_str_eq(s, "two");
-    free(s);
+    expect("{{x}}", c, 0, "two");
     tpl_ctx_free(c);
 }
 
@@ -51,13 +71,10 @@ Test(template, escapes_html_only_in_html_mode)
     struct tpl_ctx *c = tpl_ctx_new();
 
     tpl_set(c, "v", "a&b <c> \"d\" 'e'");
-    char *h = render("{{v}}|{{{v}}}|{{&v}}", c, 1, NULL);
-    cr_assert_str_eq(h, "a&amp;b &lt;c&gt; &quot;d&quot; &#39;e&#39;|"
-                        "a&b <c> \"d\" 'e'|a&b <c> \"d\" 'e'");
-    char *t = render("{{v}}", c, 0, NULL);
-    cr_assert_str_eq(t, "a&b <c> \"d\" 'e'");
-    free(h);
-    free(t);
+    expect("{{v}}|{{{v}}}|{{&v}}", c, 1,
+           "a&amp;b &lt;c&gt; &quot;d&quot; &#39;e&#39;|"
+           "a&b <c> \"d\" 'e'|a&b <c> \"d\" 'e'");
+    expect("{{v}}", c, 0, "a&b <c> \"d\" 'e'");
     tpl_ctx_free(c);
 }
 
@@ -70,9 +87,7 @@ Test(template, repeats_a_section_per_list_item)
         cr_assert_not_null(it);
         tpl_setf(it, "value", "%d", i * 5);
     }
-    char *s = render("[{{#answers}}<{{value}}>{{/answers}}]", c, 0, NULL);
-    cr_assert_str_eq(s, "[<0><5><10>]");
-    free(s);
+    expect("[{{#answers}}<{{value}}>{{/answers}}]", c, 0, "[<0><5><10>]");
     tpl_ctx_free(c);
 }
 
@@ -84,11 +99,9 @@ Test(template, bools_and_strings_open_sections_once)
     tpl_set_bool(c, "no", 0);
     tpl_set(c, "full", "x");
     tpl_set(c, "empty", "");
-    char *s = render("{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{#full}}F{{/full}}"
-                     "{{#empty}}E{{/empty}}",
-                     c, 0, NULL);
-    cr_assert_str_eq(s, "YF");
-    free(s);
+    expect("{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{#full}}F{{/full}}"
+           "{{#empty}}E{{/empty}}",
+           c, 0, "YF");
     tpl_ctx_free(c);
 }
 
@@ -100,12 +113,10 @@ Test(template, inverted_sections_show_for_missing_false_empty)
     tpl_set_bool(c, "yes", 1);
     tpl_set(c, "empty", "");
     cr_assert_not_null(tpl_add_item(c, "list"));
-    char *s = render("{{^missing}}M{{/missing}}{{^no}}N{{/no}}"
-                     "{{^empty}}E{{/empty}}{{^yes}}Y{{/yes}}"
-                     "{{^list}}L{{/list}}",
-                     c, 0, NULL);
-    cr_assert_str_eq(s, "MNE");
-    free(s);
+    expect("{{^missing}}M{{/missing}}{{^no}}N{{/no}}"
+           "{{^empty}}E{{/empty}}{{^yes}}Y{{/yes}}"
+           "{{^list}}L{{/list}}",
+           c, 0, "MNE");
     tpl_ctx_free(c);
 }
 
@@ -119,11 +130,9 @@ Test(template, items_see_names_of_enclosing_contexts)
     tpl_set(m, "label", "inner");
     struct tpl_ctx *a = tpl_add_item(m, "answers");
     tpl_set(a, "value", "7");
-    char *s = render("{{#metrics}}{{label}}:{{#answers}}{{value}}/{{token}}/"
-                     "{{label}}{{/answers}}{{/metrics}} {{label}}",
-                     c, 0, NULL);
-    cr_assert_str_eq(s, "inner:7/abc/inner outer");
-    free(s);
+    expect("{{#metrics}}{{label}}:{{#answers}}{{value}}/{{token}}/"
+           "{{label}}{{/answers}}{{/metrics}} {{label}}",
+           c, 0, "inner:7/abc/inner outer");
     tpl_ctx_free(c);
 }
 
@@ -147,19 +156,10 @@ Test(template, reports_unclosed_mismatched_and_unterminated)
 
     tpl_set_bool(c, "a", 1);
     tpl_set_bool(c, "b", 1);
-    cr_assert_eq(template_render("x\n{{#a}}\ny", c, 0, "t", &out, &d),
-                 EQ_ERR_DATA);
-    cr_assert_str_eq(buf_str(&d), "t:2: section {{#a}} is not closed\n");
-    buf_reset(&d);
-    cr_assert_eq(template_render("{{#a}}\n{{#b}}\n{{/a}}", c, 0, "t", &out, &d),
-                 EQ_ERR_DATA);
-    cr_assert_str_eq(buf_str(&d),
-                     "t:3: {{/a}} does not match {{#b}} of line 2\n");
-    buf_reset(&d);
-    cr_assert_eq(template_render("ok\nok {{a", c, 0, "t", &out, &d),
-                 EQ_ERR_DATA);
-    cr_assert_str_eq(buf_str(&d), "t:2: unterminated tag\n");
-    buf_reset(&d);
+    expect_error("x\n{{#a}}\ny", c, "t:2: section {{#a}} is not closed\n");
+    expect_error("{{#a}}\n{{#b}}\n{{/a}}", c,
+                 "t:3: {{/a}} does not match {{#b}} of line 2\n");
+    expect_error("ok\nok {{a", c, "t:2: unterminated tag\n");
     cr_assert_eq(template_render("{{/a}}", c, 0, "t", &out, &d), EQ_ERR_DATA);
     cr_assert_null(out);
     buf_free(&d);
@@ -190,9 +190,7 @@ Test(template, standalone_section_lines_leave_no_blank_lines)
                        "{{^no}}\n"
                        "last\n"
                        "{{/no}}";
-    char *s = render(text, c, 0, NULL);
-    cr_assert_str_eq(s, "Top\nin yes\n- 1\n- 2\ninline kept here\nEnd\nlast\n");
-    free(s);
+    expect(text, c, 0, "Top\nin yes\n- 1\n- 2\ninline kept here\nEnd\nlast\n");
     tpl_ctx_free(c);
 }
 
@@ -201,9 +199,7 @@ Test(template, standalone_close_at_end_of_text)
     struct tpl_ctx *c = tpl_ctx_new();
 
     tpl_set_bool(c, "yes", 1);
-    char *s = render("{{#yes}}\nA\n{{/yes}}", c, 0, NULL);
-    cr_assert_str_eq(s, "A\n");
-    free(s);
+    expect("{{#yes}}\nA\n{{/yes}}", c, 0, "A\n");
     tpl_ctx_free(c);
 }
 
@@ -256,8 +252,8 @@ Test(template, shipped_confirmation_renders_with_documented_variables)
         for (size_t k = 0; k < 2; k++) {
             char *out = NULL;
             cr_assert_eq(template_render_file(FIXTURES "/../../templates",
-                                              langs[i], "confirmation",
-                                              exts[k], c, &out, &d),
+                                              langs[i], "confirmation", exts[k],
+                                              c, &out, &d),
                          EQ_OK, "%s", buf_str(&d));
             cr_assert(strstr(out, "Aanbeveling") != NULL);
             if (k == 0) {

@@ -14,6 +14,15 @@ cmp_tokens(const void *a, const void *b)
     return strcmp(a, b);
 }
 
+/* Asserts that token_find() finds nothing in text. */
+static void
+assert_no_token(const char *text)
+{
+    char out[TOKEN_LEN + 1];
+
+    cr_assert_eq(token_find(text, out), -1, "%s", text);
+}
+
 Test(token, new_tokens_use_the_alphabet_and_are_unique)
 {
     enum { N = 10000 };
@@ -115,59 +124,59 @@ Test(token, folds_uppercase)
 
 Test(token, bare_token_is_not_found)
 {
-    char out[TOKEN_LEN + 1];
-    cr_assert_eq(token_find("your code is " TOK " thanks", out), -1);
-    cr_assert_eq(token_find(TOK, out), -1);
-    cr_assert_eq(token_find("[" TOK "]", out), -1);
-    cr_assert_eq(token_find("#" TOK, out), -1);
+    assert_no_token("your code is " TOK " thanks");
+    assert_no_token(TOK);
+    assert_no_token("[" TOK "]");
+    assert_no_token("#" TOK);
 }
 
 Test(token, longer_or_shorter_runs_are_not_found)
 {
-    char out[TOKEN_LEN + 1];
-    cr_assert_eq(token_find("[#" TOK "t]", out), -1);
-    cr_assert_eq(token_find("a+" TOK "t@org", out), -1);
-    cr_assert_eq(token_find("[#0123456789abcdefghjkmnpqr]", out), -1);
-    cr_assert_eq(token_find("<inv.x" TOK "@org>", out), -1);
-    cr_assert_eq(token_find("<ack." TOK "@org>", out), -1);
-    cr_assert_eq(token_find("<rem." TOK "@org>", out), -1);
+    assert_no_token("[#" TOK "t]");
+    assert_no_token("a+" TOK "t@org");
+    assert_no_token("[#0123456789abcdefghjkmnpqr]");
+    assert_no_token("<inv.x" TOK "@org>");
+    assert_no_token("<ack." TOK "@org>");
+    assert_no_token("<rem." TOK "@org>");
 }
 
 Test(token, excluded_letters_are_rejected)
 {
-    char out[TOKEN_LEN + 1];
-    cr_assert_eq(token_find("[#0123456789abcdefghjkmnpqri]", out), -1);
-    cr_assert_eq(token_find("x+0123456789abcdefghjkmnpqrl@org", out), -1);
-    cr_assert_eq(token_find("<inv.0123456789abcdefghjkmnpqro@org>", out), -1);
-    cr_assert_eq(token_find("<dig.0123456789abcdefghjkmnpqru@org>", out), -1);
+    assert_no_token("[#0123456789abcdefghjkmnpqri]");
+    assert_no_token("x+0123456789abcdefghjkmnpqrl@org");
+    assert_no_token("<inv.0123456789abcdefghjkmnpqro@org>");
+    assert_no_token("<dig.0123456789abcdefghjkmnpqru@org>");
 }
 
 Test(token, message_id_gives_kind)
 {
-    char out[TOKEN_LEN + 1], kind[4];
-    cr_assert_eq(token_from_message_id("<inv." TOK "@org.example>", out, kind),
-                 0);
-    cr_assert_str_eq(out, TOK);
-    cr_assert_str_eq(kind, "inv");
-    cr_assert_eq(token_from_message_id("rem.12." TOK "@org", out, kind), 0);
-    cr_assert_str_eq(kind, "rem");
-    cr_assert_eq(token_from_message_id(" <DIG." TOK_UPPER "@org> ", out, kind),
-                 0);
-    cr_assert_str_eq(out, TOK);
-    cr_assert_str_eq(kind, "dig");
-    cr_assert_eq(token_from_message_id("<ack." TOK ".1@org>", out, kind), 0);
-    cr_assert_str_eq(kind, "ack");
+    static const struct {
+        const char *id, *kind;
+    } ids[] = {{"<inv." TOK "@org.example>", "inv"},
+               {"rem.12." TOK "@org", "rem"},
+               {" <DIG." TOK_UPPER "@org> ", "dig"},
+               {"<ack." TOK ".1@org>", "ack"}};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        char out[TOKEN_LEN + 1], kind[4];
+        cr_assert_eq(token_from_message_id(ids[i].id, out, kind), 0, "%s",
+                     ids[i].id);
+        cr_assert_str_eq(out, TOK, "%s", ids[i].id);
+        cr_assert_str_eq(kind, ids[i].kind);
+    }
 }
 
 Test(token, foreign_message_ids_are_not_ours)
 {
-    char out[TOKEN_LEN + 1], kind[4];
-    cr_assert_eq(token_from_message_id("<CAF3x@mail.gmail.com>", out, kind),
-                 -1);
-    cr_assert_eq(token_from_message_id("<inv." TOK "@>", out, kind), -1);
-    cr_assert_eq(token_from_message_id("<inv." TOK "@org", out, kind), -1);
-    cr_assert_eq(token_from_message_id("<foo.inv." TOK "@org>", out, kind), -1);
-    cr_assert_eq(token_from_message_id("<rem.x." TOK "@org>", out, kind), -1);
-    cr_assert_eq(token_from_message_id("<ack." TOK ".@org>", out, kind), -1);
-    cr_assert_eq(token_from_message_id("", out, kind), -1);
+    static const char *const ids[] = {"<CAF3x@mail.gmail.com>",
+                                      "<inv." TOK "@>",
+                                      "<inv." TOK "@org",
+                                      "<foo.inv." TOK "@org>",
+                                      "<rem.x." TOK "@org>",
+                                      "<ack." TOK ".@org>",
+                                      ""};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        char out[TOKEN_LEN + 1], kind[4];
+        cr_assert_eq(token_from_message_id(ids[i], out, kind), -1, "%s",
+                     ids[i]);
+    }
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "transport.h"
 
 static const char msg1[] = "From: a@example.org\r\nTo: b@example.org\r\n"
@@ -50,60 +51,18 @@ first_file(const char *dir)
     return path;
 }
 
-static char *
-slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    struct eq_buf b = {0};
-    char chunk[4096];
-    size_t n;
-
-    cr_assert_not_null(f);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        buf_addn(&b, chunk, n);
-    fclose(f);
-    return buf_take(&b);
-}
-
-static void
-rm_rf(const char *path)
-{
-    struct stat st;
-
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d && (e = readdir(d)) != NULL) {
-            char *sub;
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            cr_assert(asprintf(&sub, "%s/%s", path, e->d_name) > 0);
-            rm_rf(sub);
-            free(sub);
-        }
-        if (d)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 /* --- maildir and capture ---------------------------------------------- */
 
 Test(transport, maildir_delivers_into_new_and_leaves_tmp_empty)
 {
-    char tmpl[] = "/tmp/eq-transport-XXXXXX";
-    char *dir = mkdtemp(tmpl), *md, *sub, *file, *text;
+    const char *dir = th_tmpdir("transport");
+    char *md, *sub, *file, *text;
     struct transport *t = NULL;
     struct transport_result res;
     const char *rcpt[] = {"b@example.org"};
     struct transport_msg m = {"enquete+tok@example.org", rcpt, 1, msg1,
                               sizeof(msg1) - 1};
 
-    cr_assert_not_null(dir);
     cr_assert(asprintf(&md, "%s/out/Maildir", dir) > 0);
     cr_assert_eq(transport_maildir_new(md, &t, NULL), EQ_OK);
     cr_assert_eq(transport_send(t, &m, &res), EQ_OK);
@@ -113,19 +72,19 @@ Test(transport, maildir_delivers_into_new_and_leaves_tmp_empty)
     cr_assert_eq(transport_send(t, &m, &res), EQ_OK);
     transport_close(t);
 
-    cr_assert(asprintf(&sub, "%s/new", md) > 0);
-    cr_assert_eq(count_files(sub), 2);
-    free(sub);
-    cr_assert(asprintf(&sub, "%s/cur", md) > 0);
-    cr_assert_eq(count_files(sub), 0);
-    free(sub);
-    cr_assert(asprintf(&sub, "%s/tmp", md) > 0);
-    cr_assert_eq(count_files(sub), 0);
-    free(sub);
+    static const struct {
+        const char *sub;
+        size_t files;
+    } want[] = {{"new", 2}, {"cur", 0}, {"tmp", 0}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        cr_assert(asprintf(&sub, "%s/%s", md, want[i].sub) > 0);
+        cr_assert_eq(count_files(sub), want[i].files, "%s", want[i].sub);
+        free(sub);
+    }
 
     cr_assert(asprintf(&sub, "%s/new", md) > 0);
     file = first_file(sub);
-    text = slurp(file);
+    text = th_slurp(file, NULL);
     /* Either message; both start with the envelope sender. */
     cr_assert(strncmp(text, "Return-Path: <enquete+tok@example.org>\r\n", 40) ==
               0);
@@ -134,20 +93,20 @@ Test(transport, maildir_delivers_into_new_and_leaves_tmp_empty)
     free(file);
     free(sub);
     free(md);
-    rm_rf(dir);
+    th_rmtmp();
 }
 
 Test(transport, open_resolves_maildir_against_config_dir)
 {
-    char tmpl[] = "/tmp/eq-transport-XXXXXX";
-    char *dir = mkdtemp(tmpl), *sub;
+    const char *dir = th_tmpdir("transport");
+    char *sub;
     struct eq_config cfg;
     struct transport *t = NULL;
     struct eq_buf d = {0};
     struct stat st;
 
     memset(&cfg, 0, sizeof(cfg));
-    cfg.dir = dir;
+    cfg.dir = (char *)dir;
     cfg.smtp.srv.url = (char *)"maildir:outbox";
     cr_assert_eq(transport_open(&cfg, &t, &d), EQ_OK, "%s", buf_str(&d));
     cr_assert_str_eq(t->ops->name, "maildir");
@@ -159,7 +118,7 @@ Test(transport, open_resolves_maildir_against_config_dir)
     cr_assert_eq(transport_open(&cfg, &t, &d), EQ_ERR_CONFIG);
     cr_assert_null(t);
     buf_free(&d);
-    rm_rf(dir);
+    th_rmtmp();
 }
 
 Test(transport, capture_keeps_copies_of_message_and_envelope)
@@ -390,41 +349,44 @@ Test(transport, smtp_sends_two_messages_over_one_connection)
     fake_stop(&f);
 }
 
-Test(transport, smtp_451_on_rcpt_is_temporary)
+/* Sends msg2 to rcpt_to through a fake server that answers RCPT with
+ * rcpt_reply; expects err, code and a reply text containing want. Returns
+ * how many messages the server accepted. */
+static int
+send_refused(const char *rcpt_to, const char *rcpt_reply, enum eq_err err,
+             int code, const char *want)
 {
     struct fake f;
     struct transport *t;
     struct transport_result res;
-    const char *rcpt[] = {"anna@example.org"};
+    const char *rcpt[] = {rcpt_to};
     struct transport_msg m = {"enquete+tok@example.org", rcpt, 1, msg2,
                               sizeof(msg2) - 1};
+    int messages;
 
-    fake_start(&f, "451 4.3.0 try again later\r\n");
+    fake_start(&f, rcpt_reply);
     t = smtp_to(f.port, 0);
-    cr_assert_eq(transport_send(t, &m, &res), EQ_ERR_TEMP);
-    cr_assert_eq(res.code, 451);
-    cr_assert(strstr(res.text, "try again later") != NULL, "%s", res.text);
-    cr_assert_eq(atomic_load(&f.messages), 0);
+    cr_assert_eq(transport_send(t, &m, &res), err);
+    cr_assert_eq(res.code, code);
+    cr_assert(strstr(res.text, want) != NULL, "%s", res.text);
+    messages = atomic_load(&f.messages);
     transport_close(t);
     fake_stop(&f);
+    return messages;
+}
+
+Test(transport, smtp_451_on_rcpt_is_temporary)
+{
+    cr_assert_eq(send_refused("anna@example.org",
+                              "451 4.3.0 try again later\r\n", EQ_ERR_TEMP, 451,
+                              "try again later"),
+                 0);
 }
 
 Test(transport, smtp_550_is_permanent)
 {
-    struct fake f;
-    struct transport *t;
-    struct transport_result res;
-    const char *rcpt[] = {"nobody@example.org"};
-    struct transport_msg m = {"enquete+tok@example.org", rcpt, 1, msg2,
-                              sizeof(msg2) - 1};
-
-    fake_start(&f, "550 5.1.1 no such user\r\n");
-    t = smtp_to(f.port, 0);
-    cr_assert_eq(transport_send(t, &m, &res), EQ_ERR_DATA);
-    cr_assert_eq(res.code, 550);
-    cr_assert(strstr(res.text, "no such user") != NULL, "%s", res.text);
-    transport_close(t);
-    fake_stop(&f);
+    send_refused("nobody@example.org", "550 5.1.1 no such user\r\n",
+                 EQ_ERR_DATA, 550, "no such user");
 }
 
 Test(transport, smtp_refused_connection_is_temporary)
