@@ -147,8 +147,8 @@ maildir_close(struct transport *t)
     free(t);
 }
 
-static const struct transport_ops maildir_ops = {"maildir", maildir_send,
-                                                 maildir_close};
+static const struct transport_ops maildir_ops = {
+    .name = "maildir", .send = maildir_send, .close = maildir_close};
 
 enum eq_err
 transport_maildir_new(const char *dir, struct transport **out,
@@ -272,8 +272,8 @@ capture_close(struct transport *t)
     free(t);
 }
 
-static const struct transport_ops capture_ops = {"capture", capture_send,
-                                                 capture_close};
+static const struct transport_ops capture_ops = {
+    .name = "capture", .send = capture_send, .close = capture_close};
 
 struct transport *
 transport_capture_new(void)
@@ -516,7 +516,8 @@ smtp_close(struct transport *t)
     free(t);
 }
 
-static const struct transport_ops smtp_ops = {"smtp", smtp_send, smtp_close};
+static const struct transport_ops smtp_ops = {
+    .name = "smtp", .send = smtp_send, .close = smtp_close};
 
 static enum eq_err
 smtp_open(const struct eq_config *cfg, struct transport **out,
@@ -616,6 +617,37 @@ transport_send(struct transport *t, const struct transport_msg *m,
         return EQ_ERR_DATA;
     }
     return t->ops->send(t, m, res);
+}
+
+enum eq_err
+transport_send_many(struct transport *t, const struct transport_msg *m,
+                    size_t n, struct transport_result *res)
+{
+    enum eq_err stop = EQ_OK;
+
+    if (t->ops->send_many != NULL)
+        return t->ops->send_many(t, m, n, res);
+    for (size_t i = 0; i < n; i++) {
+        if (stop != EQ_OK) {
+            set_result(&res[i], 421, "4.4.0 not attempted");
+            res[i].err = EQ_ERR_TEMP;
+            continue;
+        }
+        res[i].err = transport_send(t, &m[i], &res[i]);
+        /* No reply at all, or a refusal of us rather than of this message:
+         * the rest of the batch would fail the same way. */
+        if ((res[i].err == EQ_ERR_TEMP && res[i].code == 421) ||
+            res[i].err == EQ_ERR_CONFIG || res[i].err == EQ_ERR_UNAVAILABLE)
+            stop = res[i].err;
+    }
+    return stop;
+}
+
+size_t
+transport_parallel(const struct transport *t)
+{
+    (void)t;
+    return 1;
 }
 
 void

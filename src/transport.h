@@ -20,16 +20,22 @@ struct transport_msg {
     size_t len;
 };
 
-/* What the peer said: SMTP code and text; maildir/capture report 250. */
+/* What the peer said: SMTP code and text; maildir/capture report 250.
+ * err is what transport_send would have returned for this message. */
 struct transport_result {
     int code;
     char text[256];
+    enum eq_err err;
 };
 
 struct transport_ops {
     const char *name;
     enum eq_err (*send)(struct transport *t, const struct transport_msg *m,
                         struct transport_result *res);
+    /* Optional: up to n messages at once (smtp: one per connection). */
+    enum eq_err (*send_many)(struct transport *t,
+                             const struct transport_msg *m, size_t n,
+                             struct transport_result *res);
     void (*close)(struct transport *t);
 };
 
@@ -54,6 +60,17 @@ const struct transport_msg *transport_capture_get(const struct transport *t,
  * EQ_ERR_DATA on 5xx (permanent). res is always filled. */
 enum eq_err transport_send(struct transport *t, const struct transport_msg *m,
                            struct transport_result *res);
+/* Hands over n messages, at most transport_parallel() at the same time, and
+ * fills res[i] (with res[i].err) for each. Returns EQ_OK when every message
+ * got its own result, or the error that stopped the batch (the server is
+ * unreachable, login refused): then the messages without a result have
+ * res[i].err == EQ_ERR_TEMP. */
+enum eq_err transport_send_many(struct transport *t,
+                                const struct transport_msg *m, size_t n,
+                                struct transport_result *res);
+/* How many messages the transport hands over at once ([smtp] connections
+ * for smtp, 1 otherwise): the most that a crash can send twice. */
+size_t transport_parallel(const struct transport *t);
 void transport_close(struct transport *t);
 
 #endif
