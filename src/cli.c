@@ -203,15 +203,16 @@ cmd_org(struct app *a, int argc, char **argv)
             return rc;
         struct org_report rep;
         memset(&rep, 0, sizeof rep);
-        err = org_import(a->st, file, prune, &rep, &a->diag);
+        err = org_import(a->st, file, prune, a->now, &rep, &a->diag);
         if (err != EQ_OK)
             return fail(a, err, "org import");
         printf("%s: %zu rows; departments: %zu added, %zu changed; "
                "employees: %zu added, %zu changed, %zu deactivated, "
-               "%zu unchanged\n",
+               "%zu unchanged; %zu open invitations cancelled\n",
                file, rep.rows, rep.departments_added, rep.departments_changed,
                rep.employees_added, rep.employees_changed,
-               rep.employees_deactivated, rep.unchanged);
+               rep.employees_deactivated, rep.unchanged,
+               rep.invitations_cancelled);
         return 0;
     }
     if (strcmp(sub, "show") == 0 || strcmp(sub, "reactivate") == 0) {

@@ -974,7 +974,7 @@ out:
 
 static enum eq_err
 apply_row(struct store *st, struct parse *p, const struct row *r,
-          struct applied *a)
+          eq_time joined, struct applied *a)
 {
     struct store_employee old = {0}, e = {0};
     int64_t dept = p->depts[r->dept_index].id;
@@ -998,6 +998,7 @@ apply_row(struct store *st, struct parse *p, const struct row *r,
     e.department_id = dept;
     e.language = r->language;
     e.active = r->active;
+    e.joined_at = joined;
     if ((err = store_employee_upsert(st, &e, &a->id, &changed)) != EQ_OK)
         goto out;
     if (existed && changed) {
@@ -1057,11 +1058,14 @@ count_prunable(struct store *st, const int64_t *keep, size_t nkeep, size_t *n)
 }
 
 static enum eq_err
-apply(struct store *st, struct parse *p, int prune, struct org_report *rep)
+apply(struct store *st, struct parse *p, int prune, eq_time now,
+      struct org_report *rep)
 {
     struct applied *ap = NULL;
-    int64_t *keep = NULL;
-    size_t i, pruned = 0;
+    struct store_employee *all = NULL;
+    int64_t *keep = NULL, cancelled = 0;
+    size_t i, pruned = 0, n_all = 0;
+    eq_time joined;
     enum eq_err err;
 
     if ((ap = calloc(p->nrows + 1, sizeof *ap)) == NULL ||
@@ -1071,6 +1075,12 @@ apply(struct store *st, struct parse *p, int prune, struct org_report *rep)
     }
     if ((err = store_begin(st)) != EQ_OK)
         goto out;
+    /* The first import founds the organisation; people added later are
+     * joiners, first asked in the period after the one they joined in. */
+    if ((err = store_employees(st, &all, &n_all)) != EQ_OK)
+        goto fail;
+    store_employees_free(all, n_all);
+    joined = n_all == 0 ? 0 : now;
     for (i = 0; i < p->ndepts; i++) {
         struct store_department d = {0};
         int existed, changed = 0;
@@ -1093,7 +1103,7 @@ apply(struct store *st, struct parse *p, int prune, struct org_report *rep)
         if ((err = drop_old_aliases(st, &p->rows[i], &ap[i])) != EQ_OK)
             goto fail;
     for (i = 0; i < p->nrows; i++) {
-        err = apply_row(st, p, &p->rows[i], &ap[i]);
+        err = apply_row(st, p, &p->rows[i], joined, &ap[i]);
         if (err == EQ_ERR_DATA)
             continue; /* collect every conflict, then roll back */
         if (err != EQ_OK)
@@ -1116,10 +1126,14 @@ apply(struct store *st, struct parse *p, int prune, struct org_report *rep)
                 goto fail;
         }
     }
+    /* Leavers (pruned or marked inactive) are not asked any more. */
+    if ((err = store_cancel_inactive(st, &cancelled)) != EQ_OK)
+        goto fail;
     if ((err = store_commit(st)) != EQ_OK)
         goto fail;
 
     rep->rows = p->nrows;
+    rep->invitations_cancelled = (size_t)cancelled;
     rep->employees_deactivated = pruned;
     for (i = 0; i < p->nrows; i++) {
         if (ap[i].added)
@@ -1142,7 +1156,7 @@ out:
 }
 
 enum eq_err
-org_import(struct store *st, const char *path, int prune,
+org_import(struct store *st, const char *path, int prune, eq_time now,
            struct org_report *rep, struct eq_buf *diag)
 {
     struct parse p;
@@ -1163,7 +1177,7 @@ org_import(struct store *st, const char *path, int prune,
         err = EQ_ERR_DATA;
     }
     if (err == EQ_OK) {
-        err = apply(st, &p, prune, rep);
+        err = apply(st, &p, prune, now, rep);
         if (err != EQ_OK && err != EQ_ERR_DATA && err != EQ_ERR_NOMEM)
             eq_diag(diag, "%s: database: %s", path, store_errmsg(st));
     }

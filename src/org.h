@@ -23,15 +23,18 @@ struct org_report {
                                    * manages or reactivated by the file */
     size_t employees_deactivated; /* active = no in the file, or --prune */
     size_t unchanged;             /* rows that changed nothing */
+    size_t invitations_cancelled; /* open invitations of people who left */
 };
 
 /* Imports an organisation CSV (DESIGN.md "Organisation (CSV)"). Every
  * problem of the file is appended to diag as "FILE:LINE: reason" and gives
  * EQ_ERR_DATA with the database untouched; a missing file is
- * EQ_ERR_NOINPUT. prune deactivates active employees absent from the file.
- * rep may be NULL. */
+ * EQ_ERR_NOINPUT. prune deactivates active employees absent from the file;
+ * open invitations of everyone inactive are cancelled. People added to an
+ * existing organisation are joiners as of now. rep may be NULL. */
 enum eq_err org_import(struct store *st, const char *path, int prune,
-                       struct org_report *rep, struct eq_buf *diag);
+                       eq_time now, struct org_report *rep,
+                       struct eq_buf *diag);
 
 /* Appends a human-readable description of the employee with this address
  * (or alias) to out: name, addresses, department, language, status and

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,10 @@ static const char *const migrations[] = {
     " finished_at INTEGER,"
     " ok INTEGER NOT NULL,"
     " summary TEXT);",
+    /* 2: when people joined (joiners wait for the next period), and settings
+     * kept with the data, such as the scheduler's seed. */
+    "ALTER TABLE employee ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -149,7 +154,7 @@ static const char *const migrations[] = {
     "SELECT e.id, e.email, e.name, e.department_id, d.code, d.name,"           \
     " e.language, e.active, e.undeliverable, e.opted_out,"                     \
     " EXISTS (SELECT 1 FROM manager m WHERE m.employee_id = e.id"              \
-    "  AND m.department_id = e.department_id)"                                 \
+    "  AND m.department_id = e.department_id), e.joined_at"                    \
     " FROM employee e LEFT JOIN department d ON d.id = e.department_id "
 
 #define INV_SELECT                                                             \
@@ -241,6 +246,9 @@ enum sid {
     S_ST_LAST_RUN,
     S_ST_NEXT,
     S_SNAPSHOT,
+    S_META_GET,
+    S_META_SET,
+    S_CANCEL_INACTIVE,
     S__COUNT
 };
 
@@ -264,7 +272,8 @@ static const char *const sql_text[S__COUNT] = {
                        " JOIN employee e ON e.id = a.employee_id"
                        " WHERE a.email = ?1",
     [S_EMP_INSERT] = "INSERT INTO employee (email, name, department_id,"
-                     " language, active) VALUES (?1, ?2, ?3, ?4, ?5)",
+                     " language, active, joined_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_EMP_UPDATE] = "UPDATE employee SET email = ?2, name = ?3,"
                      " department_id = ?4, language = ?5, active = ?6,"
                      " updated_at = " SQL_NOW " WHERE id = ?1",
@@ -402,6 +411,13 @@ static const char *const sql_text[S__COUNT] = {
     /* A deferred invitation's next try is next_attempt_at, not the
      * original plan. */
     [S_SNAPSHOT] = "VACUUM INTO ?1",
+    [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                   " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [S_CANCEL_INACTIVE] =
+        "UPDATE invitation SET state = 'cancelled', last_error = 'left'"
+        " WHERE state IN ('planned', 'sending', 'deferred', 'sent', 'reminded')"
+        " AND employee_id IN (SELECT id FROM employee WHERE active = 0)",
     [S_ST_NEXT] = "SELECT MIN(CASE WHEN state = 'deferred'"
                   " THEN COALESCE(next_attempt_at, planned_at)"
                   " ELSE planned_at END) FROM invitation"
@@ -1139,6 +1155,7 @@ read_employee(sqlite3_stmt *s, void *rec)
     e->undeliverable = sqlite3_column_int(s, 8);
     e->opted_out = sqlite3_column_int(s, 9);
     e->manages = sqlite3_column_int(s, 10);
+    e->joined_at = sqlite3_column_int64(s, 11);
     if (col_dup(s, 1, &e->email) || col_dup(s, 2, &e->name) ||
         col_dup(s, 4, &e->department_code) ||
         col_dup(s, 5, &e->department_name) || col_dup(s, 6, &e->language)) {
@@ -1215,7 +1232,8 @@ store_employee_upsert(struct store *st, const struct store_employee *e,
                       bind_text(s, 1, email) | bind_text(s, 2, e->name) |
                           bind_opt(s, 3, e->department_id) |
                           bind_text(s, 4, e->language) |
-                          bind_i64(s, 5, !!e->active));
+                          bind_i64(s, 5, !!e->active) |
+                          bind_i64(s, 6, e->joined_at));
         found = sqlite3_last_insert_rowid(st->db);
         same = 0;
     } else if (err == EQ_OK && !same) {
@@ -2279,6 +2297,48 @@ store_run_log(struct store *st, const char *command, eq_time started,
                bind_text(s, 1, command ? command : "") |
                    bind_i64(s, 2, started) | bind_opt(s, 3, finished) |
                    bind_i64(s, 4, !!ok) | bind_text(s, 5, summary));
+}
+
+enum eq_err
+store_cancel_inactive(struct store *st, int64_t *n)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, S_CANCEL_INACTIVE, &s);
+
+    *n = 0;
+    if (err != EQ_OK)
+        return err;
+    err = run(st, s, SQLITE_OK);
+    if (err == EQ_OK)
+        *n = sqlite3_changes(st->db);
+    return err;
+}
+
+enum eq_err
+store_seed(struct store *st, uint64_t *seed)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, S_META_GET, &s);
+    char text[24];
+
+    if (err != EQ_OK)
+        return err;
+    err = step_row(st, s, bind_text(s, 1, "seed"));
+    if (err == EQ_OK) {
+        const char *v = (const char *)sqlite3_column_text(s, 0);
+        *seed = v ? strtoull(v, NULL, 10) : 0;
+    }
+    done(s);
+    if (err != EQ_ERR_NOTFOUND)
+        return err;
+    /* First use: a random seed, kept so every later `plan` and `run`
+     * make the same choices for the same data. */
+    if (getrandom(seed, sizeof *seed, 0) != (ssize_t)sizeof *seed)
+        return EQ_ERR_IO;
+    snprintf(text, sizeof text, "%llu", (unsigned long long)*seed);
+    if ((err = prep(st, S_META_SET, &s)) != EQ_OK)
+        return err;
+    return run(st, s, bind_text(s, 1, "seed") | bind_text(s, 2, text));
 }
 
 enum eq_err

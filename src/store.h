@@ -21,6 +21,9 @@ int store_schema_version(struct store *st); /* PRAGMA user_version */
 enum eq_err store_begin(struct store *st);
 enum eq_err store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* The scheduler's seed: random on first use, then kept in the database so
+ * `plan` and `run` make the same choices. */
+enum eq_err store_seed(struct store *st, uint64_t *seed);
 /* A consistent copy of the whole database into a new file at path (which
  * must not exist), for dry runs such as `plan`. */
 enum eq_err store_snapshot(struct store *st, const char *path);
@@ -46,6 +49,7 @@ struct store_employee {
     int undeliverable;
     int opted_out;
     int manages; /* readers: manages their own department */
+    eq_time joined_at; /* set on insert only; 0 = a founding member */
 };
 
 /* Inserts or updates by code; *changed = 1 if anything was written. */
@@ -89,6 +93,8 @@ enum eq_err store_manager_set(struct store *st, int64_t department_id,
 /* Managers of a department (active employees only). */
 enum eq_err store_managers(struct store *st, int64_t department_id,
                            struct store_employee **out, size_t *n);
+/* Leavers: cancel every open invitation of inactive employees. */
+enum eq_err store_cancel_inactive(struct store *st, int64_t *n);
 /* --prune: deactivate every active employee whose id is not in keep. */
 enum eq_err store_employees_deactivate_except(struct store *st,
                                               const int64_t *keep, size_t n,

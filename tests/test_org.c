@@ -65,7 +65,7 @@ static void
 import_ok(const char *file, int prune, struct org_report *rep)
 {
     struct eq_buf diag = {0};
-    enum eq_err err = org_import(st, file, prune, rep, &diag);
+    enum eq_err err = org_import(st, file, prune, 1790000000, rep, &diag);
 
     cr_assert_eq(err, EQ_OK, "%s: %s", eq_strerror(err), buf_str(&diag));
     cr_assert_str_eq(buf_str(&diag), "");
@@ -191,7 +191,7 @@ Test(org, refuses_a_file_with_one_bad_line_and_changes_nothing)
     struct org_report rep;
     struct store_employee e = {0};
 
-    cr_assert_eq(org_import(st, FIX "bad_one.csv", 0, &rep, &diag),
+    cr_assert_eq(org_import(st, FIX "bad_one.csv", 0, 1790000000, &rep, &diag),
                  EQ_ERR_DATA);
     cr_assert_str_eq(buf_str(&diag), FIX "bad_one.csv:4: bad email address "
                                          "\"carla.bakker@example\"\n");
@@ -203,7 +203,7 @@ Test(org, refuses_a_file_with_one_bad_line_and_changes_nothing)
      * and no new person or department appears. */
     import_ok(FIX "good.csv", 0, &rep);
     buf_reset(&diag);
-    cr_assert_eq(org_import(st, FIX "bad_one.csv", 1, &rep, &diag),
+    cr_assert_eq(org_import(st, FIX "bad_one.csv", 1, 1790000000, &rep, &diag),
                  EQ_ERR_DATA);
     cr_assert_eq(n_employees(NULL), 6);
     cr_assert_eq(n_departments(), 3);
@@ -233,7 +233,7 @@ Test(org, lists_every_bad_line_with_physical_line_numbers)
     };
     const char *prev = NULL;
 
-    cr_assert_eq(org_import(st, FIX "bad_many.csv", 0, NULL, &diag),
+    cr_assert_eq(org_import(st, FIX "bad_many.csv", 0, 1790000000, NULL, &diag),
                  EQ_ERR_DATA);
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         const char *at = strstr(buf_str(&diag), want[i]);
@@ -253,7 +253,7 @@ Test(org, missing_required_column_is_reported_on_line_1)
 {
     struct eq_buf diag = {0};
 
-    cr_assert_eq(org_import(st, FIX "missing_column.csv", 0, NULL, &diag),
+    cr_assert_eq(org_import(st, FIX "missing_column.csv", 0, 1790000000, NULL, &diag),
                  EQ_ERR_DATA);
     cr_assert_not_null(strstr(buf_str(&diag),
                               "missing_column.csv:1: missing required "
@@ -266,7 +266,7 @@ Test(org, missing_file_is_noinput)
 {
     struct eq_buf diag = {0};
 
-    cr_assert_eq(org_import(st, FIX "no-such-file.csv", 0, NULL, &diag),
+    cr_assert_eq(org_import(st, FIX "no-such-file.csv", 0, 1790000000, NULL, &diag),
                  EQ_ERR_NOINPUT);
     cr_assert_not_null(strstr(buf_str(&diag), "no-such-file.csv"));
     buf_free(&diag);
@@ -332,7 +332,7 @@ Test(org, prune_with_no_employees_is_refused)
     size_t active;
 
     import_ok(FIX "good.csv", 0, NULL);
-    cr_assert_eq(org_import(st, FIX "header_only.csv", 1, NULL, &diag),
+    cr_assert_eq(org_import(st, FIX "header_only.csv", 1, 1790000000, NULL, &diag),
                  EQ_ERR_DATA);
     n_employees(&active);
     cr_assert_eq(active, 6);
@@ -464,7 +464,7 @@ Test(org, bad_quoting_is_refused_with_its_line)
     struct eq_buf diag = {0};
 
     /* The quoted CRLF inside Anna's name moves Bram to physical line 4. */
-    cr_assert_eq(org_import(st, FIX "bad_quote.csv", 0, NULL, &diag),
+    cr_assert_eq(org_import(st, FIX "bad_quote.csv", 0, 1790000000, NULL, &diag),
                  EQ_ERR_DATA);
     cr_assert_not_null(strstr(buf_str(&diag), "bad_quote.csv:4: bad quoting"),
                        "%s", buf_str(&diag));
@@ -478,7 +478,7 @@ Test(org, alias_of_someone_outside_the_file_is_refused)
     struct store_employee e = {0};
 
     import_ok(FIX "good.csv", 0, NULL);
-    cr_assert_eq(org_import(st, FIX "alias_conflict.csv", 0, NULL, &diag),
+    cr_assert_eq(org_import(st, FIX "alias_conflict.csv", 0, 1790000000, NULL, &diag),
                  EQ_ERR_DATA);
     cr_assert_not_null(strstr(buf_str(&diag), "alias_conflict.csv:2: "), "%s",
                        buf_str(&diag));
@@ -488,4 +488,52 @@ Test(org, alias_of_someone_outside_the_file_is_refused)
     cr_assert_str_eq(e.email, "anna.jansen@example.org");
     store_employee_clear(&e);
     buf_free(&diag);
+}
+
+Test(org, people_added_later_are_joiners_and_leavers_lose_open_invitations)
+{
+    struct org_report rep;
+    struct store_employee e = {0};
+    struct store_invitation inv = {0};
+    int64_t cid, pid;
+
+    /* subset.csv founds the organisation: nobody is a joiner. */
+    import_ok(FIX "subset.csv", 0, &rep);
+    find("eva.smit@example.org", &e);
+    cr_assert_eq(e.joined_at, 0);
+    store_employee_clear(&e);
+    find("carla.bakker@example.org", &e);
+    cr_assert_eq(store_campaign_ensure(st, "c", &cid), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, cid, "2026Q4", 20727, 20818, &pid),
+                 EQ_OK);
+    snprintf(inv.token, sizeof inv.token, "abcdefghjkmnpqrstvwxyz0123");
+    inv.campaign_id = cid;
+    inv.period_id = pid;
+    inv.employee_id = e.id;
+    inv.provider_department_id = e.department_id;
+    inv.language = "nl";
+    inv.state = INV_SENT;
+    inv.planned_at = 1789000000;
+    cr_assert_eq(store_invitation_add(st, &inv), EQ_OK);
+    store_employee_clear(&e);
+
+    /* good.csv adds Daan and Frank: joiners as of the import's now. */
+    import_ok(FIX "good.csv", 0, &rep);
+    find("daan.visser@example.org", &e);
+    cr_assert_eq(e.joined_at, 1790000000);
+    store_employee_clear(&e);
+    find("anna.jansen@example.org", &e);
+    cr_assert_eq(e.joined_at, 0, "re-imported founders keep 0");
+    store_employee_clear(&e);
+
+    /* Carla leaves: her open invitation is cancelled. */
+    import_ok(FIX "without_carla.csv", 1, &rep);
+    cr_assert_eq(rep.employees_deactivated, 1);
+    cr_assert_eq(rep.invitations_cancelled, 1);
+    struct store_invitation got = {0};
+    cr_assert_eq(store_invitation_by_token(st, "abcdefghjkmnpqrstvwxyz0123",
+                                           &got),
+                 EQ_OK);
+    cr_assert_eq(got.state, INV_CANCELLED);
+    store_invitation_clear(&got);
 }

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "store.h"
 
 /* Each test gets its own temporary directory and database. */
@@ -138,7 +140,7 @@ Test(store, fresh_database_is_migrated_and_private, .init = setup,
     struct stat sb;
     char dir[300];
 
-    cr_assert_eq(store_schema_version(st), 1);
+    cr_assert_eq(store_schema_version(st), 2);
     cr_assert_eq(stat(dbpath, &sb), 0);
     cr_assert_eq(sb.st_mode & 0777, 0600);
     snprintf(dir, sizeof dir, "%s/var/lib", tmpdir);
@@ -159,7 +161,7 @@ Test(store, in_memory_database_for_tests_of_other_modules, .fini = teardown)
     struct store_department d = {0};
 
     cr_assert_eq(store_open(":memory:", &st, NULL), EQ_OK);
-    cr_assert_eq(store_schema_version(st), 1);
+    cr_assert_eq(store_schema_version(st), 2);
     dept("it", "IT");
     cr_assert_eq(store_department_by_code(st, "it", &d), EQ_OK);
     store_department_clear(&d);
@@ -175,7 +177,7 @@ Test(store, reopening_keeps_data_and_migrates_nothing_twice, .init = setup,
     store_close(st);
     st = NULL;
     cr_assert_eq(store_open(dbpath, &st, &diag), EQ_OK, "%s", buf_str(&diag));
-    cr_assert_eq(store_schema_version(st), 1);
+    cr_assert_eq(store_schema_version(st), 2);
     cr_assert_eq(store_department_by_code(st, "sales", &d), EQ_OK);
     cr_assert_str_eq(d.name, "Sales");
     store_department_clear(&d);
@@ -947,4 +949,92 @@ Test(store, status_counts_states_review_and_last_run, .init = setup,
     cr_assert_eq(s.next_planned, 3500); /* the deferred retry */
     store_status_clear(&s);
     store_status_clear(NULL);
+}
+
+/* --- schema 2: joiners, the seed, leavers ------------------------------ */
+
+Test(store, version_1_database_migrates_to_2_keeping_people, .init = setup,
+     .fini = teardown)
+{
+    struct store_employee e = {0};
+    struct eq_buf diag = {0};
+    sqlite3 *db;
+
+    emp("ann@example.org", "Ann", dept("sales", "Sales"));
+    store_close(st);
+    st = NULL;
+    /* Turn the file back into what schema 1 wrote. */
+    cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
+                              "ALTER TABLE employee DROP COLUMN joined_at;"
+                              "DROP TABLE meta; PRAGMA user_version = 1;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    cr_assert_eq(store_open(dbpath, &st, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(store_schema_version(st), 2);
+    cr_assert_eq(store_employee_find(st, "ann@example.org", &e), EQ_OK);
+    cr_assert_eq(e.joined_at, 0, "people from before are founding members");
+    store_employee_clear(&e);
+    buf_free(&diag);
+}
+
+Test(store, joined_at_is_kept_from_insert, .init = setup, .fini = teardown)
+{
+    struct store_employee e = {0}, got = {0};
+    int64_t id, sales = dept("sales", "Sales");
+    int changed;
+
+    e.email = "new@example.org";
+    e.name = "New";
+    e.department_id = sales;
+    e.active = 1;
+    e.joined_at = 1790000000;
+    cr_assert_eq(store_employee_upsert(st, &e, &id, &changed), EQ_OK);
+    e.joined_at = 1800000000; /* a later import does not move it */
+    e.name = "New Name";
+    cr_assert_eq(store_employee_upsert(st, &e, &id, &changed), EQ_OK);
+    cr_assert_eq(store_employee_get(st, id, &got), EQ_OK);
+    cr_assert_eq(got.joined_at, 1790000000);
+    store_employee_clear(&got);
+}
+
+Test(store, seed_is_random_once_then_kept, .init = setup, .fini = teardown)
+{
+    uint64_t a = 0, b = 1;
+    struct eq_buf diag = {0};
+
+    cr_assert_eq(store_seed(st, &a), EQ_OK);
+    store_close(st);
+    st = NULL;
+    cr_assert_eq(store_open(dbpath, &st, &diag), EQ_OK);
+    cr_assert_eq(store_seed(st, &b), EQ_OK);
+    cr_assert_eq(a, b);
+    buf_free(&diag);
+}
+
+Test(store, leavers_lose_their_open_invitations, .init = setup,
+     .fini = teardown)
+{
+    struct world w = world();
+    struct store_invitation inv = {0};
+    int64_t n = -1, done_id;
+    int changed;
+
+    int64_t open_id = invite(&w, TOK("aa"), w.q4, w.ann, w.it, 1790000000);
+    done_id = invite(&w, TOK("ab"), w.q4, w.ann, w.it, 1790000000);
+    invite(&w, TOK("ac"), w.q4, w.bob, w.it, 1790000000);
+    cr_assert_eq(store_invitation_set_state(st, done_id, INV_ANSWERED,
+                                            1790000100, NULL),
+                 EQ_OK);
+    cr_assert_eq(store_employees_deactivate_except(st, &w.bob, 1, &changed),
+                 EQ_OK);
+    cr_assert_eq(store_cancel_inactive(st, &n), EQ_OK);
+    cr_assert_eq(n, 1, "Ann and Cas left; only Ann had an open invitation");
+    cr_assert_eq(store_invitation_get(st, open_id, &inv), EQ_OK);
+    cr_assert_eq(inv.state, INV_CANCELLED);
+    store_invitation_clear(&inv);
+    cr_assert_eq(store_invitation_get(st, done_id, &inv), EQ_OK);
+    cr_assert_eq(inv.state, INV_ANSWERED, "answers stay");
+    store_invitation_clear(&inv);
 }
