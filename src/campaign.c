@@ -458,12 +458,16 @@ campaign_key(struct load_ctx *l, const char *name, const char *v, int lineno,
         l->metrics_line = lineno;
         return 0;
     }
-    if (strcmp(name, "providers") == 0)
+    if (strcmp(name, "providers") == 0) {
+        c->providers_line = lineno;
         return set_codes(l, name, v, &c->providers, &c->n_providers,
                          &c->providers_all, msg);
-    if (strcmp(name, "customers") == 0)
+    }
+    if (strcmp(name, "customers") == 0) {
+        c->customers_line = lineno;
         return set_codes(l, name, v, &c->customers, &c->n_customers,
                          &c->customers_all, msg);
+    }
     if (strcmp(name, "cadence") == 0)
         return set_cadence(c, v, msg);
     if (strcmp(name, "start") == 0 || strcmp(name, "end") == 0) {

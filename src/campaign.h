@@ -33,6 +33,7 @@ struct campaign {
     char **customers; /* department codes; NULL with customers_all */
     size_t n_customers;
     int customers_all; /* "*" = every other department */
+    int providers_line, customers_line; /* where they were set, 0 if not */
     enum cadence_kind cadence;
     int cadence_weeks; /* N for "every N weeks" */
     eq_day start;      /* required */

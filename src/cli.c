@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -278,6 +280,32 @@ check_templates(struct app *a, const struct campaign *c)
     return err;
 }
 
+/* FILE:LINE for every provider or customer code the organisation lacks. */
+static int
+check_codes(const struct campaign *c, const struct store_department *d,
+            size_t n, struct eq_buf *diag)
+{
+    int bad = 0;
+
+    for (int side = 0; side < 2; side++) {
+        char *const *codes = side ? c->customers : c->providers;
+        size_t nc = side ? c->n_customers : c->n_providers;
+        for (size_t i = 0; i < nc; i++) {
+            size_t j = 0;
+            while (j < n && strcmp(d[j].code, codes[i]) != 0)
+                j++;
+            if (j == n) {
+                eq_diag(diag, "%s:%d: unknown department code '%s' in %s "
+                              "(see 'enquete org import')",
+                        c->file, side ? c->customers_line : c->providers_line,
+                        codes[i], side ? "customers" : "providers");
+                bad = 1;
+            }
+        }
+    }
+    return bad;
+}
+
 static int
 cmd_campaign(struct app *a, int argc, char **argv)
 {
@@ -340,6 +368,18 @@ cmd_campaign(struct app *a, int argc, char **argv)
                 return fail(a, err, a->cfg->general.campaigns);
         }
         err = EQ_OK;
+        /* Department codes are checked against the organisation once one
+         * is imported; check never creates a database. */
+        struct store_department *deps = NULL;
+        size_t n_deps = 0;
+        int have_org = access(a->cfg->general.database, F_OK) == 0 &&
+                       need(a, NEED_STORE) == 0 &&
+                       store_departments(a->st, &deps, &n_deps) == EQ_OK &&
+                       n_deps > 0;
+        for (size_t i = 0; i < n && have_org; i++)
+            if (check_codes(cs[i], deps, n_deps, &a->diag) != 0)
+                err = EQ_ERR_CONFIG;
+        store_departments_free(deps, n_deps);
         for (size_t i = 0; i < n && err == EQ_OK; i++) {
             err = check_templates(a, cs[i]);
             if (err == EQ_OK)
@@ -372,6 +412,41 @@ open_io(struct app *a, unsigned steps, struct transport **tx,
     return 0;
 }
 
+/* "sending 120/500" on a terminal, rewritten in place. */
+static void
+progress_bar(void *arg, size_t done, size_t total)
+{
+    (void)arg;
+    fprintf(stderr, "\rsending %zu/%zu", done, total);
+    if (done >= total)
+        fputc('\n', stderr);
+}
+
+/* One mail-working command at a time per database: a second `run` started
+ * while one is busy (cron every minute, a slow server) leaves at once, so
+ * nothing is sent twice. The lock goes with the process. */
+static int
+lock_runs(struct app *a)
+{
+    char path[4096];
+    int fd;
+
+    snprintf(path, sizeof path, "%s.lock", a->cfg->general.database);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "enquete: %s: %s\n", path, strerror(errno));
+        return 74;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "enquete: another enquete is working on %s; "
+                        "try again later\n",
+                a->cfg->general.database);
+        close(fd);
+        return 75;
+    }
+    return 0; /* fd stays open, and locked, until exit */
+}
+
 static int
 do_steps(struct app *a, const char *command, unsigned steps)
 {
@@ -383,7 +458,8 @@ do_steps(struct app *a, const char *command, unsigned steps)
     eq_time started;
     int rc;
 
-    if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
+    if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0 ||
+        (rc = lock_runs(a)) != 0)
         return rc;
     started = a->now; /* --now is read in the configured zone by need() */
     /* A mailbox that cannot be opened skips its steps, not the others. */
@@ -398,8 +474,15 @@ do_steps(struct app *a, const char *command, unsigned steps)
             io = err;
         fail(a, err, "incoming mail");
     }
-    struct run_ctx ctx = {a->st, a->cfg, a->camps, a->n_camps, tx, src,
-                          a->now, (uint64_t)a->now};
+    struct run_ctx ctx = {.st = a->st, .cfg = a->cfg, .campaigns = a->camps,
+                          .n_campaigns = a->n_camps, .tx = tx, .src = src,
+                          .now = a->now};
+    if ((err = store_seed(a->st, &ctx.seed)) != EQ_OK) {
+        rc = fail(a, err, command);
+        goto out;
+    }
+    if (isatty(STDERR_FILENO))
+        ctx.progress = progress_bar;
     memset(&sum, 0, sizeof sum);
     err = run_tick(&ctx, steps, &sum, &a->diag);
     run_summary_format(&sum, &line);
@@ -412,6 +495,7 @@ do_steps(struct app *a, const char *command, unsigned steps)
     else if (io != EQ_OK)
         rc = eq_exit_code(io);
     print_diag(&a->diag); /* warnings, e.g. permanent failures */
+out:
     buf_free(&line);
     transport_close(tx);
     source_close(src);
@@ -599,9 +683,12 @@ cmd_plan(struct app *a, int argc, char **argv)
     if (err == EQ_OK)
         err = store_open(path, &snap, &a->diag);
     if (err == EQ_OK) {
-        struct run_ctx ctx = {snap, a->cfg, a->camps, a->n_camps, NULL, NULL,
-                              a->now, (uint64_t)a->now};
-        err = run_plan(&ctx, from, to, &inv, &n, &a->diag);
+        struct run_ctx ctx = {.st = snap, .cfg = a->cfg,
+                              .campaigns = a->camps,
+                              .n_campaigns = a->n_camps, .now = a->now};
+        err = store_seed(a->st, &ctx.seed);
+        if (err == EQ_OK)
+            err = run_plan(&ctx, from, to, &inv, &n, &a->diag);
     }
     if (err == EQ_OK && n > 0 && (cells = calloc(n, sizeof *cells)) == NULL)
         err = EQ_ERR_NOMEM;

@@ -193,17 +193,6 @@ campaign_named(const struct run_ctx *ctx, const char *name)
     return NULL;
 }
 
-/* Back-off for 4xx: 15 min, 1 h, 4 h, then daily. */
-static eq_time
-retry_after(int attempts)
-{
-    static const eq_time steps[] = {900, 3600, 4 * 3600};
-    return attempts < 3 ? steps[attempts] : DAY;
-}
-
-/* Outcome of one hand-over, for the caller's loop. */
-enum sent { SENT_OK, SENT_SKIPPED, SENT_FAILED, SENT_DEFERRED, SENT_DOWN };
-
 /* Nobody who left, opted out or bounces is mailed again. */
 static enum eq_err
 still_reachable(const struct run_ctx *ctx, const struct store_invitation *inv,
@@ -219,92 +208,104 @@ still_reachable(const struct run_ctx *ctx, const struct store_invitation *inv,
     return err == EQ_ERR_NOTFOUND ? EQ_OK : err;
 }
 
-/* Hands one invitation or reminder to the transport. `sending` is committed
- * before the hand-over and the outcome after it (DESIGN.md "State"). */
+/* One invitation or reminder on its way. */
+struct outgoing {
+    struct store_invitation *inv;
+    const struct campaign *c;
+    int reminder; /* 0 = the invitation, N = Nth reminder */
+    char *raw, *env;
+    size_t len;
+    const char *rcpt[1];
+};
+
+/* Builds the message and, for an invitation, commits `sending` before the
+ * hand-over (DESIGN.md "State"). *ready = 0 when there is nothing to send:
+ * the person is no longer reachable, or this mail cannot be built (it fails
+ * alone, the others still go out). */
 static enum eq_err
-send_one(const struct run_ctx *ctx, const struct campaign *c,
-         struct store_invitation *inv, int reminder, struct run_summary *sum,
-         enum sent *out, struct eq_buf *diag)
+prepare(const struct run_ctx *ctx, struct outgoing *o, int *ready,
+        struct run_summary *sum, struct eq_buf *diag)
 {
     struct compose_invite ci = {
         .cfg = ctx->cfg,
-        .campaign = c,
-        .inv = inv,
+        .campaign = o->c,
+        .inv = o->inv,
         .templates_dir = ctx->cfg->general.templates,
-        .reminder = reminder,
+        .reminder = o->reminder,
         .now = ctx->now,
     };
-    struct transport_result res;
     struct eq_buf why = {0};
-    char *raw = NULL, *env = NULL;
-    size_t len = 0;
-    enum eq_err err, sent;
+    enum eq_err err;
     int ok;
 
-    *out = SENT_SKIPPED;
-    if ((err = still_reachable(ctx, inv, &ok)) != EQ_OK)
+    *ready = 0;
+    if ((err = still_reachable(ctx, o->inv, &ok)) != EQ_OK)
         return err;
     if (!ok)
-        return store_invitation_set_state(ctx->st, inv->id, INV_CANCELLED,
+        return store_invitation_set_state(ctx->st, o->inv->id, INV_CANCELLED,
                                           ctx->now, "not reachable");
-    if (compose_invitation(&ci, &raw, &len, &env, &why) != EQ_OK) {
-        /* This invitation cannot be built (bad address, template error):
-         * it fails alone, the others still go out. */
-        eq_diag(diag, "compose for %s: %s", inv->email, buf_str(&why));
+    if (compose_invitation(&ci, &o->raw, &o->len, &o->env, &why) != EQ_OK) {
+        eq_diag(diag, "compose for %s: %s", o->inv->email, buf_str(&why));
         sum->failed++;
-        *out = SENT_FAILED;
-        err = store_invitation_set_state(ctx->st, inv->id, INV_FAILED,
+        err = store_invitation_set_state(ctx->st, o->inv->id, INV_FAILED,
                                          ctx->now, buf_str(&why));
-        goto out;
+        buf_free(&why);
+        return err;
     }
-    if (!reminder &&
-        (err = store_invitation_set_state(ctx->st, inv->id, INV_SENDING,
+    o->rcpt[0] = o->inv->email;
+    if (!o->reminder &&
+        (err = store_invitation_set_state(ctx->st, o->inv->id, INV_SENDING,
                                           ctx->now, NULL)) != EQ_OK)
-        goto out;
-    const char *rcpt[1] = {inv->email};
-    struct transport_msg msg = {env, rcpt, 1, raw, len};
-    memset(&res, 0, sizeof res);
-    sent = transport_send(ctx->tx, &msg, &res);
-    if (sent == EQ_OK) {
-        *out = SENT_OK;
-        if (reminder) {
-            err = store_invitation_reminded(ctx->st, inv->id, ctx->now);
+        return err;
+    *ready = 1;
+    return EQ_OK;
+}
+
+/* Back-off for 4xx: 15 min, 1 h, 4 h, then daily. */
+static eq_time
+retry_after(int attempts)
+{
+    static const eq_time steps[] = {900, 3600, 4 * 3600};
+    return attempts < 3 ? steps[attempts] : DAY;
+}
+
+/* The outcome of one hand-over, committed after the server's reply. */
+static enum eq_err
+record(const struct run_ctx *ctx, const struct outgoing *o,
+       const struct transport_result *res, struct run_summary *sum,
+       struct eq_buf *diag)
+{
+    const struct store_invitation *inv = o->inv;
+
+    switch (res->err) {
+    case EQ_OK:
+        if (o->reminder) {
             sum->reminded++;
-        } else {
-            err = store_invitation_set_state(ctx->st, inv->id, INV_SENT,
-                                             ctx->now, NULL);
-            sum->sent++;
+            return store_invitation_reminded(ctx->st, inv->id, ctx->now);
         }
-    } else if (sent == EQ_ERR_TEMP) {
+        sum->sent++;
+        return store_invitation_set_state(ctx->st, inv->id, INV_SENT,
+                                          ctx->now, NULL);
+    case EQ_ERR_TEMP:
         sum->deferred++;
-        /* No SMTP reply at all (421 from the transport): the server is
-         * down, and the rest of the queue would only wait out timeouts. */
-        *out = res.code == 421 || res.code == 0 ? SENT_DOWN : SENT_DEFERRED;
-        if (!reminder)
-            err = store_invitation_defer(ctx->st, inv->id,
-                                         ctx->now + retry_after(inv->attempts),
-                                         res.text);
-    } else if (sent == EQ_ERR_DATA) {
+        if (o->reminder)
+            return EQ_OK; /* the next run tries the reminder again */
+        return store_invitation_defer(ctx->st, inv->id,
+                                      ctx->now + retry_after(inv->attempts),
+                                      res->text);
+    case EQ_ERR_DATA:
         sum->failed++;
-        *out = SENT_FAILED;
-        eq_diag(diag, "send to %s: %s", inv->email, res.text);
-        err = store_invitation_set_state(ctx->st, inv->id, INV_FAILED,
-                                         ctx->now, res.text);
-    } else {
-        /* Login refused, TLS unavailable: nothing to do with this mail. */
-        eq_diag(diag, "outgoing mail: %s", res.text);
-        *out = SENT_DOWN;
-        if (!reminder)
-            err = store_invitation_set_state(ctx->st, inv->id, INV_PLANNED,
-                                             ctx->now, res.text);
-        if (err == EQ_OK)
-            err = sent;
+        eq_diag(diag, "send to %s: %s", inv->email, res->text);
+        return store_invitation_set_state(ctx->st, inv->id, INV_FAILED,
+                                          ctx->now, res->text);
+    default:
+        /* Login refused, TLS unavailable: not this mail's fault; it goes
+         * back to the queue. */
+        if (o->reminder)
+            return EQ_OK;
+        return store_invitation_set_state(ctx->st, inv->id, INV_PLANNED,
+                                          ctx->now, res->text);
     }
-out:
-    buf_free(&why);
-    free(raw);
-    free(env);
-    return err;
 }
 
 /* Reminders go out like invitations: on send days, inside the window. */
@@ -319,63 +320,114 @@ reminder_time(const struct run_ctx *ctx, const struct campaign *c)
     return campaign_is_send_day(c, today) && minute >= c->window_start;
 }
 
+/* Appends the mail due now from list to out. */
+static enum eq_err
+gather(const struct run_ctx *ctx, struct store_invitation *list, size_t n,
+       int reminders, struct outgoing **out, size_t *n_out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct campaign *c = campaign_named(ctx, list[i].campaign);
+        int r = 0;
+        if (c == NULL || list[i].closes_at <= ctx->now)
+            continue; /* campaign file removed, or expire() takes it */
+        if (reminders) {
+            eq_time due = list[i].sent_at + (eq_time)c->reminder_after * DAY *
+                                                (list[i].reminders + 1);
+            if (list[i].reminders >= c->max_reminders || due > ctx->now ||
+                !reminder_time(ctx, c))
+                continue;
+            r = list[i].reminders + 1;
+        }
+        struct outgoing *g = realloc(*out, (*n_out + 1) * sizeof **out);
+        if (g == NULL)
+            return EQ_ERR_NOMEM;
+        *out = g;
+        memset(&g[*n_out], 0, sizeof g[0]);
+        g[*n_out].inv = &list[i];
+        g[*n_out].c = c;
+        g[(*n_out)++].reminder = r;
+    }
+    return EQ_OK;
+}
+
 enum eq_err
 run_send(const struct run_ctx *ctx, struct run_summary *sum,
          struct eq_buf *diag)
 {
-    struct store_invitation *inv = NULL;
-    size_t n = 0;
-    enum sent how = SENT_OK;
-    enum eq_err err = EQ_OK;
-
     /* New invitations (and any left in `sending` by a crash: they go again
-     * with the same Message-ID), then the deferred ones due again. */
-    struct store_inv_filter due[2] = {
+     * with the same Message-ID), the deferred ones due again, and the
+     * reminders due. */
+    struct store_inv_filter q[3] = {
         {.state_mask = STATE(INV_PLANNED) | STATE(INV_SENDING),
          .planned_before = ctx->now},
         {.state_mask = STATE(INV_DEFERRED), .next_attempt_before = ctx->now},
+        {.state_mask = STATE(INV_SENT) | STATE(INV_REMINDED)},
     };
-    for (int q = 0; q < 2 && how != SENT_DOWN; q++) {
-        if ((err = store_invitations(ctx->st, &due[q], &inv, &n)) != EQ_OK)
-            return err;
-        for (size_t i = 0; i < n && err == EQ_OK && how != SENT_DOWN; i++) {
-            const struct campaign *c = campaign_named(ctx, inv[i].campaign);
-            if (c == NULL)
-                continue; /* campaign file removed: leave it planned */
-            if (inv[i].closes_at <= ctx->now)
-                continue; /* expire() takes it */
-            err = send_one(ctx, c, &inv[i], 0, sum, &how, diag);
+    struct store_invitation *list[3] = {NULL, NULL, NULL};
+    size_t n_list[3] = {0, 0, 0}, n = 0, par = transport_parallel(ctx->tx);
+    struct outgoing *out = NULL;
+    struct transport_msg *msgs = NULL;
+    struct transport_result *res = NULL;
+    struct outgoing **batch = NULL;
+    enum eq_err err = EQ_OK, stop = EQ_OK;
+
+    for (int i = 0; i < 3 && err == EQ_OK; i++)
+        if ((err = store_invitations(ctx->st, &q[i], &list[i], &n_list[i])) ==
+            EQ_OK)
+            err = gather(ctx, list[i], n_list[i], i == 2, &out, &n);
+    if (err != EQ_OK || n == 0)
+        goto out;
+    if (par < 1)
+        par = 1;
+    msgs = calloc(par, sizeof *msgs);
+    res = calloc(par, sizeof *res);
+    batch = calloc(par, sizeof *batch);
+    if (!msgs || !res || !batch) {
+        err = EQ_ERR_NOMEM;
+        goto out;
+    }
+    /* Batches of as many as the transport hands over at once: a crash can
+     * send only those twice. */
+    for (size_t i = 0; i < n && err == EQ_OK && stop == EQ_OK;) {
+        size_t k = 0;
+        for (; i < n && k < par && err == EQ_OK; i++) {
+            int ready;
+            err = prepare(ctx, &out[i], &ready, sum, diag);
+            if (err == EQ_OK && ready) {
+                batch[k] = &out[i];
+                msgs[k] = (struct transport_msg){out[i].env, out[i].rcpt, 1,
+                                                 out[i].raw, out[i].len};
+                k++;
+            }
         }
-        store_invitations_free(inv, n);
-        if (err != EQ_OK)
-            return err;
-    }
-    /* Reminders: reminder_after days after the invitation (or the previous
-     * reminder), while the invitation is open. */
-    struct store_inv_filter rem = {
-        .state_mask = STATE(INV_SENT) | STATE(INV_REMINDED)};
-    if (how == SENT_DOWN ||
-        (err = store_invitations(ctx->st, &rem, &inv, &n)) != EQ_OK)
-        return err;
-    for (size_t i = 0; i < n && err == EQ_OK && how != SENT_DOWN; i++) {
-        const struct campaign *c = campaign_named(ctx, inv[i].campaign);
-        if (c == NULL || inv[i].reminders >= c->max_reminders ||
-            inv[i].closes_at <= ctx->now || !reminder_time(ctx, c))
+        if (k == 0)
             continue;
-        eq_time due_at =
-            inv[i].sent_at + (eq_time)c->reminder_after * DAY *
-                                 (inv[i].reminders + 1);
-        if (due_at <= ctx->now)
-            err = send_one(ctx, c, &inv[i], inv[i].reminders + 1, sum, &how,
-                           diag);
+        stop = transport_send_many(ctx->tx, msgs, k, res);
+        for (size_t j = 0; j < k && err == EQ_OK; j++)
+            err = record(ctx, batch[j], &res[j], sum, diag);
+        for (size_t j = 0; j < k; j++) {
+            free(batch[j]->raw);
+            free(batch[j]->env);
+            batch[j]->raw = batch[j]->env = NULL;
+        }
+        if (ctx->progress)
+            ctx->progress(ctx->progress_arg, i, n);
+        if (stop != EQ_OK)
+            eq_diag(diag, "outgoing mail: %s; the rest waits for the next run",
+                    res[k - 1].text);
     }
-    store_invitations_free(inv, n);
-    if (err == EQ_OK && how == SENT_DOWN) {
-        eq_diag(diag, "outgoing mail server unavailable: the rest waits for "
-                      "the next run");
-        err = EQ_ERR_TEMP;
+out:
+    for (size_t i = 0; i < n; i++) {
+        free(out[i].raw);
+        free(out[i].env);
     }
-    return err;
+    free(out);
+    free(msgs);
+    free(res);
+    free(batch);
+    for (int i = 0; i < 3; i++)
+        store_invitations_free(list[i], n_list[i]);
+    return err != EQ_OK ? err : stop;
 }
 
 enum eq_err

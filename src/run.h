@@ -32,7 +32,10 @@ struct run_ctx {
     struct transport *tx; /* needed for RUN_SEND and RUN_DIGEST */
     struct source *src;   /* needed for RUN_INGEST */
     eq_time now;
-    uint64_t seed;
+    uint64_t seed; /* store_seed(): the same choices in `plan` and `run` */
+    /* Optional: called after each batch of mail, for a progress bar. */
+    void (*progress)(void *arg, size_t done, size_t total);
+    void *progress_arg;
 };
 
 struct run_summary {

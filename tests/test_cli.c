@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -790,4 +791,41 @@ Test(cli, run_log_reads_now_in_the_configured_zone)
     cr_assert_str_eq(finished, "2026-03-03T11:00:00Z", "%s", out_buf);
     cr_assert_str_eq(started, "2026-03-03T11:00:00Z",
                      "run log: started %s, finished %s", started, finished);
+}
+
+Test(cli, campaign_check_names_department_codes_the_organisation_lacks)
+{
+    write_loop_setup();
+    write_file("campaigns/typo.ini", "[campaign]\n"
+                                     "name = typo\n"
+                                     "metrics = nps\n"
+                                     "providers = it, facilitair\n"
+                                     "customers = *\n"
+                                     "start = 2026-03-01\n");
+    /* Before any import there is nothing to check against. */
+    cr_assert_eq(RUN("campaign", "check"), 0, "%s", err_buf);
+    cr_assert_eq(RUN("init"), 0, "%s", err_buf);
+    cr_assert_eq(RUN("org", "import", CLI_FIX "/org40.csv"), 0, "%s", err_buf);
+    cr_assert_eq(RUN("campaign", "check"), 78, "%s", err_buf);
+    cr_assert_not_null(strstr(err_buf, "typo.ini:4: unknown department code "
+                                       "'facilitair'"),
+                       "%s", err_buf);
+}
+
+Test(cli, a_second_run_while_one_is_busy_leaves_with_75)
+{
+    char lock[256];
+
+    write_loop_setup();
+    cr_assert_eq(RUN("init"), 0, "%s", err_buf);
+    path_in(lock, sizeof lock, "data/enquete.db.lock");
+    int fd = open(lock, O_RDWR | O_CREAT, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(flock(fd, LOCK_EX), 0); /* "another run" holds it */
+    cr_assert_eq(RUN("--now", "2026-03-03T12:00", "run"), 75, "%s", err_buf);
+    cr_assert_not_null(strstr(err_buf, "another enquete is working"), "%s",
+                       err_buf);
+    cr_assert_eq(status_count("invitations", "sent"), 0);
+    close(fd);
+    cr_assert_eq(RUN("--now", "2026-03-03T12:00", "run"), 0, "%s", err_buf);
 }

@@ -141,8 +141,9 @@ Test(run, invitation_reply_answer_digest)
     struct transport *tx = transport_capture_new();
     struct eq_buf diag = {0};
     struct run_summary sum;
-    struct run_ctx ctx = {st, cfg, camps, n_camps, tx, NULL,
-                          at("2026-03-03T12:00"), 42};
+    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
+                          .n_campaigns = n_camps, .tx = tx,
+                          .now = at("2026-03-03T12:00"), .seed = 42};
 
     /* Tuesday 3 March: the first invitations go out, none to ICT itself. */
     memset(&sum, 0, sizeof sum);
@@ -278,8 +279,9 @@ Test(run, invitation_left_sending_by_a_crash_goes_out_again)
     struct transport *tx = transport_capture_new();
     struct eq_buf diag = {0};
     struct run_summary sum = {0};
-    struct run_ctx ctx = {st, cfg, camps, n_camps, tx, NULL,
-                          at("2026-03-03T12:00"), 42};
+    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
+                          .n_campaigns = n_camps, .tx = tx,
+                          .now = at("2026-03-03T12:00"), .seed = 42};
     struct store_invitation *inv = NULL;
     size_t n = 0;
     struct store_inv_filter f = {.state_mask = 1u << INV_PLANNED};
@@ -304,8 +306,9 @@ Test(run, opt_out_ends_every_open_invitation_of_that_person)
     struct transport *tx = transport_capture_new();
     struct eq_buf diag = {0};
     struct run_summary sum = {0};
-    struct run_ctx ctx = {st, cfg, camps, n_camps, tx, NULL,
-                          at("2026-03-03T12:00"), 42};
+    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
+                          .n_campaigns = n_camps, .tx = tx,
+                          .now = at("2026-03-03T12:00"), .seed = 42};
     char raw[2048];
     int64_t cid;
     enum source_folder folder;
@@ -348,8 +351,9 @@ Test(run, answer_after_the_digest_is_kept_as_late_and_not_counted)
     struct transport *tx = transport_capture_new();
     struct eq_buf diag = {0};
     struct run_summary sum = {0};
-    struct run_ctx ctx = {st, cfg, camps, n_camps, tx, NULL,
-                          at("2026-03-03T12:00"), 42};
+    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
+                          .n_campaigns = n_camps, .tx = tx,
+                          .now = at("2026-03-03T12:00"), .seed = 42};
     struct ingest_summary is = {0};
     enum source_folder folder;
     char raw[2048];
@@ -389,8 +393,9 @@ Test(run, review_assign_records_a_message_once)
     struct transport *tx = transport_capture_new();
     struct eq_buf diag = {0};
     struct run_summary sum = {0};
-    struct run_ctx ctx = {st, cfg, camps, n_camps, tx, NULL,
-                          at("2026-03-03T12:00"), 42};
+    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
+                          .n_campaigns = n_camps, .tx = tx,
+                          .now = at("2026-03-03T12:00"), .seed = 42};
     struct ingest_summary is = {0};
     enum source_folder folder;
     char raw[2048], tok[TOKEN_LEN + 1];
