@@ -20,6 +20,11 @@
 #include "token.h"
 
 #define FOLD_AT 78
+/* A word longer than this cannot sit on a folded line of FOLD_AT columns;
+ * it is written as encoded words, which may be split anywhere. */
+#define LONG_WORD (FOLD_AT - 1)
+/* RFC 5322 2.1.1: no line longer than 998 characters without its CRLF. */
+#define MAX_LINE 998
 /* "=?UTF-8?Q?" + payload + "?=" must fit in 75 characters (RFC 2047). */
 #define EW_PAYLOAD (75 - 10 - 2)
 
@@ -189,7 +194,7 @@ hdr_unstructured(struct hdr *h, const char *s)
         size_t j = i;
         while (j < len && s[j] != ' ')
             j++;
-        if (needs_encoding(s + i, j - i)) {
+        if (needs_encoding(s + i, j - i) || j - i > LONG_WORD) {
             if (first == len)
                 first = i;
             last_end = j;
@@ -233,10 +238,14 @@ hdr_phrase(struct hdr *h, const char *name)
 
     if (needs_encoding(name, len))
         return hdr_encoded_words(h, name, len);
-    for (size_t i = 0; i < len; i++)
+    for (size_t i = 0, run = 0; i < len; i++) {
         if (!is_atext((unsigned char)name[i]) &&
             !(name[i] == ' ' && i > 0 && name[i - 1] != ' '))
             atoms = 0;
+        run = name[i] == ' ' ? 0 : run + 1;
+        if (run > LONG_WORD)
+            return hdr_encoded_words(h, name, len);
+    }
     if (atoms && len > 0 && name[len - 1] != ' ') {
         size_t i = 0;
         while (i < len) {
@@ -258,7 +267,11 @@ hdr_phrase(struct hdr *h, const char *name)
     }
     if (err == EQ_OK)
         err = buf_addc(&q, '"');
-    if (err == EQ_OK)
+    /* A quoted-string is one unit that cannot fold: a long one goes as
+     * encoded words instead, which can. */
+    if (err == EQ_OK && q.len > LONG_WORD)
+        err = hdr_encoded_words(h, name, len);
+    else if (err == EQ_OK)
         err = hdr_unit(h, q.s, q.len);
     buf_free(&q);
     return err;
@@ -276,7 +289,12 @@ check_value(const char *what, const char *v, struct eq_buf *diag)
             eq_diag(diag, "compose: %s contains a line break", what);
             return EQ_ERR_DATA;
         }
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+        /* C0 controls, DEL, and in UTF-8 the C1 controls (NEL among
+         * them) and U+2028/U+2029: readers may show any of them as a line
+         * break. */
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f ||
+            (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
+            (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))) {
             eq_diag(diag, "compose: %s contains a control character", what);
             return EQ_ERR_DATA;
         }
@@ -296,6 +314,11 @@ check_addr(const char *what, const char *a, struct eq_buf *diag)
         }
     if (at == NULL || at == a || at[1] == '\0') {
         eq_diag(diag, "compose: %s: invalid address '%s'", what, a);
+        return EQ_ERR_DATA;
+    }
+    /* RFC 5321 4.5.3.1.3: a path holds at most 256 octets with its <>. */
+    if (strlen(a) > 254) {
+        eq_diag(diag, "compose: %s: address longer than 254 characters", what);
         return EQ_ERR_DATA;
     }
     return EQ_OK;
@@ -399,7 +422,8 @@ hdr_msgids(struct eq_buf *b, const char *name, const char *ids,
         e = p;
         while (*e && *e != ' ' && *e != '\t')
             e++;
-        if (memchr(p, '@', (size_t)(e - p)) == NULL) {
+        if (memchr(p, '@', (size_t)(e - p)) == NULL ||
+            (size_t)(e - p) > MAX_LINE / 4) {
             eq_diag(diag, "compose: %s: '%.*s' is not a message id", name,
                     (int)(e - p), p);
             err = EQ_ERR_DATA;
@@ -708,6 +732,35 @@ add_body(struct eq_buf *b, const struct compose_mail *m, struct eq_buf *diag)
     return err;
 }
 
+/* The last guard for RFC 5322 2.1.1, whatever produced the line. */
+static enum eq_err
+check_line_length(const char *s, size_t len, struct eq_buf *diag)
+{
+    size_t line = 1, start = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '\n')
+            continue;
+        if (i - start > MAX_LINE + 1) {
+            eq_diag(diag,
+                    "compose: line %zu of the message is longer than %d "
+                    "characters",
+                    line, MAX_LINE);
+            return EQ_ERR_DATA;
+        }
+        start = i + 1;
+        line++;
+    }
+    if (len - start > MAX_LINE) {
+        eq_diag(diag,
+                "compose: line %zu of the message is longer than %d "
+                "characters",
+                line, MAX_LINE);
+        return EQ_ERR_DATA;
+    }
+    return EQ_OK;
+}
+
 enum eq_err
 compose_build(const struct compose_mail *m, char **out, size_t *len,
               struct eq_buf *diag)
@@ -748,6 +801,14 @@ compose_build(const struct compose_mail *m, char **out, size_t *len,
          strchr(m->list_unsubscribe, '>') ||
          strchr(m->list_unsubscribe, '\t'))) {
         eq_diag(diag, "compose: List-Unsubscribe must be one URL");
+        return EQ_ERR_DATA;
+    }
+    if (m->list_unsubscribe != NULL &&
+        strlen(m->list_unsubscribe) > MAX_LINE - 4) {
+        eq_diag(diag,
+                "compose: List-Unsubscribe URL longer than %d "
+                "characters",
+                MAX_LINE - 4);
         return EQ_ERR_DATA;
     }
 
@@ -795,6 +856,8 @@ compose_build(const struct compose_mail *m, char **out, size_t *len,
     }
     if ((err = buf_add(&b, "MIME-Version: 1.0\r\n")) != EQ_OK ||
         (err = add_body(&b, m, diag)) != EQ_OK)
+        goto out;
+    if ((err = check_line_length(b.s, b.len, diag)) != EQ_OK)
         goto out;
     if (len != NULL)
         *len = b.len;
@@ -1192,6 +1255,62 @@ language_of(const struct compose_invite *ci)
     return "nl";
 }
 
+static void
+invite_state_free(struct invite_state *st)
+{
+    for (size_t i = 0; i < st->n_answers; i++)
+        free(st->answer_bodies[i]);
+    free(st->answer_bodies);
+    free(st->answer_items);
+    tpl_ctx_free(st->ctx);
+    free(st->local);
+    free(st->domain);
+    free(st->name);
+    free(st->first_name);
+    memset(st, 0, sizeof(*st));
+}
+
+/* Everything the templates of one invitation see, links still empty. */
+static enum eq_err
+invite_state_init(struct invite_state *st, const struct compose_invite *ci,
+                  struct eq_buf *diag)
+{
+    const struct store_invitation *inv = ci->inv;
+    enum eq_err err;
+
+    memset(st, 0, sizeof(*st));
+    st->ci = ci;
+    st->token = inv->token;
+    st->lang = language_of(ci);
+    st->en = strcmp(st->lang, "en") == 0;
+    st->tz = ci->campaign->timezone
+                 ? ci->campaign->timezone
+                 : (ci->cfg->general.timezone ? ci->cfg->general.timezone
+                                              : "Europe/Amsterdam");
+    err = config_reply_parts(ci->cfg, &st->local, &st->domain);
+    if (err != EQ_OK) {
+        eq_diag(diag, "compose: reply_address '%s' is not LOCAL@DOMAIN",
+                ci->cfg->general.reply_address ? ci->cfg->general.reply_address
+                                               : "");
+        return err;
+    }
+    /* Both reach headers (To, and Subject through the templates): data
+     * with line breaks or control characters is refused here, by name,
+     * rather than cleaned up, so the bad row gets fixed at its source. */
+    if ((err = check_value("employee name", inv->employee_name, diag)) !=
+            EQ_OK ||
+        (err = check_value("department name", inv->provider_name, diag)) !=
+            EQ_OK ||
+        (err = check_value("department code", inv->provider_code, diag)) !=
+            EQ_OK)
+        return err;
+    st->name = strdup(inv->employee_name ? inv->employee_name : "");
+    st->first_name = st->name ? first_name_of(st->name) : NULL;
+    if (st->name == NULL || st->first_name == NULL)
+        return EQ_ERR_NOMEM;
+    return build_context(st, diag);
+}
+
 enum eq_err
 compose_invitation(const struct compose_invite *ci, char **out, size_t *len,
                    char **envelope_from, struct eq_buf *diag)
@@ -1203,6 +1322,7 @@ compose_invitation(const struct compose_invite *ci, char **out, size_t *len,
     const char *kind = ci->reminder > 0 ? "reminder" : "invite";
     struct eq_buf where = {0}, msgid = {0}, irt = {0}, reply = {0},
                   subject = {0};
+    struct tpl_source src = {dir, NULL, "txt"};
     char *tpl_txt = NULL, *txt = NULL, *html = NULL, *subj = NULL;
     char *unsub = NULL, *tag = NULL;
     const char *body;
@@ -1225,29 +1345,9 @@ compose_invitation(const struct compose_invite *ci, char **out, size_t *len,
                 (long long)inv->id);
         return EQ_ERR_DATA;
     }
-    st.ci = ci;
-    st.token = inv->token;
-    st.lang = language_of(ci);
-    st.en = strcmp(st.lang, "en") == 0;
-    st.tz = ci->campaign->timezone
-                ? ci->campaign->timezone
-                : (ci->cfg->general.timezone ? ci->cfg->general.timezone
-                                             : "Europe/Amsterdam");
-    err = config_reply_parts(ci->cfg, &st.local, &st.domain);
-    if (err != EQ_OK) {
-        eq_diag(diag, "compose: reply_address '%s' is not LOCAL@DOMAIN",
-                ci->cfg->general.reply_address ? ci->cfg->general.reply_address
-                                               : "");
+    if ((err = invite_state_init(&st, ci, diag)) != EQ_OK)
         goto out;
-    }
-    st.name = strdup(inv->employee_name ? inv->employee_name : "");
-    st.first_name = st.name ? first_name_of(st.name) : NULL;
-    if (st.name == NULL || st.first_name == NULL) {
-        err = EQ_ERR_NOMEM;
-        goto out;
-    }
-    if ((err = build_context(&st, diag)) != EQ_OK)
-        goto out;
+    src.lang = st.lang;
 
     if ((err = buf_printf(&where, "%s/%s/%s.txt", dir, st.lang, kind)) !=
             EQ_OK ||
@@ -1255,8 +1355,8 @@ compose_invitation(const struct compose_invite *ci, char **out, size_t *len,
             EQ_OK)
         goto out;
     /* First pass: the subject, which the answer links repeat. */
-    if ((err = template_render(tpl_txt, st.ctx, 0, where.s, &txt, diag)) !=
-            EQ_OK ||
+    if ((err = template_render_src(tpl_txt, st.ctx, &src, where.s, &txt,
+                                   diag)) != EQ_OK ||
         (err = split_subject(txt, where.s, &subj, &body, diag)) != EQ_OK)
         goto out;
     if ((err = buf_add(&subject, subj)) != EQ_OK)
@@ -1279,8 +1379,8 @@ compose_invitation(const struct compose_invite *ci, char **out, size_t *len,
     txt = NULL;
     free(subj);
     subj = NULL;
-    if ((err = template_render(tpl_txt, st.ctx, 0, where.s, &txt, diag)) !=
-            EQ_OK ||
+    if ((err = template_render_src(tpl_txt, st.ctx, &src, where.s, &txt,
+                                   diag)) != EQ_OK ||
         (err = split_subject(txt, where.s, &subj, &body, diag)) != EQ_OK)
         goto out;
     if ((err = template_render_file(dir, st.lang, kind, "html", st.ctx, &html,
@@ -1333,15 +1433,7 @@ compose_invitation(const struct compose_invite *ci, char **out, size_t *len,
 out:
     if (err == EQ_ERR_NOMEM)
         eq_diag(diag, "compose: out of memory");
-    for (size_t i = 0; i < st.n_answers; i++)
-        free(st.answer_bodies[i]);
-    free(st.answer_bodies);
-    free(st.answer_items);
-    tpl_ctx_free(st.ctx);
-    free(st.local);
-    free(st.domain);
-    free(st.name);
-    free(st.first_name);
+    invite_state_free(&st);
     free(tpl_txt);
     free(txt);
     free(html);
@@ -1354,4 +1446,270 @@ out:
     buf_free(&reply);
     buf_free(&subject);
     return err;
+}
+
+/* --- checking templates ---------------------------------------------- */
+
+/* A valid token (Crockford base32, 26 characters) that no real invitation
+ * can have been given by chance in a way that matters: samples are never
+ * stored or sent. */
+#define SAMPLE_TOKEN "abcdefghjkmnpqrstvwxyz0123"
+
+/* Keeps the first failure's code; out of memory ends the check at once. */
+static int
+check_keep(enum eq_err *total, enum eq_err err)
+{
+    if (err != EQ_OK && *total == EQ_OK)
+        *total = err;
+    return err == EQ_ERR_NOMEM;
+}
+
+/* The two sample invitees of a check: one named, asked every question;
+ * one without a name, asked only the first, with the other anonymity
+ * setting, so both sides of {{#several}}, {{#first_name}} and
+ * {{#anonymous}} really render. */
+struct check_sample {
+    struct campaign camp;
+    struct store_invitation inv;
+    struct compose_invite ci;
+};
+
+static void
+check_sample_init(struct check_sample *cs, const struct eq_config *cfg,
+                  const struct campaign *c, const char *dir, const char *lang,
+                  int reminder, int second)
+{
+    memset(cs, 0, sizeof(*cs));
+    cs->camp = *c;
+    if (second) {
+        cs->camp.n_metrics = c->n_metrics > 0 ? 1 : 0;
+        cs->camp.anonymous = !c->anonymous;
+    }
+    memcpy(cs->inv.token, SAMPLE_TOKEN, sizeof(cs->inv.token));
+    cs->inv.language = (char *)lang;
+    cs->inv.email = (char *)"sample@example.invalid";
+    cs->inv.employee_name = (char *)(second ? "" : "Anna de Vries");
+    cs->inv.provider_code =
+        (char *)(c->n_providers > 0 && c->providers ? c->providers[0] : "ict");
+    cs->inv.provider_name = cs->inv.provider_code;
+    cs->inv.closes_at = 1796122800; /* 2026-12-01 */
+    cs->ci.cfg = cfg;
+    cs->ci.campaign = &cs->camp;
+    cs->ci.inv = &cs->inv;
+    cs->ci.templates_dir = dir;
+    cs->ci.reminder = reminder;
+    cs->ci.now = 1795258800; /* 2026-11-21 */
+}
+
+/* invite (reminders = 0) or reminder 1..reminders in one language: every
+ * branch checked against the samples, then one real message built. */
+static enum eq_err
+check_invitations(const struct eq_config *cfg, const struct campaign *c,
+                  const char *dir, const char *lang, int reminders,
+                  struct eq_buf *diag)
+{
+    const char *kind = reminders > 0 ? "reminder" : "invite";
+    size_t n = reminders > 0 ? 2 * (size_t)reminders : 2, ns = 0;
+    struct check_sample *cs = calloc(n, sizeof(*cs));
+    struct invite_state *st = calloc(n, sizeof(*st));
+    const struct tpl_ctx **ctxs = calloc(n, sizeof(*ctxs));
+    enum eq_err err = EQ_OK, total = EQ_OK;
+    struct eq_buf subj = {0};
+
+    if (cs == NULL || st == NULL || ctxs == NULL) {
+        err = EQ_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        check_sample_init(&cs[i], cfg, c, dir, lang,
+                          reminders > 0 ? (int)(i / 2) + 1 : 0, (int)(i % 2));
+        err = invite_state_init(&st[i], &cs[i].ci, diag);
+        ns = i + 1;
+        buf_reset(&subj);
+        if (err == EQ_OK)
+            err = buf_printf(&subj, "%s [#%s]",
+                             st[i].en ? "Sample" : "Voorbeeld", SAMPLE_TOKEN);
+        if (err == EQ_OK)
+            err = fill_links(&st[i], subj.s);
+        if (err != EQ_OK)
+            goto out;
+        ctxs[i] = st[i].ctx;
+    }
+    {
+        enum eq_err a =
+            template_check_file(dir, lang, kind, "txt", ctxs, n, diag);
+        enum eq_err b =
+            template_check_file(dir, lang, kind, "html", ctxs, n, diag);
+        if (check_keep(&total, a) || check_keep(&total, b))
+            goto out;
+    }
+    /* The branches are sound: a real message shows what only composing
+     * finds (no Subject: line, a value that cannot go in a header). */
+    for (size_t i = 0; i < n && total == EQ_OK; i++) {
+        char *msg = NULL;
+        struct eq_buf why = {0};
+        err = compose_invitation(&cs[i].ci, &msg, NULL, NULL, &why);
+        free(msg);
+        if (err != EQ_OK) {
+            if (why.len > 0 && diag != NULL)
+                buf_add(diag, why.s);
+            buf_free(&why);
+            if (check_keep(&total, err))
+                goto out;
+            break;
+        }
+        buf_free(&why);
+    }
+    err = EQ_OK;
+out:
+    for (size_t i = 0; st != NULL && i < ns; i++)
+        invite_state_free(&st[i]);
+    free(cs);
+    free(st);
+    free(ctxs);
+    buf_free(&subj);
+    return err != EQ_OK ? err : total;
+}
+
+/* The confirmation's variables (templates/README.md): a named respondent
+ * with a comment and every question answered, and an unnamed one with
+ * neither. */
+static enum eq_err
+confirmation_sample(const struct campaign *c, const char *lang, int second,
+                    struct tpl_ctx **out)
+{
+    struct tpl_ctx *ctx = tpl_ctx_new();
+    int en = strcmp(lang, "en") == 0;
+    const char *title = pick(en, c->title_nl, c->title_en);
+    enum eq_err err = ctx ? EQ_OK : EQ_ERR_NOMEM;
+
+    *out = NULL;
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "name", second ? "" : "Anna de Vries");
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "provider",
+                      c->n_providers > 0 && c->providers ? c->providers[0]
+                                                         : "ict");
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "title", title ? title : c->name);
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "comment", second ? "" : "Snel & vriendelijk");
+    for (size_t i = 0; i < c->n_metrics && err == EQ_OK && !second; i++) {
+        const struct campaign_metric *mt = &c->metrics[i];
+        const char *label = pick(en, mt->label_nl, mt->label_en);
+        struct tpl_ctx *it = tpl_add_item(ctx, "scores");
+        if (it == NULL) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        err = tpl_set(it, "label", label ? label : mt->id);
+        if (err == EQ_OK)
+            err = tpl_setf(it, "value", "%d", mt->max);
+    }
+    if (err == EQ_OK && (second || c->n_metrics == 0))
+        err = tpl_set_bool(ctx, "scores", 0);
+    if (err != EQ_OK) {
+        tpl_ctx_free(ctx);
+        return err;
+    }
+    *out = ctx;
+    return EQ_OK;
+}
+
+static enum eq_err
+check_confirmation(const struct campaign *c, const char *dir, const char *lang,
+                   struct eq_buf *diag)
+{
+    struct tpl_ctx *ctx[2] = {NULL, NULL};
+    struct tpl_source src = {dir, lang, "txt"};
+    struct eq_buf where = {0};
+    char *text = NULL, *out = NULL, *subj = NULL;
+    const char *body;
+    enum eq_err err = EQ_OK, total = EQ_OK;
+
+    for (int i = 0; i < 2 && err == EQ_OK; i++)
+        err = confirmation_sample(c, lang, i, &ctx[i]);
+    if (err != EQ_OK)
+        goto out;
+    {
+        const struct tpl_ctx *cc[2] = {ctx[0], ctx[1]};
+        enum eq_err a =
+            template_check_file(dir, lang, "confirmation", "txt", cc, 2, diag);
+        enum eq_err b =
+            template_check_file(dir, lang, "confirmation", "html", cc, 2, diag);
+        if (check_keep(&total, a) || check_keep(&total, b) || a != EQ_OK)
+            goto out;
+    }
+    /* The text starts with the Subject: line the mail is built from. */
+    err = buf_printf(&where, "%s/%s/confirmation.txt", dir, lang);
+    if (err == EQ_OK)
+        err = template_load(dir, lang, "confirmation", "txt", &text, diag);
+    if (err == EQ_OK)
+        err = template_render_src(text, ctx[0], &src, where.s, &out, diag);
+    if (err == EQ_OK)
+        err = split_subject(out, where.s, &subj, &body, diag);
+    check_keep(&total, err);
+    err = EQ_OK;
+out:
+    tpl_ctx_free(ctx[0]);
+    tpl_ctx_free(ctx[1]);
+    free(text);
+    free(out);
+    free(subj);
+    buf_free(&where);
+    return err != EQ_OK ? err : total;
+}
+
+/* Appends the lines of from to diag, each once: a campaign's broken
+ * question shows in the invitation and in every reminder. */
+static void
+diag_merge(struct eq_buf *diag, const struct eq_buf *from)
+{
+    const char *start = buf_str(from), *p = start;
+
+    while (diag != NULL && *p) {
+        size_t n = strcspn(p, "\n");
+        int seen = 0;
+        for (const char *q = start; q < p && !seen;) {
+            size_t m = strcspn(q, "\n");
+            seen = m == n && memcmp(q, p, n) == 0;
+            q += m + 1;
+        }
+        if (!seen) {
+            buf_addn(diag, p, n);
+            buf_addc(diag, '\n');
+        }
+        p += n + (p[n] == '\n');
+    }
+}
+
+enum eq_err
+compose_check_templates(const struct eq_config *cfg, const struct campaign *c,
+                        const char *templates_dir, struct eq_buf *diag)
+{
+    static const char *const langs[] = {"nl", "en"};
+    const char *dir = templates_dir ? templates_dir : cfg->general.templates;
+    struct eq_buf all = {0};
+    enum eq_err total = EQ_OK;
+
+    if (dir == NULL) {
+        eq_diag(diag, "compose: no templates directory");
+        return EQ_ERR_CONFIG;
+    }
+    for (size_t l = 0; l < sizeof(langs) / sizeof(langs[0]); l++) {
+        if (check_keep(&total,
+                       check_invitations(cfg, c, dir, langs[l], 0, &all)))
+            break;
+        if (c->max_reminders > 0 &&
+            check_keep(&total, check_invitations(cfg, c, dir, langs[l],
+                                                 c->max_reminders, &all)))
+            break;
+        if (check_keep(&total, check_confirmation(c, dir, langs[l], &all)))
+            break;
+    }
+    if (total == EQ_ERR_NOMEM)
+        eq_diag(&all, "compose: out of memory");
+    diag_merge(diag, &all);
+    buf_free(&all);
+    return total;
 }

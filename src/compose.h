@@ -63,4 +63,17 @@ enum eq_err compose_answer_link(const char *reply_local, const char *domain,
                                 const char *token, const char *subject,
                                 const char *body, char **out);
 
+/* `campaign check` for the mails of c: renders invite, reminder (when
+ * c->max_reminders > 0, once per reminder number) and confirmation, .txt and
+ * .html, in nl and en, for sample invitees (named and unnamed, one and all
+ * questions), visiting every template branch; then builds one real message
+ * per sample. Every problem is a "FILE:LINE: message" line in diag, all of
+ * them, not only the first. templates_dir NULL = [general] templates.
+ * EQ_OK when all is well, else the first failure's code (EQ_ERR_DATA for
+ * template errors, EQ_ERR_NOINPUT for a missing file). */
+enum eq_err compose_check_templates(const struct eq_config *cfg,
+                                    const struct campaign *c,
+                                    const char *templates_dir,
+                                    struct eq_buf *diag);
+
 #endif

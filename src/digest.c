@@ -2103,3 +2103,168 @@ out:
     free(s.domain);
     return err != EQ_OK ? err : first_err;
 }
+
+/* ---------------------------------------------------------------------
+ * `campaign check`: the digest templates against a sample model.
+ */
+
+/* Three providers rated by two customer departments, for every metric of
+ * c: ICT and Facilitair with enough answers to be shown, ranked and
+ * compared with a very different previous period; HR with one answer, so
+ * it is suppressed. ICT has comments. */
+struct dg_sample {
+    struct store_score_row *rows, *prev;
+    const struct store_score_row **rowp, **prevp;
+    size_t *n_rows, *n_prev;
+    char *const *comments[3];
+    size_t n_comments[3];
+    struct digest_input in;
+};
+
+static void
+dg_sample_free(struct dg_sample *s)
+{
+    free(s->rows);
+    free(s->prev);
+    free(s->rowp);
+    free(s->prevp);
+    free(s->n_rows);
+    free(s->n_prev);
+}
+
+static enum eq_err
+dg_sample_init(struct dg_sample *s, const struct campaign *c)
+{
+    static const struct store_department provs[] = {
+        {1, "ict", "ICT"}, {2, "fac", "Facilitair"}, {3, "hr", "HR"}};
+    static const struct store_department depts[] = {
+        {10, "fin", "Financiën"}, {11, "ops", "Operations"}};
+    static const struct store_pair response[] = {
+        {1, 20, 40, 0}, {2, 20, 30, 0}, {3, 1, 10, 0}};
+    static char *const ict_comments[] = {"Snel geholpen, dank!",
+                                         "Graag eerder terugbellen."};
+    size_t nm = c->n_metrics, per = 2 * 2 * 3 + 1;
+    int64_t k = (c->anonymity_min > 3 ? c->anonymity_min : 3) + 2;
+
+    memset(s, 0, sizeof *s);
+    s->rows = calloc(nm * per + 1, sizeof *s->rows);
+    s->prev = calloc(nm * 2 + 1, sizeof *s->prev);
+    s->rowp = calloc(nm + 1, sizeof *s->rowp);
+    s->prevp = calloc(nm + 1, sizeof *s->prevp);
+    s->n_rows = calloc(nm + 1, sizeof *s->n_rows);
+    s->n_prev = calloc(nm + 1, sizeof *s->n_prev);
+    if (!s->rows || !s->prev || !s->rowp || !s->prevp || !s->n_rows ||
+        !s->n_prev)
+        return EQ_ERR_NOMEM;
+    for (size_t m = 0; m < nm; m++) {
+        const struct campaign_metric *mt = &c->metrics[m];
+        struct store_score_row *r = s->rows + m * per;
+        size_t n = 0;
+        for (int64_t p = 1; p <= 2; p++)
+            for (int64_t d = 10; d <= 11; d++) {
+                /* ICT mostly high, Facilitair mostly low. */
+                r[n++] = (struct store_score_row){p, d, p == 1 ? mt->max
+                                                               : mt->min,
+                                                  k};
+                r[n++] = (struct store_score_row){p, d, p == 1 ? mt->min
+                                                               : mt->max,
+                                                  2};
+                r[n++] = (struct store_score_row){
+                    p, d, (mt->min + mt->max) / 2, d == 10 ? 1 : 3};
+            }
+        r[n++] = (struct store_score_row){3, 10, mt->max, 1};
+        s->rowp[m] = r;
+        s->n_rows[m] = n;
+        s->prev[2 * m] =
+            (struct store_score_row){1, 10, mt->min, 4 * k};
+        s->prev[2 * m + 1] =
+            (struct store_score_row){2, 10, mt->max, 4 * k};
+        s->prevp[m] = s->prev + 2 * m;
+        s->n_prev[m] = 2;
+    }
+    s->comments[0] = ict_comments;
+    s->n_comments[0] = 2;
+    s->in = (struct digest_input){
+        .c = c,
+        .period = "2026Q2",
+        .prev_period = "2026Q1",
+        .providers = provs,
+        .n_providers = 3,
+        .departments = depts,
+        .n_departments = 2,
+        .rows = s->rowp,
+        .n_rows = s->n_rows,
+        .prev_rows = s->prevp,
+        .n_prev_rows = s->n_prev,
+        .response = response,
+        .n_response = 3,
+        .comments = s->comments,
+        .n_comments = s->n_comments,
+    };
+    return EQ_OK;
+}
+
+enum eq_err
+digest_check_templates(const char *templates_dir, const struct campaign *c,
+                       struct eq_buf *diag)
+{
+    static const char *const langs[] = {"nl", "en"};
+    /* Organisation view (with a chart in HTML), a shown manager view and a
+     * suppressed one: between them every section of the template opens. */
+    static const long provs[] = {-1, 0, 2};
+    enum { NV = sizeof provs / sizeof provs[0] };
+    struct dg_sample s;
+    struct dg_model *md = NULL;
+    struct tpl_ctx *ctx[NV] = {0};
+    enum eq_err err, total = EQ_OK;
+
+    if (c->n_metrics == 0) {
+        eq_diag(diag, "digest: campaign %s has no metrics", c->name);
+        return EQ_ERR_CONFIG;
+    }
+    err = dg_sample_init(&s, c);
+    if (err == EQ_OK)
+        err = model_build(&s.in, &md, diag);
+    for (size_t l = 0; l < 2 && err == EQ_OK; l++)
+        for (int html = 0; html <= 1 && err == EQ_OK; html++) {
+            for (size_t i = 0; i < NV && err == EQ_OK; i++) {
+                struct view v;
+                tpl_ctx_free(ctx[i]);
+                ctx[i] = tpl_ctx_new();
+                if (ctx[i] == NULL) {
+                    err = EQ_ERR_NOMEM;
+                    break;
+                }
+                err = view_init(&v, md, provs[i], langs[l]);
+                if (err != EQ_OK)
+                    break;
+                err = fill_ctx(&v, html,
+                               html && provs[i] < 0
+                                   ? "data:image/png;base64,AA=="
+                                   : NULL,
+                               ctx[i]);
+                free(v.sig);
+            }
+            if (err != EQ_OK)
+                break;
+            {
+                const struct tpl_ctx *cc[NV];
+                enum eq_err e;
+                for (size_t i = 0; i < NV; i++)
+                    cc[i] = ctx[i];
+                e = template_check_file(templates_dir, langs[l], "digest",
+                                        html ? "html" : "txt", cc, NV, diag);
+                if (e == EQ_ERR_NOMEM)
+                    err = e;
+                else if (e != EQ_OK && total == EQ_OK)
+                    total = e;
+            }
+        }
+    for (size_t i = 0; i < NV; i++)
+        tpl_ctx_free(ctx[i]);
+    model_free(md);
+    dg_sample_free(&s);
+    if (err == EQ_ERR_NOMEM)
+        eq_diag(diag, "digest: out of memory");
+    return err != EQ_OK ? err : total;
+}

@@ -78,4 +78,10 @@ enum eq_err digest_render(const struct digest_input *in,
                           const char *department, const char *format,
                           char **out, struct eq_buf *diag);
 
+/* `campaign check`: DIR/{nl,en}/digest.{txt,html} against a sample model of
+ * c's metrics; every FILE:LINE error in diag; EQ_ERR_DATA when any. */
+enum eq_err digest_check_templates(const char *templates_dir,
+                                   const struct campaign *c,
+                                   struct eq_buf *diag);
+
 #endif

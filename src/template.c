@@ -1,7 +1,9 @@
 /*
  * template: a small mustache renderer. Text is first cut into tokens (with
- * the "standalone line" rule applied, so section tags alone on a line leave
- * no blank line), then rendered against a stack of contexts.
+ * the "standalone line" rule applied, so section and partial tags alone on a
+ * line leave no blank line), then rendered against a stack of contexts.
+ * Partials are parsed into their own token lists, cached per render, and
+ * rendered with the including context; check mode walks every branch.
  */
 #include "template.h"
 
@@ -169,7 +171,14 @@ tpl_add_item(struct tpl_ctx *ctx, const char *name)
 
 /* --- parsing ---------------------------------------------------------- */
 
-enum tok_kind { TOK_TEXT, TOK_VAR, TOK_RAW, TOK_SECTION, TOK_INVERTED };
+enum tok_kind {
+    TOK_TEXT,
+    TOK_VAR,
+    TOK_RAW,
+    TOK_SECTION,
+    TOK_INVERTED,
+    TOK_PARTIAL
+};
 
 struct tok {
     enum tok_kind kind;
@@ -260,6 +269,17 @@ trim_name(const char **s, size_t *len)
         (*len)--;
 }
 
+/* Partial names become file names: no directories, no dot files. */
+static int
+partial_name_ok(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+            return 0;
+    return len > 0;
+}
+
 static enum eq_err
 parse(struct parser *p)
 {
@@ -283,7 +303,7 @@ parse(struct parser *p)
             close = strstr(inner, "}}");
             after = close ? close + 2 : NULL;
             if (sigil == '#' || sigil == '^' || sigil == '/' || sigil == '!' ||
-                sigil == '&')
+                sigil == '&' || sigil == '>')
                 inner++;
         }
         if (close == NULL) {
@@ -299,9 +319,17 @@ parse(struct parser *p)
             eq_diag(p->diag, "%s:%d: malformed tag", p->where, tag_line);
             return EQ_ERR_DATA;
         }
+        if (sigil == '>' && !partial_name_ok(name, nlen)) {
+            eq_diag(p->diag,
+                    "%s:%d: partial name '%.*s' may only hold letters, "
+                    "digits, '-' and '_'",
+                    p->where, tag_line, (int)nlen, name);
+            return EQ_ERR_DATA;
+        }
 
         const char *text_end = open, *next = after;
-        if (sigil == '#' || sigil == '^' || sigil == '/' || sigil == '!') {
+        if (sigil == '#' || sigil == '^' || sigil == '/' || sigil == '!' ||
+            sigil == '>') {
             const char *ls, *nx;
             if (standalone(text, open, after, &ls, &nx)) {
                 text_end = ls;
@@ -347,6 +375,9 @@ parse(struct parser *p)
             o->end = p->n;
             break;
         }
+        case '>':
+            err = push_tok(p, TOK_PARTIAL, name, nlen, tag_line);
+            break;
         case '{':
         case '&':
             err = push_tok(p, TOK_RAW, name, nlen, tag_line);
@@ -369,15 +400,160 @@ parse(struct parser *p)
     return push_tok(p, TOK_TEXT, pos, strlen(pos), line);
 }
 
+/* --- files ------------------------------------------------------------ */
+
+/* Reads path whole. A missing file is EQ_ERR_NOINPUT with errno kept, so
+ * callers that try several places can tell "absent" from "unreadable". */
+static enum eq_err
+read_text(const char *path, char **text, int *missing, struct eq_buf *diag)
+{
+    struct eq_buf data = {0};
+    enum eq_err err = EQ_OK;
+    FILE *f;
+    char chunk[8192];
+    size_t n;
+
+    *text = NULL;
+    if (missing != NULL)
+        *missing = 0;
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        if (missing != NULL && errno == ENOENT) {
+            *missing = 1;
+            return EQ_ERR_NOINPUT;
+        }
+        eq_diag(diag, "%s: cannot open template: %s", path, strerror(errno));
+        return EQ_ERR_NOINPUT;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if ((err = buf_addn(&data, chunk, n)) != EQ_OK)
+            goto out;
+    if (ferror(f)) {
+        eq_diag(diag, "%s: read error", path);
+        err = EQ_ERR_IO;
+        goto out;
+    }
+    if (memchr(buf_str(&data), '\0', data.len) != NULL) {
+        eq_diag(diag, "%s: template contains a NUL byte", path);
+        err = EQ_ERR_DATA;
+        goto out;
+    }
+    *text = buf_take(&data);
+out:
+    fclose(f);
+    buf_free(&data);
+    return err;
+}
+
+static int
+html_ext(const char *ext)
+{
+    return ext != NULL && (strcmp(ext, "html") == 0 || strcmp(ext, "htm") == 0);
+}
+
 /* --- rendering -------------------------------------------------------- */
 
+#define PARTIAL_DEPTH 8
+
+/* A partial, loaded and parsed once per render call however often it is
+ * included (answer buttons repeat it per scale value). */
+struct partial {
+    char *name;
+    char *path;
+    char *text;
+    struct parser p;
+    enum eq_err err; /* load or parse failure, already reported */
+};
+
 struct render {
-    const struct parser *p;
+    const struct tpl_source *src;
+    int html;
     const struct tpl_ctx *stack[32];
     size_t depth;
-    int html;
     struct eq_buf out;
+    struct eq_buf *diag;
+    struct partial **cache;
+    size_t n_cache;
+    const char *active[PARTIAL_DEPTH + 1]; /* paths being rendered */
+    size_t n_active;
+    /* Check mode: every branch is visited, errors are collected (once each)
+     * instead of stopping the render. */
+    int check;
+    const struct tpl_ctx *const *samples;
+    size_t n_samples;
+    int forced; /* > 0 inside a branch no sample value would take */
+    struct eq_buf errors;
+    int n_errors;
 };
+
+static void
+partial_free(struct partial *pt)
+{
+    if (pt == NULL)
+        return;
+    free(pt->name);
+    free(pt->path);
+    free(pt->text);
+    free(pt->p.toks);
+    free(pt);
+}
+
+static void
+render_free(struct render *r)
+{
+    for (size_t i = 0; i < r->n_cache; i++)
+        partial_free(r->cache[i]);
+    free(r->cache);
+    buf_free(&r->out);
+    buf_free(&r->errors);
+}
+
+/* Reports one template error. Outside check mode it ends the render;
+ * in check mode it is kept (once) and the walk goes on. */
+static enum eq_err report(struct render *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static enum eq_err
+report(struct render *r, const char *fmt, ...)
+{
+    struct eq_buf line = {0};
+    va_list ap;
+    enum eq_err err;
+
+    va_start(ap, fmt);
+    err = buf_vprintf(&line, fmt, ap);
+    va_end(ap);
+    if (err == EQ_OK)
+        err = buf_addc(&line, '\n');
+    if (err != EQ_OK) {
+        buf_free(&line);
+        return EQ_ERR_NOMEM;
+    }
+    if (!r->check) {
+        if (r->diag != NULL)
+            buf_add(r->diag, line.s);
+        buf_free(&line);
+        return EQ_ERR_DATA;
+    }
+    /* The same line can come from every list item and every sample. */
+    {
+        const char *e = buf_str(&r->errors), *hit = e;
+        int seen = 0;
+        while ((hit = strstr(hit, line.s)) != NULL) {
+            if (hit == e || hit[-1] == '\n') {
+                seen = 1;
+                break;
+            }
+            hit++;
+        }
+        if (!seen) {
+            r->n_errors++;
+            err = buf_add(&r->errors, line.s);
+        }
+    }
+    buf_free(&line);
+    return err;
+}
 
 static const struct tpl_val *
 lookup(const struct render *r, const struct tok *t)
@@ -388,6 +564,36 @@ lookup(const struct render *r, const struct tok *t)
             return v;
     }
     return NULL;
+}
+
+/* Is name a value anywhere in ctx, at any depth? */
+static int
+tree_has(const struct tpl_ctx *ctx, const char *name, size_t len)
+{
+    for (size_t i = 0; i < ctx->n; i++) {
+        const struct tpl_val *v = &ctx->vals[i];
+        if (strlen(v->name) == len && memcmp(v->name, name, len) == 0)
+            return 1;
+        for (size_t k = 0; k < v->n_items; k++)
+            if (tree_has(v->items[k], name, len))
+                return 1;
+    }
+    return 0;
+}
+
+/* An unknown name in check mode. Where a sample renders the branch the
+ * name must resolve as in a real render; in a branch no sample takes it
+ * need only exist in some sample, so typos are caught without inventing
+ * values for every branch. */
+static int
+check_unknown(const struct render *r, const struct tok *t)
+{
+    if (!r->forced)
+        return 1;
+    for (size_t i = 0; i < r->n_samples; i++)
+        if (tree_has(r->samples[i], t->s, t->len))
+            return 0;
+    return 1;
 }
 
 static enum eq_err
@@ -436,10 +642,151 @@ truthy(const struct tpl_val *v)
     return 0;
 }
 
+static enum eq_err render_range(struct render *r, const struct parser *p,
+                                size_t from, size_t to);
+
+/* Finds DIR/LANG/NAME.EXT, else DIR/partials/NAME.EXT; loads and parses it
+ * once. *pt is NULL when it failed (already reported). */
 static enum eq_err
-render_range(struct render *r, size_t from, size_t to, struct eq_buf *diag)
+partial_get(struct render *r, const struct parser *p, const struct tok *t,
+            struct partial **out)
 {
-    const struct parser *p = r->p;
+    const struct tpl_source *src = r->src;
+    struct partial *pt = NULL, **grown;
+    struct eq_buf a = {0}, b = {0};
+    enum eq_err err;
+    int missing = 0;
+
+    *out = NULL;
+    for (size_t i = 0; i < r->n_cache; i++)
+        if (strlen(r->cache[i]->name) == t->len &&
+            memcmp(r->cache[i]->name, t->s, t->len) == 0) {
+            *out = r->cache[i]->err == EQ_OK ? r->cache[i] : NULL;
+            return r->cache[i]->err == EQ_OK || r->check ? EQ_OK
+                                                         : r->cache[i]->err;
+        }
+    if (src == NULL || src->dir == NULL || src->lang == NULL ||
+        src->ext == NULL)
+        return report(r,
+                      "%s:%d: partial '%.*s': no template directory to "
+                      "load it from",
+                      p->where, t->line, (int)t->len, t->s);
+    pt = calloc(1, sizeof(*pt));
+    grown = realloc(r->cache, (r->n_cache + 1) * sizeof(*grown));
+    if (pt == NULL || grown == NULL) {
+        free(pt);
+        if (grown != NULL)
+            r->cache = grown;
+        return EQ_ERR_NOMEM;
+    }
+    r->cache = grown;
+    r->cache[r->n_cache++] = pt;
+    pt->name = strndup(t->s, t->len);
+    if (pt->name == NULL ||
+        buf_printf(&a, "%s/%s/%.*s.%s", src->dir, src->lang, (int)t->len, t->s,
+                   src->ext) != EQ_OK ||
+        buf_printf(&b, "%s/partials/%.*s.%s", src->dir, (int)t->len, t->s,
+                   src->ext) != EQ_OK) {
+        err = EQ_ERR_NOMEM;
+        goto out;
+    }
+    err = read_text(a.s, &pt->text, &missing, r->diag);
+    if (err == EQ_ERR_NOINPUT && missing) {
+        pt->path = buf_take(&b);
+        err = read_text(pt->path, &pt->text, &missing, r->diag);
+        if (err == EQ_ERR_NOINPUT && missing) {
+            pt->err = EQ_ERR_DATA;
+            err = report(r, "%s:%d: partial '%.*s' not found (%s, %s)",
+                         p->where, t->line, (int)t->len, t->s, a.s, pt->path);
+            goto out;
+        }
+    } else {
+        pt->path = buf_take(&a);
+    }
+    if (pt->path == NULL && err == EQ_OK)
+        err = EQ_ERR_NOMEM;
+    if (err != EQ_OK) {
+        pt->err = err;
+        if (r->check && err != EQ_ERR_NOMEM) {
+            r->n_errors++;
+            err = EQ_OK;
+        }
+        goto out;
+    }
+    pt->p = (struct parser){pt->text, pt->path, NULL, 0, 0, NULL};
+    pt->p.diag = r->check ? &r->errors : r->diag;
+    err = parse(&pt->p);
+    if (err == EQ_ERR_DATA) {
+        pt->err = err;
+        if (r->check) {
+            r->n_errors++;
+            err = EQ_OK;
+        }
+        goto out;
+    }
+    if (err == EQ_OK)
+        *out = pt;
+out:
+    buf_free(&a);
+    buf_free(&b);
+    return err;
+}
+
+static enum eq_err
+render_partial(struct render *r, const struct parser *p, const struct tok *t)
+{
+    struct partial *pt;
+    enum eq_err err;
+
+    if (r->n_active > PARTIAL_DEPTH)
+        return report(r,
+                      "%s:%d: partial '%.*s': partials nested deeper "
+                      "than %d",
+                      p->where, t->line, (int)t->len, t->s, PARTIAL_DEPTH);
+    err = partial_get(r, p, t, &pt);
+    if (err != EQ_OK || pt == NULL)
+        return err;
+    for (size_t i = 0; i < r->n_active; i++)
+        if (strcmp(r->active[i], pt->path) == 0)
+            return report(r, "%s:%d: partial '%.*s' includes itself", p->where,
+                          t->line, (int)t->len, t->s);
+    r->active[r->n_active++] = pt->path;
+    err = render_range(r, &pt->p, 0, pt->p.n);
+    r->n_active--;
+    return err;
+}
+
+static enum eq_err
+render_section(struct render *r, const struct parser *p, size_t i,
+               const struct tpl_val *v)
+{
+    const struct tok *t = &p->toks[i];
+    enum eq_err err = EQ_OK;
+
+    if (v != NULL && v->kind == VAL_LIST && v->n_items > 0) {
+        if (r->depth == sizeof(r->stack) / sizeof(r->stack[0]))
+            return report(r, "%s:%d: lists nested too deeply", p->where,
+                          t->line);
+        for (size_t k = 0; k < v->n_items && err == EQ_OK; k++) {
+            r->stack[r->depth++] = v->items[k];
+            err = render_range(r, p, i + 1, t->end);
+            r->depth--;
+        }
+        return err;
+    }
+    if (truthy(v))
+        return render_range(r, p, i + 1, t->end);
+    if (!r->check)
+        return EQ_OK;
+    r->forced++;
+    err = render_range(r, p, i + 1, t->end);
+    r->forced--;
+    return err;
+}
+
+static enum eq_err
+render_range(struct render *r, const struct parser *p, size_t from, size_t to)
+{
     enum eq_err err = EQ_OK;
 
     for (size_t i = from; i < to && err == EQ_OK; i++) {
@@ -454,15 +801,16 @@ render_range(struct render *r, size_t from, size_t to, struct eq_buf *diag)
         case TOK_RAW:
             v = lookup(r, t);
             if (v == NULL) {
-                eq_diag(diag, "%s:%d: unknown variable '%.*s'", p->where,
-                        t->line, (int)t->len, t->s);
-                return EQ_ERR_DATA;
+                if (!r->check || check_unknown(r, t))
+                    err = report(r, "%s:%d: unknown variable '%.*s'", p->where,
+                                 t->line, (int)t->len, t->s);
+                break;
             }
             if (v->kind == VAL_LIST) {
-                eq_diag(diag, "%s:%d: '%.*s' is a list: use {{#%.*s}}",
-                        p->where, t->line, (int)t->len, t->s, (int)t->len,
-                        t->s);
-                return EQ_ERR_DATA;
+                err = report(r, "%s:%d: '%.*s' is a list: use {{#%.*s}}",
+                             p->where, t->line, (int)t->len, t->s, (int)t->len,
+                             t->s);
+                break;
             }
             if (v->kind == VAL_BOOL)
                 err = buf_add(&r->out, v->boolean ? "true" : "");
@@ -471,33 +819,30 @@ render_range(struct render *r, size_t from, size_t to, struct eq_buf *diag)
             else
                 err = buf_add(&r->out, v->str);
             break;
+        case TOK_PARTIAL:
+            err = render_partial(r, p, t);
+            break;
         case TOK_INVERTED:
             v = lookup(r, t);
-            if (!truthy(v))
-                err = render_range(r, i + 1, t->end, diag);
+            if (!truthy(v)) {
+                err = render_range(r, p, i + 1, t->end);
+            } else if (r->check) {
+                r->forced++;
+                err = render_range(r, p, i + 1, t->end);
+                r->forced--;
+            }
             i = t->end - 1;
             break;
         case TOK_SECTION:
             v = lookup(r, t);
             if (v == NULL) {
-                eq_diag(diag, "%s:%d: unknown section '%.*s'", p->where,
-                        t->line, (int)t->len, t->s);
-                return EQ_ERR_DATA;
+                if (!r->check || check_unknown(r, t))
+                    err = report(r, "%s:%d: unknown section '%.*s'", p->where,
+                                 t->line, (int)t->len, t->s);
+                if (err != EQ_OK)
+                    return err;
             }
-            if (v->kind == VAL_LIST) {
-                if (r->depth == sizeof(r->stack) / sizeof(r->stack[0])) {
-                    eq_diag(diag, "%s:%d: lists nested too deeply", p->where,
-                            t->line);
-                    return EQ_ERR_DATA;
-                }
-                for (size_t k = 0; k < v->n_items && err == EQ_OK; k++) {
-                    r->stack[r->depth++] = v->items[k];
-                    err = render_range(r, i + 1, t->end, diag);
-                    r->depth--;
-                }
-            } else if (truthy(v)) {
-                err = render_range(r, i + 1, t->end, diag);
-            }
+            err = render_section(r, p, i, v);
             i = t->end - 1;
             break;
         }
@@ -505,81 +850,115 @@ render_range(struct render *r, size_t from, size_t to, struct eq_buf *diag)
     return err;
 }
 
-enum eq_err
-template_render(const char *text, const struct tpl_ctx *ctx, int html,
-                const char *where, char **out, struct eq_buf *diag)
+/* The one render path: normal (ctxs[0] only, stops at the first error) or
+ * check mode (every sample, every branch, all errors). */
+static enum eq_err
+render_text(const char *text, const struct tpl_ctx *const *ctxs, size_t n,
+            int html, const struct tpl_source *src, const char *where,
+            int check, char **out, struct eq_buf *diag)
 {
     struct parser p = {text, where ? where : "template", NULL, 0, 0, diag};
     struct render r = {0};
     enum eq_err err;
 
-    *out = NULL;
+    if (out != NULL)
+        *out = NULL;
+    r.src = src;
+    r.html = html;
+    r.diag = diag;
+    r.check = check;
+    r.samples = ctxs;
+    r.n_samples = n;
     err = parse(&p);
     if (err != EQ_OK)
         goto out;
-    r.p = &p;
-    r.html = html;
-    r.stack[r.depth++] = ctx;
-    err = render_range(&r, 0, p.n, diag);
+    r.active[r.n_active++] = p.where;
+    for (size_t i = 0; i < n && err == EQ_OK; i++) {
+        r.depth = 0;
+        r.stack[r.depth++] = ctxs[i];
+        buf_reset(&r.out);
+        err = render_range(&r, &p, 0, p.n);
+    }
     if (err != EQ_OK)
         goto out;
+    if (check) {
+        if (r.n_errors > 0) {
+            if (diag != NULL && r.errors.len > 0)
+                buf_add(diag, r.errors.s);
+            err = EQ_ERR_DATA;
+        }
+        goto out;
+    }
     *out = buf_take(&r.out);
     if (*out == NULL)
         err = EQ_ERR_NOMEM;
 out:
     if (err == EQ_ERR_NOMEM)
         eq_diag(diag, "%s: out of memory", p.where);
-    buf_free(&r.out);
+    render_free(&r);
     free(p.toks);
     return err;
+}
+
+enum eq_err
+template_render(const char *text, const struct tpl_ctx *ctx, int html,
+                const char *where, char **out, struct eq_buf *diag)
+{
+    return render_text(text, &ctx, 1, html, NULL, where, 0, out, diag);
+}
+
+enum eq_err
+template_render_src(const char *text, const struct tpl_ctx *ctx,
+                    const struct tpl_source *src, const char *where, char **out,
+                    struct eq_buf *diag)
+{
+    return render_text(text, &ctx, 1, html_ext(src ? src->ext : NULL), src,
+                       where, 0, out, diag);
+}
+
+static enum eq_err
+template_path(const char *dir, const char *lang, const char *name,
+              const char *ext, struct eq_buf *path)
+{
+    return buf_printf(path, "%s/%s/%s.%s", dir, lang, name, ext);
 }
 
 enum eq_err
 template_load(const char *dir, const char *lang, const char *name,
               const char *ext, char **text, struct eq_buf *diag)
 {
-    struct eq_buf path = {0}, data = {0};
+    struct eq_buf path = {0};
     enum eq_err err;
-    FILE *f = NULL;
-    char chunk[8192];
-    size_t n;
 
     *text = NULL;
-    err = buf_printf(&path, "%s/%s/%s.%s", dir, lang, name, ext);
-    if (err != EQ_OK)
-        goto out;
-    f = fopen(path.s, "rb");
-    if (f == NULL) {
-        eq_diag(diag, "%s: cannot open template: %s", path.s, strerror(errno));
-        err = EQ_ERR_NOINPUT;
-        goto out;
-    }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if ((err = buf_addn(&data, chunk, n)) != EQ_OK)
-            goto out;
-    if (ferror(f)) {
-        eq_diag(diag, "%s: read error", path.s);
-        err = EQ_ERR_IO;
-        goto out;
-    }
-    if (memchr(buf_str(&data), '\0', data.len) != NULL) {
-        eq_diag(diag, "%s: template contains a NUL byte", path.s);
-        err = EQ_ERR_DATA;
-        goto out;
-    }
-    *text = buf_take(&data);
-out:
-    if (f != NULL)
-        fclose(f);
+    err = template_path(dir, lang, name, ext, &path);
+    if (err == EQ_OK)
+        err = read_text(path.s, text, NULL, diag);
     buf_free(&path);
-    buf_free(&data);
     return err;
 }
 
-static int
-html_ext(const char *ext)
+static enum eq_err
+render_file(const char *dir, const char *lang, const char *name,
+            const char *ext, const struct tpl_ctx *const *ctxs, size_t n,
+            int check, char **out, struct eq_buf *diag)
 {
-    return strcmp(ext, "html") == 0 || strcmp(ext, "htm") == 0;
+    struct tpl_source src = {dir, lang, ext};
+    struct eq_buf where = {0};
+    char *text = NULL;
+    enum eq_err err;
+
+    if (out != NULL)
+        *out = NULL;
+    err = template_path(dir, lang, name, ext, &where);
+    if (err == EQ_OK)
+        err = read_text(where.s, &text, NULL, diag);
+    if (err == EQ_OK)
+        err = render_text(text, ctxs, n, html_ext(ext), &src, where.s, check,
+                          out, diag);
+    free(text);
+    buf_free(&where);
+    return err;
 }
 
 enum eq_err
@@ -587,20 +966,18 @@ template_render_file(const char *dir, const char *lang, const char *name,
                      const char *ext, const struct tpl_ctx *ctx, char **out,
                      struct eq_buf *diag)
 {
-    struct eq_buf where = {0};
-    char *text = NULL;
-    enum eq_err err;
+    return render_file(dir, lang, name, ext, &ctx, 1, 0, out, diag);
+}
 
-    *out = NULL;
-    err = template_load(dir, lang, name, ext, &text, diag);
-    if (err != EQ_OK)
-        goto out;
-    err = buf_printf(&where, "%s/%s/%s.%s", dir, lang, name, ext);
-    if (err != EQ_OK)
-        goto out;
-    err = template_render(text, ctx, html_ext(ext), where.s, out, diag);
-out:
-    free(text);
-    buf_free(&where);
-    return err;
+enum eq_err
+template_check_file(const char *dir, const char *lang, const char *name,
+                    const char *ext, const struct tpl_ctx *const *samples,
+                    size_t n_samples, struct eq_buf *diag)
+{
+    if (n_samples == 0) {
+        eq_diag(diag, "%s/%s/%s.%s: no sample to check against", dir, lang,
+                name, ext);
+        return EQ_ERR_SOFTWARE;
+    }
+    return render_file(dir, lang, name, ext, samples, n_samples, 1, NULL, diag);
 }

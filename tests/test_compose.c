@@ -1,11 +1,14 @@
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "compose.h"
+#include "digest.h"
 #include "eqtime.h"
+#include "mime.h"
 
 #define TOKEN "abcdefghjkmnpqrstvwxyz0123"
 
@@ -721,4 +724,502 @@ Test(compose, every_shipped_template_renders)
             free(out);
             buf_free(&d);
         }
+}
+
+/* --- header injection and line length --------------------------------- */
+
+/* Header field names of msg, in order, separated by spaces. */
+static char *
+header_names(const char *msg)
+{
+    const char *end = strstr(msg, "\r\n\r\n");
+    struct eq_buf b = {0};
+
+    for (const char *p = msg; p < end;) {
+        const char *e = strstr(p, "\r\n");
+        if (*p != ' ' && *p != '\t') {
+            const char *colon = memchr(p, ':', (size_t)(e - p));
+            cr_assert_not_null(colon, "not a header line: %.*s", (int)(e - p),
+                               p);
+            buf_printf(&b, "%s%.*s", b.len ? " " : "", (int)(colon - p), p);
+        }
+        p = e + 2;
+    }
+    return buf_take(&b);
+}
+
+Test(compose, csv_name_with_crlf_cannot_add_a_header)
+{
+    static const char *const evil[] = {
+        "Evil\r\nBcc: x@y",
+        "Evil\nBcc: x@y",
+        "Evil\rBcc: x@y",
+        "Evil\x01",
+        "Evil\x1b[0m",
+        "Evil\x7f",
+        "Evil\xc2\x85"
+        "Bcc: x@y",
+        "Evil\xe2\x80\xa8"
+        "Bcc: x@y",
+    };
+    struct fixture f;
+
+    fixture_init(&f, TEMPLATES);
+    for (size_t i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
+        char *out = (char *)"x";
+        struct eq_buf d = {0};
+        /* As the invitee's name: it reaches To. */
+        f.inv.employee_name = (char *)evil[i];
+        f.inv.provider_name = (char *)"Facilitaire Zaken";
+        cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, &d),
+                     EQ_ERR_DATA, "name %zu", i);
+        cr_assert_null(out);
+        /* compose_build refuses it on its own as well. */
+        struct compose_mail m = base_mail();
+        m.to_name = evil[i];
+        cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_ERR_DATA);
+        cr_assert_null(out);
+        cr_assert(strstr(buf_str(&d), "compose: employee name contains a") !=
+                      NULL,
+                  "%s", buf_str(&d));
+        buf_reset(&d);
+        /* As the department's name: it reaches the Subject (and the
+         * questions). */
+        f.inv.employee_name = (char *)"Anna de Vries";
+        f.inv.provider_name = (char *)evil[i];
+        out = (char *)"x";
+        cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, &d),
+                     EQ_ERR_DATA, "department %zu", i);
+        cr_assert_null(out);
+        cr_assert(strstr(buf_str(&d), "compose: department name contains a") !=
+                      NULL,
+                  "department %zu: %s", i, buf_str(&d));
+        buf_free(&d);
+    }
+    /* A tab is ordinary white space: the mail goes out with exactly the
+     * headers compose writes. */
+    char *out = NULL, *names;
+    f.inv.employee_name = (char *)"Anna\tde Vries";
+    f.inv.provider_name = (char *)"Facilitaire Zaken";
+    cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, NULL), EQ_OK);
+    names = header_names(out);
+    cr_assert_str_eq(names, "Date From To Reply-To Subject Message-ID "
+                            "Auto-Submitted X-Auto-Response-Suppress "
+                            "List-Unsubscribe MIME-Version Content-Type");
+    free(names);
+    free(out);
+}
+
+/* A strict RFC 5322 phrase reader with RFC 2047 Q words: atoms, quoted
+ * strings and encoded words only; anything else (a bare comma, an encoded
+ * word glued to text, a bad escape) is NULL. Adjacent encoded words join
+ * without their white space. */
+static char *
+parse_phrase(const char *s)
+{
+    struct eq_buf b = {0};
+    int prev_encoded = 0, first = 1;
+
+    for (;;) {
+        int had_space = 0;
+        while (*s == ' ' || *s == '\t') {
+            s++;
+            had_space = 1;
+        }
+        if (*s == '\0')
+            break;
+        if (!first && !had_space)
+            goto bad;
+        if (*s == '"') {
+            if (!first)
+                buf_addc(&b, ' ');
+            for (s++; *s != '"'; s++) {
+                if (*s == '\0' || *s == '\r' || *s == '\n')
+                    goto bad;
+                if (*s == '\\') {
+                    s++;
+                    if (*s == '\0')
+                        goto bad;
+                }
+                buf_addc(&b, *s);
+            }
+            s++;
+            prev_encoded = 0;
+        } else if (strncmp(s, "=?", 2) == 0) {
+            const char *e;
+            if (strncmp(s, "=?UTF-8?Q?", 10) != 0)
+                goto bad;
+            e = strstr(s + 10, "?=");
+            if (e == NULL || e + 2 - s > 75 ||
+                (e[2] != '\0' && e[2] != ' ' && e[2] != '\t'))
+                goto bad;
+            if (!first && !prev_encoded)
+                buf_addc(&b, ' ');
+            for (const char *p = s + 10; p < e; p++) {
+                unsigned char c = (unsigned char)*p;
+                if (c == '_')
+                    buf_addc(&b, ' ');
+                else if (c == '=') {
+                    if (hexval(p[1]) < 0 || hexval(p[2]) < 0)
+                        goto bad;
+                    buf_addc(&b, (char)(hexval(p[1]) * 16 + hexval(p[2])));
+                    p += 2;
+                } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || strchr("!*+-/", c))
+                    buf_addc(&b, (char)c);
+                else
+                    goto bad;
+            }
+            s = e + 2;
+            prev_encoded = 1;
+        } else {
+            if (!first)
+                buf_addc(&b, ' ');
+            if (!(isalnum((unsigned char)*s) ||
+                  strchr("!#$%&'*+-/=?^_`{|}~", *s)))
+                goto bad;
+            while (*s && (isalnum((unsigned char)*s) ||
+                          strchr("!#$%&'*+-/=?^_`{|}~", *s)))
+                buf_addc(&b, *s++);
+            if (*s != '\0' && *s != ' ' && *s != '\t')
+                goto bad;
+            prev_encoded = 0;
+        }
+        first = 0;
+    }
+    return buf_take(&b);
+bad:
+    buf_free(&b);
+    return NULL;
+}
+
+/* The display name of a "phrase <addr>" header value, strictly parsed. */
+static char *
+display_name(const char *value, const char *addr)
+{
+    char want[128], *copy = strdup(value), *name;
+    size_t n = strlen(copy), al;
+
+    snprintf(want, sizeof(want), " <%s>", addr);
+    al = strlen(want);
+    cr_assert(n > al && strcmp(copy + n - al, want) == 0, "%s", value);
+    copy[n - al] = '\0';
+    name = parse_phrase(copy);
+    cr_assert_not_null(name, "not a strict phrase: %s", copy);
+    free(copy);
+    return name;
+}
+
+Test(compose, display_names_decode_back_exactly)
+{
+    static const char *const names[] = {
+        "José Çelik",
+        "Zoë",
+        "Vries, Anna \"AJ\"",
+        "back\\slash \\\" end",
+        "O'Brien",
+        "a,b;c:d@e<f>(g)[h]",
+        "\"Evil\" <x@y>",
+        "=?UTF-8?Q?fake?=",
+        "Anna  de Vries",
+        "Anna\tB",
+        "Çelik, José \"Jo\" \\ Zoë",
+        "Ĳsbrand van 't Hek-Überström, Facilitaire Dienstverlening Noord",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        struct compose_mail m = base_mail();
+        struct eq_buf from = {0};
+        struct mime_msg *mm = NULL;
+        char *out = NULL, *v, *got;
+        size_t len;
+
+        m.to_name = names[i];
+        /* The same name in From goes through the "quoted" <addr> form. */
+        buf_add(&from, "\"");
+        for (const char *p = names[i]; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                buf_addc(&from, '\\');
+            buf_addc(&from, *p);
+        }
+        buf_add(&from, "\" <hr@example.org>");
+        m.from = from.s;
+        cr_assert_eq(compose_build(&m, &out, &len, NULL), EQ_OK, "%s",
+                     names[i]);
+        assert_header_lines_fit(out, 78);
+        v = header(out, "To");
+        got = display_name(v, "anna@example.org");
+        cr_assert_str_eq(got, names[i]);
+        free(got);
+        free(v);
+        v = header(out, "From");
+        got = display_name(v, "hr@example.org");
+        cr_assert_str_eq(got, names[i]);
+        free(got);
+        free(v);
+        /* And libetpan, through mime, reads the same name. */
+        cr_assert_eq(mime_parse(out, len, &mm, NULL), EQ_OK);
+        cr_assert_str_eq(mm->from_addr, "hr@example.org");
+        if (strchr(names[i], '\t') == NULL && strstr(names[i], "  ") == NULL)
+            cr_assert_str_eq(mm->from_name, names[i]);
+        mime_free(mm);
+        buf_free(&from);
+        free(out);
+    }
+}
+
+static void
+assert_all_lines_fit(const char *msg, size_t len, size_t max)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i + 1 < len; i++)
+        if (msg[i] == '\r' && msg[i + 1] == '\n') {
+            cr_assert_leq(i - start, max, "line of %zu: %.60s…", i - start,
+                          msg + start);
+            start = i + 2;
+        }
+    cr_assert_leq(len - start, max);
+}
+
+Test(compose, long_unbreakable_values_still_fit_998)
+{
+    struct compose_mail m = base_mail();
+    struct eq_buf word = {0}, subj = {0}, name = {0}, qname = {0};
+    char *out = NULL, *v, *dec;
+    size_t len;
+
+    for (int i = 0; i < 2000; i++)
+        buf_addc(&word, (char)('a' + i % 26));
+    buf_printf(&subj, "Vraag %s één [#%s]", word.s, TOKEN);
+    for (int i = 0; i < 150; i++)
+        buf_add(&name, "Çelik");
+    for (int i = 0; i < 120; i++)
+        buf_add(&qname, "Vries,A\"");
+    m.subject = subj.s;
+    m.to_name = name.s;
+    m.html = word.s;
+    m.text = word.s;
+    cr_assert_eq(compose_build(&m, &out, &len, NULL), EQ_OK);
+    /* Headers within 78 (they fold into encoded words), the bodies within
+     * quoted-printable's 76. */
+    assert_header_lines_fit(out, 78);
+    assert_all_lines_fit(out, len, 998);
+    v = header(out, "Subject");
+    dec = decode_2047(v);
+    cr_assert_str_eq(dec, subj.s);
+    free(dec);
+    free(v);
+    v = header(out, "To");
+    dec = display_name(v, "anna@example.org");
+    cr_assert_str_eq(dec, name.s);
+    free(dec);
+    free(v);
+    free(out);
+
+    /* A long name of specials cannot be one quoted-string either. */
+    m = base_mail();
+    m.to_name = qname.s;
+    cr_assert_eq(compose_build(&m, &out, &len, NULL), EQ_OK);
+    assert_header_lines_fit(out, 78);
+    v = header(out, "To");
+    dec = display_name(v, "anna@example.org");
+    cr_assert_str_eq(dec, qname.s);
+    free(dec);
+    free(v);
+    free(out);
+
+    /* What cannot fold is refused rather than sent too long. */
+    struct eq_buf addr = {0}, id = {0}, url = {0}, file = {0};
+    struct eq_buf d = {0};
+    buf_printf(&addr, "%.250s@example.org", word.s);
+    buf_printf(&id, "%.990s@example.org", word.s);
+    buf_printf(&url, "mailto:a@example.org?subject=%.990s", word.s);
+    buf_printf(&file, "%.1200s.png", word.s);
+    m = base_mail();
+    m.to = addr.s;
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_ERR_DATA);
+    m = base_mail();
+    m.message_id = id.s;
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_ERR_DATA);
+    m = base_mail();
+    m.list_unsubscribe = url.s;
+    cr_assert_eq(compose_build(&m, &out, NULL, NULL), EQ_ERR_DATA);
+    /* The last guard: any line over 998 (here a part's file name). */
+    static const unsigned char png[] = {0x89, 'P', 'N', 'G'};
+    struct compose_part part = {"image/png", file.s, NULL, png, sizeof(png)};
+    m = base_mail();
+    m.html = "<p>x</p>";
+    m.parts = &part;
+    m.n_parts = 1;
+    cr_assert_eq(compose_build(&m, &out, NULL, &d), EQ_ERR_DATA);
+    cr_assert_null(out);
+    cr_assert(strstr(buf_str(&d), "longer than 998") != NULL, "%s",
+              buf_str(&d));
+    buf_free(&d);
+    buf_free(&addr);
+    buf_free(&id);
+    buf_free(&url);
+    buf_free(&file);
+    buf_free(&word);
+    buf_free(&subj);
+    buf_free(&name);
+    buf_free(&qname);
+}
+
+/* --- the shipped templates ------------------------------------------- */
+
+Test(compose, html_invitation_is_built_for_outlook_gmail_and_phones)
+{
+    struct fixture f;
+    const char *langs[] = {"nl", "en"};
+
+    fixture_init(&f, TEMPLATES);
+    for (size_t i = 0; i < 2; i++)
+        for (int rem = 0; rem <= 1; rem++) {
+            char *out = NULL, *html;
+            f.inv.language = (char *)langs[i];
+            f.ci.reminder = rem;
+            cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, NULL),
+                         EQ_OK);
+            html = part_body(out, "text/html");
+            /* Layout in tables, a max-width column, an Outlook-only fixed
+             * width, no style sheet or external resource. */
+            cr_assert(strstr(html, "max-width:560px") != NULL);
+            cr_assert(strstr(html, "<!--[if mso]><table role=\"presentation\" "
+                                   "width=\"560\"") != NULL);
+            cr_assert(strstr(html, "<style") == NULL);
+            cr_assert(strstr(html, "<div") == NULL);
+            cr_assert(strstr(html, "http") == NULL);
+            cr_assert(strstr(html, "<img") == NULL);
+            cr_assert(strstr(html, "<meta name=\"viewport\"") != NULL);
+            /* Each answer is a left-aligned table (so rows wrap on a
+             * phone) whose cell carries the colour, holding a padded
+             * link. */
+            size_t buttons = 0;
+            for (const char *p = strstr(html, "bgcolor=\"#1a4480\""); p;
+                 p = strstr(p + 1, "bgcolor=\"#1a4480\"")) {
+                const char *a = strstr(p, "<a href=\"mailto:");
+                cr_assert_not_null(a);
+                cr_assert(strstr(a, "padding:10px 0;") < strstr(a, "</a>"));
+                buttons++;
+            }
+            cr_assert_eq(buttons, 11, "%zu buttons", buttons);
+            cr_assert(strstr(html, "<table role=\"presentation\" "
+                                   "align=\"left\"") != NULL);
+            /* The footer partial: privacy, opt-out link, reference. */
+            cr_assert(strstr(html, "optout") == NULL);
+            cr_assert(strstr(html, i ? ">Unsubscribe</a>" : ">Afmelden</a>") !=
+                      NULL);
+            cr_assert(strstr(html, "[#" TOKEN "]") != NULL);
+            cr_assert(strstr(html, i ? "at least 5 people"
+                                     : "minstens 5 "
+                                       "mensen") != NULL);
+            free(html);
+            char *text = part_body(out, "text/plain");
+            cr_assert(strstr(text, i ? "reply to this e-mail with a number "
+                                       "from 0 to 10"
+                                     : "beantwoord deze mail met een cijfer "
+                                       "van 0 tot en met 10") != NULL ||
+                          strstr(text, i ? "Reply to this e-mail with a number "
+                                           "from 0 to 10"
+                                         : "Beantwoord deze mail met een "
+                                           "cijfer van 0 tot en met 10") !=
+                              NULL,
+                      "%s", text);
+            cr_assert(strstr(text, i ? "Put your comment after the number."
+                                     : "Zet uw opmerking dan achter het "
+                                       "cijfer.") != NULL);
+            cr_assert(strstr(text, "[#" TOKEN "]") != NULL);
+            free(text);
+            free(out);
+        }
+}
+
+Test(compose, text_gives_each_metric_its_own_scale)
+{
+    struct fixture f;
+    char *out = NULL, *text;
+
+    fixture_init(&f, TEMPLATES);
+    f.metrics[0].min = 1;
+    f.metrics[0].max = 5;
+    cr_assert_eq(compose_invitation(&f.ci, &out, NULL, NULL, NULL), EQ_OK);
+    text = part_body(out, "text/plain");
+    cr_assert(strstr(text, "met een cijfer van 1 tot en met 5, bijvoorbeeld "
+                           "\"4\"") != NULL,
+              "%s", text);
+    cr_assert(strstr(text, "   1  2  3  4  5\r\n") != NULL);
+    free(text);
+    free(out);
+}
+
+#define BROKEN FIXTURES "/compose/broken"
+
+Test(compose, check_templates_passes_the_shipped_templates)
+{
+    struct fixture f;
+    struct eq_buf d = {0};
+
+    fixture_init(&f, TEMPLATES);
+    f.camp.n_metrics = 2;
+    f.camp.max_reminders = 2;
+    cr_assert_eq(compose_check_templates(&f.cfg, &f.camp, NULL, &d), EQ_OK,
+                 "%s", buf_str(&d));
+    cr_assert_str_eq(buf_str(&d), "");
+    cr_assert_eq(digest_check_templates(TEMPLATES, &f.camp, &d), EQ_OK, "%s",
+                 buf_str(&d));
+    cr_assert_str_eq(buf_str(&d), "");
+    buf_free(&d);
+}
+
+Test(compose, check_templates_reports_every_error_with_file_and_line)
+{
+    struct fixture f;
+    struct eq_buf d = {0};
+
+    fixture_init(&f, TEMPLATES);
+    f.camp.n_metrics = 2;
+    f.camp.max_reminders = 2;
+    cr_assert_eq(compose_check_templates(&f.cfg, &f.camp, BROKEN, &d),
+                 EQ_ERR_DATA);
+    cr_assert_str_eq(
+        buf_str(&d), BROKEN
+        "/nl/invite.txt:4: unknown variable 'frist_name'\n" BROKEN
+        "/nl/invite.txt:7: unknown variable 'provder'\n" BROKEN
+        "/nl/footer.txt:1: unknown variable 'tokn'\n" BROKEN
+        "/nl/invite.html:1: section {{#metrics}} is not closed\n" BROKEN
+        "/nl/reminder.txt:1: the first line must be 'Subject: …'\n" BROKEN
+        "/nl/confirmation.txt:4: unknown variable 'lable'\n" BROKEN
+        "/en/invite.html:1: {{/metrics}} does not match {{^several}} "
+        "of line 1\n" BROKEN
+        "/en/confirmation.txt: cannot open template: No such file or "
+        "directory\n" BROKEN
+        "/en/confirmation.html: cannot open template: No such file or "
+        "directory\n");
+    buf_reset(&d);
+    cr_assert_eq(digest_check_templates(BROKEN, &f.camp, &d), EQ_ERR_DATA);
+    cr_assert_str_eq(buf_str(&d), BROKEN
+                     "/nl/digest.txt:3: unknown variable 'deparment'\n" BROKEN
+                     "/nl/digest.txt:6: unknown variable 'txet'\n" BROKEN
+                     "/nl/digest.html:2: section {{#hr}} is not "
+                     "closed\n");
+    buf_free(&d);
+}
+
+Test(compose, check_templates_reports_a_broken_question_once)
+{
+    struct fixture f;
+    struct eq_buf d = {0};
+
+    fixture_init(&f, TEMPLATES);
+    f.camp.max_reminders = 2;
+    f.metrics[0].question_nl = (char *)"Hoe vindt u {{provder}}?";
+    buf_add(&d, "earlier line\n");
+    cr_assert_eq(compose_check_templates(&f.cfg, &f.camp, NULL, &d),
+                 EQ_ERR_DATA);
+    cr_assert_str_eq(buf_str(&d),
+                     "earlier line\n"
+                     "campaigns/kto.ini [metric nps] question_nl:1: unknown "
+                     "variable 'provder'\n");
+    buf_free(&d);
 }

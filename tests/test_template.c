@@ -1,6 +1,9 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "template.h"
 
@@ -268,4 +271,230 @@ Test(template, shipped_confirmation_renders_with_documented_variables)
         }
     buf_free(&d);
     tpl_ctx_free(c);
+}
+
+/* --- partials --------------------------------------------------------- */
+
+#define TPL FIXTURES "/template"
+
+/* Renders TPL/LANG/NAME.EXT against ctx and expects exactly want. */
+static void
+expect_file(const char *lang, const char *name, const char *ext,
+            const struct tpl_ctx *ctx, const char *want)
+{
+    struct eq_buf d = {0};
+    char *out = NULL;
+
+    cr_assert_eq(template_render_file(TPL, lang, name, ext, ctx, &out, &d),
+                 EQ_OK, "%s", buf_str(&d));
+    cr_assert_str_eq(out, want);
+    free(out);
+    buf_free(&d);
+}
+
+/* Expects TPL/LANG/NAME.txt to fail with exactly these diagnostics. */
+static void
+expect_file_error(const char *lang, const char *name, const struct tpl_ctx *ctx,
+                  const char *want)
+{
+    struct eq_buf d = {0};
+    char *out = NULL;
+
+    cr_assert_eq(template_render_file(TPL, lang, name, "txt", ctx, &out, &d),
+                 EQ_ERR_DATA);
+    cr_assert_null(out);
+    cr_assert_str_eq(buf_str(&d), want);
+    buf_free(&d);
+}
+
+static struct tpl_ctx *
+partial_ctx(void)
+{
+    struct tpl_ctx *c = tpl_ctx_new();
+
+    tpl_set(c, "name", "Bo & Co");
+    tpl_set(c, "team", "HR");
+    for (int i = 1; i <= 2; i++)
+        tpl_setf(tpl_add_item(c, "items"), "v", "%d", i);
+    return c;
+}
+
+Test(template, partials_come_from_the_language_then_the_shared_dir)
+{
+    struct tpl_ctx *c = partial_ctx();
+
+    /* greet from nl/, sig and item from partials/; a standalone partial
+     * line leaves no blank line; item sees the list item and the outer
+     * context. */
+    expect_file("nl", "page", "txt", c,
+                "Hoi Bo & Co,\n- 1 (Bo & Co)\n- 2 (Bo & Co)\n-- HR\n");
+    /* The extension follows the including template, escaping too. */
+    expect_file("nl", "page", "html", c,
+                "<p><b>Bo &amp; Co</b> <i>HR</i></p>\n");
+    expect_file_error("en", "page", c,
+                      TPL "/en/page.txt:1: partial 'greet' not found (" TPL
+                          "/en/greet.txt, " TPL "/partials/greet.txt)\n");
+    tpl_ctx_free(c);
+}
+
+Test(template, errors_in_a_partial_name_the_partial_file_and_line)
+{
+    struct tpl_ctx *c = partial_ctx();
+
+    expect_file_error("nl", "usetypo", c,
+                      TPL "/nl/typo.txt:2: unknown variable 'nmae'\n");
+    expect_file_error("nl", "useunclosed", c,
+                      TPL "/partials/unclosed.txt:1: section {{#open}} is not "
+                          "closed\n");
+    expect_file_error("nl", "missing", c,
+                      TPL "/nl/missing.txt:2: partial 'nope' not found (" TPL
+                          "/nl/nope.txt, " TPL "/partials/nope.txt)\n");
+    tpl_ctx_free(c);
+}
+
+Test(template, partial_cycles_are_errors)
+{
+    struct tpl_ctx *c = partial_ctx();
+
+    expect_file_error("nl", "self", c,
+                      TPL "/nl/self.txt:1: partial 'self' includes itself\n");
+    expect_file_error("nl", "loop_a", c,
+                      TPL "/nl/loop_b.txt:2: partial 'loop_a' includes "
+                          "itself\n");
+    tpl_ctx_free(c);
+}
+
+Test(template, partials_need_a_source_and_a_plain_name)
+{
+    struct tpl_ctx *c = partial_ctx();
+
+    expect_error("a\n{{> greet}}", c,
+                 "t:2: partial 'greet': no template directory to load it "
+                 "from\n");
+    expect_error("{{> ../etc/passwd}}", c,
+                 "t:1: partial name '../etc/passwd' may only hold letters, "
+                 "digits, '-' and '_'\n");
+    /* template_render_src finds them and takes html mode from ext. */
+    struct tpl_source src = {TPL, "nl", "html"};
+    char *out = NULL;
+    cr_assert_eq(template_render_src("[{{> greet}}]", c, &src, "x", &out, NULL),
+                 EQ_OK);
+    cr_assert_str_eq(out, "[<b>Bo &amp; Co</b>]");
+    free(out);
+    tpl_ctx_free(c);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+Test(template, partials_nest_eight_deep_and_no_deeper)
+{
+    char dir[] = "/tmp/tpl-depth-XXXXXX", path[256], text[64];
+    struct tpl_ctx *c = tpl_ctx_new();
+    struct eq_buf d = {0};
+    char *out = NULL;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/nl", dir);
+    cr_assert_eq(mkdir(path, 0700), 0);
+    /* d0 (the template) includes d1, …, d8 includes nothing. */
+    for (int i = 0; i <= 9; i++) {
+        snprintf(path, sizeof(path), "%s/nl/d%d.txt", dir, i);
+        snprintf(text, sizeof(text), i < 8 ? "%d{{> d%d}}" : "%d", i, i + 1);
+        write_file(path, text);
+    }
+    cr_assert_eq(template_render_file(dir, "nl", "d0", "txt", c, &out, &d),
+                 EQ_OK, "%s", buf_str(&d));
+    cr_assert_str_eq(out, "012345678");
+    free(out);
+    snprintf(path, sizeof(path), "%s/nl/d8.txt", dir);
+    write_file(path, "8{{> d9}}");
+    cr_assert_eq(template_render_file(dir, "nl", "d0", "txt", c, &out, &d),
+                 EQ_ERR_DATA);
+    snprintf(text, sizeof(text), "/nl/d8.txt:1: partial 'd9': partials");
+    cr_assert(strstr(buf_str(&d), text) != NULL, "%s", buf_str(&d));
+    cr_assert(strstr(buf_str(&d), "nested deeper than 8\n") != NULL);
+    for (int i = 0; i <= 9; i++) {
+        snprintf(path, sizeof(path), "%s/nl/d%d.txt", dir, i);
+        unlink(path);
+    }
+    snprintf(path, sizeof(path), "%s/nl", dir);
+    rmdir(path);
+    rmdir(dir);
+    buf_free(&d);
+    tpl_ctx_free(c);
+}
+
+/* --- check mode ------------------------------------------------------- */
+
+Test(template, check_reports_every_error_in_every_branch_once)
+{
+    struct tpl_ctx *s1 = tpl_ctx_new(), *s2 = tpl_ctx_new();
+    struct eq_buf d = {0};
+
+    /* s1 opens {{#yes}}, s2 opens {{^yes}}; neither opens {{#no}} or the
+     * false "empty" (a bool standing for an empty list). */
+    tpl_set(s1, "title", "T");
+    tpl_set(s1, "name", "Anna");
+    tpl_set_bool(s1, "yes", 1);
+    tpl_set_bool(s1, "no", 0);
+    tpl_setf(tpl_add_item(s1, "items"), "v", "%d", 1);
+    tpl_set_bool(s1, "empty", 0);
+    tpl_set(s2, "title", "T");
+    tpl_set(s2, "name", "");
+    tpl_set_bool(s2, "yes", 0);
+    tpl_set_bool(s2, "no", 0);
+    tpl_set_bool(s2, "items", 0);
+    tpl_set_bool(s2, "empty", 0);
+    const struct tpl_ctx *samples[] = {s1, s2};
+    cr_assert_eq(template_check_file(TPL, "nl", "check", "txt", samples, 2, &d),
+                 EQ_ERR_DATA);
+    cr_assert_str_eq(buf_str(&d),
+                     TPL "/nl/check.txt:3: unknown variable 'nmae'\n" TPL
+                         "/nl/check.txt:6: unknown variable 'tilte'\n" TPL
+                         "/nl/check.txt:9: unknown variable 'provder'\n" TPL
+                         "/nl/check.txt:12: unknown variable 'vv'\n" TPL
+                         "/nl/check.txt:15: unknown variable 'w'\n" TPL
+                         "/nl/typo.txt:2: unknown variable 'nmae'\n" TPL
+                         "/nl/check.txt:18: unknown section 'ghost'\n");
+    buf_free(&d);
+    tpl_ctx_free(s1);
+    tpl_ctx_free(s2);
+}
+
+Test(template, check_is_strict_where_a_sample_renders)
+{
+    struct tpl_ctx *with = tpl_ctx_new(), *without = tpl_ctx_new();
+    struct tpl_ctx *p = partial_ctx();
+    struct eq_buf d = {0};
+
+    tpl_set(with, "name", "x");
+    const struct tpl_ctx *one[] = {with}, *both[] = {with, without};
+    cr_assert_eq(template_check_file(TPL, "nl", "hello", "html", one, 1, &d),
+                 EQ_OK, "%s", buf_str(&d));
+    cr_assert_str_eq(buf_str(&d), "");
+    /* A sample that really renders {{name}} without having it. */
+    cr_assert_eq(template_check_file(TPL, "nl", "hello", "html", both, 2, &d),
+                 EQ_ERR_DATA);
+    cr_assert_str_eq(buf_str(&d),
+                     TPL "/nl/hello.html:1: unknown variable 'name'\n");
+    buf_reset(&d);
+    const struct tpl_ctx *pp[] = {p};
+    cr_assert_eq(template_check_file(TPL, "nl", "page", "txt", pp, 1, &d),
+                 EQ_OK, "%s", buf_str(&d));
+    cr_assert_eq(template_check_file(TPL, "nl", "loop_a", "txt", pp, 1, &d),
+                 EQ_ERR_DATA);
+    cr_assert_str_eq(buf_str(&d), TPL "/nl/loop_b.txt:2: partial 'loop_a' "
+                                      "includes itself\n");
+    buf_free(&d);
+    tpl_ctx_free(with);
+    tpl_ctx_free(without);
+    tpl_ctx_free(p);
 }
