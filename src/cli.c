@@ -247,37 +247,19 @@ cadence_text(const struct campaign *c, char *b, size_t n)
     return b;
 }
 
-/* Renders the invitation and every reminder of c in both languages with a
- * sample invitee, so a template error shows before the first real send. */
+/* Every template a campaign can send (invitation, reminders, confirmation,
+ * digest; nl and en) renders, so a template error shows before the first
+ * real send. Template mistakes are configuration errors. */
 static enum eq_err
 check_templates(struct app *a, const struct campaign *c)
 {
-    static const char *langs[] = {"nl", "en"};
-    enum eq_err err = EQ_OK;
+    enum eq_err err = compose_check_templates(a->cfg, c, NULL, &a->diag);
+    enum eq_err err2 =
+        digest_check_templates(a->cfg->general.templates, c, &a->diag);
 
-    for (int l = 0; l < 2 && err == EQ_OK; l++) {
-        for (int r = 0; r <= c->max_reminders && err == EQ_OK; r++) {
-            struct store_invitation inv;
-            char *raw = NULL, *env = NULL;
-            size_t len;
-            memset(&inv, 0, sizeof inv);
-            if ((err = token_new(inv.token)) != EQ_OK)
-                break;
-            inv.language = (char *)langs[l];
-            inv.email = "voorbeeld@example.org";
-            inv.employee_name = "Voorbeeld Medewerker";
-            inv.provider_code = "it";
-            inv.provider_name = "ICT";
-            inv.planned_at = inv.sent_at = a->now;
-            inv.closes_at = a->now + (eq_time)c->close_after * 86400;
-            struct compose_invite ci = {a->cfg, c, &inv,
-                                        a->cfg->general.templates, r, a->now};
-            err = compose_invitation(&ci, &raw, &len, &env, &a->diag);
-            free(raw);
-            free(env);
-        }
-    }
-    return err;
+    if (err == EQ_OK)
+        err = err2;
+    return err == EQ_ERR_DATA ? EQ_ERR_CONFIG : err;
 }
 
 /* FILE:LINE for every provider or customer code the organisation lacks. */

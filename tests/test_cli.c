@@ -829,3 +829,20 @@ Test(cli, a_second_run_while_one_is_busy_leaves_with_75)
     close(fd);
     cr_assert_eq(RUN("--now", "2026-03-03T12:00", "run"), 0, "%s", err_buf);
 }
+
+Test(cli, campaign_check_finds_template_mistakes_with_file_and_line)
+{
+    write_loop_setup();
+    write_file("config.ini", "[general]\n"
+                             "database = data/enquete.db\n"
+                             "from = HR <hr@org.example>\n"
+                             "reply_address = enquete@org.example\n"
+                             "templates = " FIXTURES "/compose/broken\n"
+                             "[smtp]\nurl = maildir:out\n"
+                             "[imap]\nurl = maildir:in\n");
+    cr_assert_eq(RUN("campaign", "check"), 78, "%s", err_buf);
+    cr_assert_not_null(strstr(err_buf, "/compose/broken/"), "%s", err_buf);
+    /* Every complaint names its file and line. */
+    cr_assert(strstr(err_buf, ".txt:") || strstr(err_buf, ".html:"), "%s",
+              err_buf);
+}
