@@ -20,6 +20,7 @@
 #include "eqtime.h"
 #include "ingest.h"
 #include "log.h"
+#include "mime.h"
 #include "org.h"
 #include "run.h"
 #include "source.h"
@@ -909,7 +910,8 @@ out:
 
 static int
 compose_sample(struct app *a, const char *camp, const char *employee,
-               const char *to, char **raw, size_t *len, char **env)
+               const char *to, const char *lang, char **raw, size_t *len,
+               char **env)
 {
     const struct campaign *c;
     struct store_employee e;
@@ -941,6 +943,8 @@ compose_sample(struct app *a, const char *camp, const char *employee,
                                              : a->cfg->general.language;
     if (strcmp(c->language, "employee") != 0)
         inv.language = c->language;
+    if (lang)
+        inv.language = (char *)lang;
     inv.provider_code = c->providers_all || c->n_providers == 0
                             ? "it"
                             : c->providers[0];
@@ -963,8 +967,9 @@ compose_sample(struct app *a, const char *camp, const char *employee,
 static int
 cmd_preview(struct app *a, int argc, char **argv)
 {
-    const char *camp = NULL, *emp = NULL;
+    const char *camp = NULL, *emp = NULL, *lang = NULL, *html = NULL;
     char *raw = NULL, *env = NULL;
+    struct mime_msg *m = NULL;
     size_t len;
     int rc;
 
@@ -973,19 +978,40 @@ cmd_preview(struct app *a, int argc, char **argv)
             camp = argv[++i];
         else if (strcmp(argv[i], "--employee") == 0 && i + 1 < argc)
             emp = argv[++i];
+        else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            lang = argv[++i];
+        else if (strcmp(argv[i], "--html") == 0 && i + 1 < argc)
+            html = argv[++i];
         else
             return usage_error("preview: unexpected argument %s", argv[i]);
     }
     if (camp == NULL)
-        return usage_error("preview: --campaign C is required%s", "");
+        return usage_error("preview: --campaign C is required");
+    if (lang && strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0)
+        return usage_error("preview: --lang must be nl or en, not %s", lang);
     if ((rc = need(a, NEED_CONFIG)) != 0)
         return rc;
-    if ((rc = compose_sample(a, camp, emp, NULL, &raw, &len, &env)) != 0)
+    if ((rc = compose_sample(a, camp, emp, NULL, lang, &raw, &len, &env)) != 0)
         return rc;
-    fwrite(raw, 1, len, stdout);
+    if (html) {
+        /* The HTML part as a browser shows it, read back from the mail. */
+        FILE *f = NULL;
+        enum eq_err err = mime_parse(raw, len, &m, &a->diag);
+        if (err == EQ_OK && (m->html == NULL || (f = fopen(html, "w")) == NULL))
+            err = EQ_ERR_IO;
+        if (f && (fputs(m->html, f) < 0 || fclose(f) != 0))
+            err = EQ_ERR_IO;
+        if (err != EQ_OK)
+            rc = fail(a, err, html);
+        else
+            fprintf(stderr, "enquete: HTML part written to %s\n", html);
+    }
+    if (rc == 0)
+        fwrite(raw, 1, len, stdout);
+    mime_free(m);
     free(raw);
     free(env);
-    return 0;
+    return rc;
 }
 
 static int
@@ -1011,7 +1037,7 @@ cmd_test_send(struct app *a, int argc, char **argv)
                            "required%s", "");
     if ((rc = need(a, NEED_CONFIG)) != 0)
         return rc;
-    if ((rc = compose_sample(a, camp, NULL, to, &raw, &len, &env)) != 0)
+    if ((rc = compose_sample(a, camp, NULL, to, NULL, &raw, &len, &env)) != 0)
         return rc;
     if ((rc = open_io(a, RUN_SEND, &tx, NULL)) == 0) {
         const char *rcpt[1] = {to};
@@ -1236,9 +1262,11 @@ static const struct command commands[] = {
      "Mail that needs a human: list it (with why), assign it to the\n"
      "invitation with token T with the scores you read (or --nvt), or drop\n"
      "it. Only messages waiting for review can be assigned or dropped."},
-    {"preview", cmd_preview, "preview --campaign C [--employee EMAIL]",
-     "Print the exact invitation mail (RFC 5322) for a sample or real "
-     "employee."},
+    {"preview", cmd_preview,
+     "preview --campaign C [--employee EMAIL] [--lang nl|en] [--html FILE]",
+     "Print the exact invitation mail (RFC 5322) for a sample or real\n"
+     "employee, in their language or --lang; --html also writes the HTML\n"
+     "part to FILE to open in a browser."},
     {"test-send", cmd_test_send, "test-send --campaign C --to ADDRESS",
      "Send a sample invitation to ADDRESS through the configured transport."},
     {"status", cmd_status, "status [--json]",
