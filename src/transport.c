@@ -1,13 +1,17 @@
 /*
- * transport: smtp keeps one libcurl easy handle for the life of the
- * transport, so curl's connection cache reuses one SMTP session for every
- * message; curl.h stays in this file.
+ * transport: smtp keeps `connections` libcurl easy handles for the life of
+ * the transport, each with its own worker thread when there are several;
+ * each carries one message at a time and reuses its SMTP session for the
+ * next. curl.h stays in this file.
  */
 #include "transport.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,21 @@ set_result(struct transport_result *res, int code, const char *text)
     res->code = code;
     snprintf(res->text, sizeof(res->text), "%s", text ? text : "");
 }
+
+/* Reply texts are cut to fit: the start says what happened. */
+static void __attribute__((format(printf, 3, 4)))
+set_resultf(struct transport_result *res, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    res->code = code;
+    va_start(ap, fmt);
+    vsnprintf(res->text, sizeof(res->text), fmt, ap);
+    va_end(ap);
+}
+
+static enum eq_err msg_check(const struct transport_msg *m,
+                             struct transport_result *res);
 
 /* --- maildir ---------------------------------------------------------- */
 
@@ -312,34 +331,62 @@ transport_capture_get(const struct transport *t, size_t i)
 
 /* --- smtp ------------------------------------------------------------- */
 
-struct smtp {
-    CURL *curl;
-    char *url, *user, *password;
-    enum eq_auth auth;
-    enum eq_tls tls;
-    char *ca_file;
-    long timeout;
-    int rate; /* messages per minute, 0 = no limit */
-    struct timespec last;
-    int sent_any;
+/* One connection: an easy handle that carries one message at a time. The
+ * handle outlives the message, so curl keeps its session open for the next
+ * one. With connections > 1 each has a worker thread: libcurl waits for the
+ * reply to the final dot inside smtp_done, blocking even under the multi
+ * interface, so only threads let N servers' replies overlap. */
+struct smtp;
+struct conn {
+    struct smtp *s;
+    CURL *h;
+    pthread_t th;
+    int started; /* th runs */
+    struct curl_slist *rcpt;
+    struct eq_buf from;
+    int retried; /* this message already had its second chance */
+    const char *data;
+    size_t len, pos;
     char errbuf[CURL_ERROR_SIZE];
     char server_line[256]; /* the last response line of the server */
     char error_line[256];  /* its last 4xx/5xx line: curl QUITs after it */
-    /* the message being uploaded */
-    const char *data;
-    size_t len, pos;
+};
+
+/* Marks a result nobody has written yet. */
+#define NOT_YET EQ_ERR__COUNT
+
+struct smtp {
+    struct conn *conns;
+    size_t n_conns;
+    /* The batch being sent, shared by the workers under lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t work, idle;
+    int quit;
+    const struct transport_msg *m;
+    struct transport_result *res;
+    size_t n, next, busy;
+    enum eq_err stop;
+    char *url, *user, *password;
+    enum eq_auth auth;
+    enum eq_tls tls;
+    int creds_need_tls; /* STARTTLS demanded because of credentials */
+    char *ca_file;
+    long timeout;
+    int rate; /* messages per minute over all connections, 0 = no limit */
+    struct timespec slot; /* when the last message was allowed to start */
+    int started_any;
 };
 
 static size_t
 smtp_read(char *buf, size_t size, size_t nitems, void *user)
 {
-    struct smtp *s = user;
-    size_t n = size * nitems, left = s->len - s->pos;
+    struct conn *c = user;
+    size_t n = size * nitems, left = c->len - c->pos;
 
     if (n > left)
         n = left;
-    memcpy(buf, s->data + s->pos, n);
-    s->pos += n;
+    memcpy(buf, c->data + c->pos, n);
+    c->pos += n;
     return n;
 }
 
@@ -347,53 +394,59 @@ smtp_read(char *buf, size_t size, size_t nitems, void *user)
 static int
 smtp_debug(CURL *h, curl_infotype type, char *data, size_t size, void *user)
 {
-    struct smtp *s = user;
+    struct conn *c = user;
 
     (void)h;
     if (type == CURLINFO_HEADER_IN && size > 0) {
-        char *dst = s->server_line;
+        char *dst = c->server_line;
         while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
             size--;
-        if (size >= sizeof(s->server_line))
-            size = sizeof(s->server_line) - 1;
+        if (size >= sizeof(c->server_line))
+            size = sizeof(c->server_line) - 1;
         if (data[0] == '4' || data[0] == '5')
-            dst = s->error_line;
+            dst = c->error_line;
         memcpy(dst, data, size);
         dst[size] = '\0';
     }
     return 0;
 }
 
-static void
-smtp_pace(struct smtp *s)
+/* Reserves the next start time allowed by `rate` over all connections and
+ * returns how long to wait for it. Called under lock. */
+static struct timespec
+smtp_take_slot(struct smtp *s)
 {
-    struct timespec now, wait;
-    double interval, elapsed;
+    struct timespec now, wait = {0, 0};
+    long long interval, due, t;
 
-    if (s->rate <= 0 || !s->sent_any)
-        return;
-    interval = 60.0 / s->rate;
+    if (s->rate <= 0)
+        return wait;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    elapsed = (double)(now.tv_sec - s->last.tv_sec) +
-              (double)(now.tv_nsec - s->last.tv_nsec) / 1e9;
-    if (elapsed >= interval)
-        return;
-    interval -= elapsed;
-    wait.tv_sec = (time_t)interval;
-    wait.tv_nsec = (long)((interval - (double)wait.tv_sec) * 1e9);
-    while (nanosleep(&wait, &wait) != 0 && errno == EINTR)
-        ;
+    interval = 60000000000LL / s->rate;
+    t = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+    due = (long long)s->slot.tv_sec * 1000000000LL + s->slot.tv_nsec + interval;
+    if (!s->started_any || due < t)
+        due = t;
+    s->started_any = 1;
+    s->slot.tv_sec = (time_t)(due / 1000000000LL);
+    s->slot.tv_nsec = (long)(due % 1000000000LL);
+    wait.tv_sec = (time_t)((due - t) / 1000000000LL);
+    wait.tv_nsec = (long)((due - t) % 1000000000LL);
+    return wait;
 }
 
 static enum eq_err
-smtp_configure(struct smtp *s)
+smtp_configure(struct smtp *s, struct conn *c)
 {
-    static const long use_ssl[] = {[EQ_TLS_REQUIRED] = CURLUSESSL_ALL,
-                                   [EQ_TLS_OPPORTUNISTIC] = CURLUSESSL_TRY,
-                                   [EQ_TLS_OFF] = CURLUSESSL_NONE};
-    CURL *h = s->curl;
+    CURL *h = c->h;
     CURLcode rc = CURLE_OK;
+    long use_ssl = s->tls == EQ_TLS_REQUIRED        ? CURLUSESSL_ALL
+                   : s->tls == EQ_TLS_OPPORTUNISTIC ? CURLUSESSL_TRY
+                                                    : CURLUSESSL_NONE;
 
+    /* Credentials never travel in clear text unless tls = off says so. */
+    if (s->creds_need_tls)
+        use_ssl = CURLUSESSL_ALL;
 #define SET(opt, val)                                                          \
     do {                                                                       \
         if (rc == CURLE_OK)                                                    \
@@ -402,13 +455,16 @@ smtp_configure(struct smtp *s)
     SET(CURLOPT_URL, s->url);
     SET(CURLOPT_UPLOAD, 1L);
     SET(CURLOPT_READFUNCTION, smtp_read);
-    SET(CURLOPT_READDATA, s);
-    SET(CURLOPT_ERRORBUFFER, s->errbuf);
+    SET(CURLOPT_READDATA, c);
+    SET(CURLOPT_ERRORBUFFER, c->errbuf);
     SET(CURLOPT_DEBUGFUNCTION, smtp_debug);
-    SET(CURLOPT_DEBUGDATA, s);
+    SET(CURLOPT_DEBUGDATA, c);
     SET(CURLOPT_VERBOSE, 1L);
     SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_USE_SSL, use_ssl[s->tls]);
+    SET(CURLOPT_USE_SSL, use_ssl);
+    SET(CURLOPT_SASL_IR, 1L); /* AUTH PLAIN with its answer: one round trip */
+    SET(CURLOPT_SSL_VERIFYPEER, 1L);
+    SET(CURLOPT_SSL_VERIFYHOST, 2L);
     SET(CURLOPT_TIMEOUT, s->timeout);
     SET(CURLOPT_CONNECTTIMEOUT, s->timeout);
     if (s->ca_file != NULL)
@@ -416,10 +472,10 @@ smtp_configure(struct smtp *s)
     if (s->user != NULL) {
         SET(CURLOPT_USERNAME, s->user);
         if (s->auth == EQ_AUTH_XOAUTH2) {
-            SET(CURLOPT_XOAUTH2_BEARER, s->password ? s->password : "");
+            SET(CURLOPT_XOAUTH2_BEARER, s->password);
             SET(CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
         } else {
-            SET(CURLOPT_PASSWORD, s->password ? s->password : "");
+            SET(CURLOPT_PASSWORD, s->password);
             SET(CURLOPT_LOGIN_OPTIONS,
                 s->auth == EQ_AUTH_LOGIN ? "AUTH=LOGIN" : "AUTH=PLAIN");
         }
@@ -428,74 +484,263 @@ smtp_configure(struct smtp *s)
     return rc == CURLE_OK ? EQ_OK : EQ_ERR_UNAVAILABLE;
 }
 
+/* Sets the envelope and the data of m on c's handle. */
+static enum eq_err
+conn_prepare(struct conn *c, const struct transport_msg *m)
+{
+    struct eq_buf one = {0};
+    enum eq_err err = EQ_OK;
+
+    curl_easy_setopt(c->h, CURLOPT_MAIL_RCPT, (struct curl_slist *)NULL);
+    curl_slist_free_all(c->rcpt);
+    c->rcpt = NULL;
+    buf_reset(&c->from);
+    for (size_t k = 0; k < m->n_rcpt && err == EQ_OK; k++) {
+        struct curl_slist *n;
+        buf_reset(&one);
+        err = buf_printf(&one, "<%s>", m->rcpt[k]);
+        if (err == EQ_OK && (n = curl_slist_append(c->rcpt, one.s)) == NULL)
+            err = EQ_ERR_NOMEM;
+        else if (err == EQ_OK)
+            c->rcpt = n;
+    }
+    if (err == EQ_OK)
+        err = buf_printf(&c->from, "<%s>",
+                         m->envelope_from ? m->envelope_from : "");
+    buf_free(&one);
+    if (err != EQ_OK)
+        return err;
+    c->data = m->data;
+    c->len = m->len;
+    curl_easy_setopt(c->h, CURLOPT_MAIL_FROM, c->from.s);
+    curl_easy_setopt(c->h, CURLOPT_MAIL_RCPT, c->rcpt);
+    curl_easy_setopt(c->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
+    return EQ_OK;
+}
+
+/* A transfer that ended without the server refusing anything in words:
+ * the connection broke, or the server hung up (421). */
+static int
+conn_level(CURLcode rc, long code, const struct conn *c)
+{
+    if (code == 421)
+        return 1;
+    if (code >= 400 && c->error_line[0] != '\0')
+        return 0;
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PARTIAL_FILE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Maps how the transfer on c ended to res; *retry asks for a second try
+ * on a fresh connection. */
+static enum eq_err
+conn_result(struct smtp *s, struct conn *c, CURLcode rc,
+            struct transport_result *res, int *retry)
+{
+    const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+    long code = 0;
+
+    *retry = 0;
+    curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+    res->code = (int)code;
+    if (rc == CURLE_OK && code >= 200 && code < 300) {
+        set_resultf(res, (int)code, "%s", c->server_line);
+        return EQ_OK;
+    }
+    switch (rc) {
+    case CURLE_LOGIN_DENIED:
+        set_resultf(res, code >= 400 ? (int)code : 535, "login refused: %s",
+                    code >= 400 && c->error_line[0] ? c->error_line : why);
+        return code >= 400 && code < 500 ? EQ_ERR_TEMP : EQ_ERR_CONFIG;
+    case CURLE_USE_SSL_FAILED:
+        set_resultf(res, 421, "the server offers no STARTTLS%s (%s)",
+                    s->creds_need_tls
+                        ? ", and credentials are only sent over TLS (tls = "
+                          "off allows clear text)"
+                        : " and tls = required",
+                    why);
+        return EQ_ERR_UNAVAILABLE;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+        set_resultf(res, 421,
+                    "the server's TLS certificate is not trusted%s: %s",
+                    s->ca_file ? " by ca_file" : "", why);
+        return EQ_ERR_UNAVAILABLE;
+    default:
+        break;
+    }
+    if (conn_level(rc, code, c)) {
+        if (!c->retried) {
+            *retry = 1;
+            return EQ_ERR_TEMP;
+        }
+        /* No usable reply: like a dropped connection. */
+        set_resultf(res, 421, "%s",
+                    code == 421 && c->error_line[0] ? c->error_line : why);
+        return EQ_ERR_TEMP;
+    }
+    if (code >= 400 && c->error_line[0] != '\0') {
+        set_resultf(res, (int)code, "%s", c->error_line);
+        return code >= 500 ? EQ_ERR_DATA : EQ_ERR_TEMP;
+    }
+    set_resultf(res, 421, "%s", why);
+    return EQ_ERR_TEMP;
+}
+
+/* Refusals that are about us or the server, not about one message: the
+ * rest of the batch would meet them too. */
+static int
+stops_batch(const struct transport_result *r)
+{
+    return r->err == EQ_ERR_CONFIG || r->err == EQ_ERR_UNAVAILABLE ||
+           (r->err == EQ_ERR_TEMP && r->code == 421);
+}
+
+/* One message on c, with one more try on a fresh connection when the
+ * server had closed the one curl kept (idle timeout, restart). */
+static void
+conn_send(struct smtp *s, struct conn *c, const struct transport_msg *m,
+          struct transport_result *res)
+{
+    int retry = 0;
+
+    if (conn_prepare(c, m) != EQ_OK) {
+        set_result(res, 451, "4.3.0 out of memory");
+        res->err = EQ_ERR_TEMP;
+        return;
+    }
+    c->retried = 0;
+    do {
+        c->pos = 0;
+        c->errbuf[0] = c->server_line[0] = c->error_line[0] = '\0';
+        res->err = conn_result(s, c, curl_easy_perform(c->h), res, &retry);
+        c->retried++;
+    } while (retry);
+}
+
+/* Sends messages of the current batch on c until none is left or the batch
+ * stopped. Called and returns with s->lock held. */
+static void
+batch_drain(struct smtp *s, struct conn *c)
+{
+    while (s->m != NULL && s->stop == EQ_OK) {
+        while (s->next < s->n && s->res[s->next].err != NOT_YET)
+            s->next++; /* refused by msg_check: never reaches the server */
+        if (s->next >= s->n)
+            break;
+        size_t i = s->next++;
+        const struct transport_msg *m = &s->m[i];
+        struct transport_result *r = &s->res[i];
+        struct timespec wait = smtp_take_slot(s);
+        s->busy++;
+        pthread_mutex_unlock(&s->lock);
+        while (nanosleep(&wait, &wait) != 0 && errno == EINTR)
+            ;
+        conn_send(s, c, m, r);
+        pthread_mutex_lock(&s->lock);
+        s->busy--;
+        if (s->stop == EQ_OK && stops_batch(r))
+            s->stop = r->err;
+        pthread_cond_broadcast(&s->idle);
+    }
+}
+
+static void *
+smtp_worker(void *arg)
+{
+    struct conn *c = arg;
+    struct smtp *s = c->s;
+
+    pthread_mutex_lock(&s->lock);
+    while (!s->quit) {
+        if (s->m != NULL && s->stop == EQ_OK && s->next < s->n)
+            batch_drain(s, c);
+        else
+            pthread_cond_wait(&s->work, &s->lock);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* Starts the workers once; signals stay with the main thread. */
+static enum eq_err
+smtp_start_workers(struct smtp *s)
+{
+    sigset_t all, old;
+    enum eq_err err = EQ_OK;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    for (size_t k = 0; k < s->n_conns && err == EQ_OK; k++) {
+        struct conn *c = &s->conns[k];
+        if (c->started)
+            continue;
+        if (pthread_create(&c->th, NULL, smtp_worker, c) != 0)
+            err = EQ_ERR_NOMEM;
+        else
+            c->started = 1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return err;
+}
+
+static enum eq_err
+smtp_send_many(struct transport *t, const struct transport_msg *m, size_t n,
+               struct transport_result *res)
+{
+    struct smtp *s = t->priv;
+    int parallel = s->n_conns > 1 && n > 1;
+    enum eq_err stop;
+
+    for (size_t i = 0; i < n; i++)
+        if ((res[i].err = msg_check(&m[i], &res[i])) == EQ_OK)
+            res[i].err = NOT_YET;
+    if (parallel && smtp_start_workers(s) != EQ_OK)
+        parallel = 0; /* no threads: one connection still works */
+    pthread_mutex_lock(&s->lock);
+    s->m = m;
+    s->res = res;
+    s->n = n;
+    s->next = 0;
+    s->busy = 0;
+    s->stop = EQ_OK;
+    if (parallel) {
+        pthread_cond_broadcast(&s->work);
+        while (s->busy > 0 || (s->stop == EQ_OK && s->next < s->n))
+            pthread_cond_wait(&s->idle, &s->lock);
+    } else {
+        batch_drain(s, &s->conns[0]);
+    }
+    stop = s->stop;
+    s->m = NULL;
+    s->res = NULL;
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < n; i++)
+        if (res[i].err == NOT_YET) {
+            set_result(&res[i], 421, "4.4.0 not attempted");
+            res[i].err = EQ_ERR_TEMP;
+        }
+    return stop;
+}
+
 static enum eq_err
 smtp_send(struct transport *t, const struct transport_msg *m,
           struct transport_result *res)
 {
-    struct smtp *s = t->priv;
-    struct curl_slist *rcpt = NULL;
-    struct eq_buf from = {0}, one = {0};
-    enum eq_err err = EQ_OK;
-    CURLcode rc;
-    long code = 0;
-
-    for (size_t i = 0; i < m->n_rcpt && err == EQ_OK; i++) {
-        struct curl_slist *n;
-        buf_reset(&one);
-        err = buf_printf(&one, "<%s>", m->rcpt[i]);
-        if (err == EQ_OK && (n = curl_slist_append(rcpt, one.s)) == NULL)
-            err = EQ_ERR_NOMEM;
-        else if (err == EQ_OK)
-            rcpt = n;
-    }
-    if (err == EQ_OK)
-        err =
-            buf_printf(&from, "<%s>", m->envelope_from ? m->envelope_from : "");
-    if (err != EQ_OK) {
-        set_result(res, 451, "4.3.0 out of memory");
-        goto out;
-    }
-    smtp_pace(s);
-    s->data = m->data;
-    s->len = m->len;
-    s->pos = 0;
-    s->errbuf[0] = '\0';
-    s->server_line[0] = '\0';
-    s->error_line[0] = '\0';
-    curl_easy_setopt(s->curl, CURLOPT_MAIL_FROM, from.s);
-    curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, rcpt);
-    curl_easy_setopt(s->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
-    rc = curl_easy_perform(s->curl);
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
-    /* The handle keeps the list pointer; clear it before freeing the list. */
-    curl_easy_setopt(s->curl, CURLOPT_MAIL_RCPT, (struct curl_slist *)NULL);
-    clock_gettime(CLOCK_MONOTONIC, &s->last);
-    s->sent_any = 1;
-
-    res->code = (int)code;
-    if (s->error_line[0] != '\0' && code >= 400)
-        snprintf(res->text, sizeof(res->text), "%s", s->error_line);
-    else if (rc != CURLE_OK)
-        snprintf(res->text, sizeof(res->text), "%s",
-                 s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
-    else
-        snprintf(res->text, sizeof(res->text), "%s", s->server_line);
-
-    if (rc == CURLE_OK && code >= 200 && code < 300)
-        err = EQ_OK;
-    else if (code >= 500 && code < 600)
-        err = rc == CURLE_LOGIN_DENIED ? EQ_ERR_CONFIG : EQ_ERR_DATA;
-    else if (rc == CURLE_USE_SSL_FAILED)
-        err = EQ_ERR_UNAVAILABLE;
-    else
-        err = EQ_ERR_TEMP;
-    if (rc != CURLE_OK && code < 400 && res->code == 0)
-        res->code = 421; /* no reply: treat like a dropped connection */
-out:
-    curl_slist_free_all(rcpt);
-    buf_free(&from);
-    buf_free(&one);
-    return err;
+    smtp_send_many(t, m, 1, res);
+    return res->err;
 }
 
 static void
@@ -503,8 +748,23 @@ smtp_close(struct transport *t)
 {
     struct smtp *s = t->priv;
 
-    if (s->curl != NULL)
-        curl_easy_cleanup(s->curl); /* sends QUIT on the open session */
+    pthread_mutex_lock(&s->lock);
+    s->quit = 1;
+    pthread_cond_broadcast(&s->work);
+    pthread_mutex_unlock(&s->lock);
+    for (size_t k = 0; k < s->n_conns; k++) {
+        struct conn *c = &s->conns[k];
+        if (c->started)
+            pthread_join(c->th, NULL);
+        if (c->h != NULL)
+            curl_easy_cleanup(c->h); /* sends QUIT on an open session */
+        curl_slist_free_all(c->rcpt);
+        buf_free(&c->from);
+    }
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->work);
+    pthread_cond_destroy(&s->idle);
+    free(s->conns);
     free(s->url);
     free(s->user);
     if (s->password != NULL) {
@@ -516,8 +776,10 @@ smtp_close(struct transport *t)
     free(t);
 }
 
-static const struct transport_ops smtp_ops = {
-    .name = "smtp", .send = smtp_send, .close = smtp_close};
+static const struct transport_ops smtp_ops = {.name = "smtp",
+                                              .send = smtp_send,
+                                              .send_many = smtp_send_many,
+                                              .close = smtp_close};
 
 static enum eq_err
 smtp_open(const struct eq_config *cfg, struct transport **out,
@@ -528,15 +790,28 @@ smtp_open(const struct eq_config *cfg, struct transport **out,
     struct smtp *s = calloc(1, sizeof(*s));
     enum eq_err err = EQ_ERR_NOMEM;
 
-    if (t == NULL || s == NULL)
-        goto fail;
+    if (t == NULL || s == NULL) {
+        free(t);
+        free(s);
+        eq_diag(diag, "smtp: out of memory");
+        return EQ_ERR_NOMEM;
+    }
     t->ops = &smtp_ops;
     t->priv = s;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->work, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    s->n_conns = cfg->smtp.connections > 0 ? (size_t)cfg->smtp.connections : 1;
+    s->conns = calloc(s->n_conns, sizeof(*s->conns));
     s->url = strdup(srv->url);
     s->user = eq_strdup(srv->user);
     s->ca_file = eq_strdup(srv->ca_file);
-    if (s->url == NULL || (srv->user && s->user == NULL) ||
-        (srv->ca_file && s->ca_file == NULL))
+    if (s->conns == NULL) {
+        s->n_conns = 0;
+        goto fail;
+    }
+    if (s->url == NULL || (srv->user && !s->user) ||
+        (srv->ca_file && !s->ca_file))
         goto fail;
     s->auth = srv->auth;
     s->tls = srv->tls;
@@ -544,27 +819,33 @@ smtp_open(const struct eq_config *cfg, struct transport **out,
     s->rate = cfg->smtp.rate;
     if ((err = config_password(srv, &s->password, diag)) != EQ_OK)
         goto fail;
-    s->curl = curl_easy_init();
-    if (s->curl == NULL) {
-        eq_diag(diag, "smtp: cannot initialise libcurl");
-        err = EQ_ERR_UNAVAILABLE;
+    if (s->user != NULL && s->password == NULL) {
+        eq_diag(diag, "[smtp] user is set but neither password_file nor "
+                      "password_env");
+        err = EQ_ERR_CONFIG;
         goto fail;
     }
-    if ((err = smtp_configure(s)) != EQ_OK) {
-        eq_diag(diag, "smtp: libcurl lacks an option needed for %s", s->url);
-        goto fail;
+    s->creds_need_tls = s->user != NULL && s->tls != EQ_TLS_OFF &&
+                        strncmp(s->url, "smtp://", 7) == 0;
+    for (size_t k = 0; k < s->n_conns; k++) {
+        s->conns[k].s = s;
+        if ((s->conns[k].h = curl_easy_init()) == NULL) {
+            eq_diag(diag, "smtp: cannot initialise libcurl");
+            err = EQ_ERR_UNAVAILABLE;
+            goto fail;
+        }
+        if ((err = smtp_configure(s, &s->conns[k])) != EQ_OK) {
+            eq_diag(diag, "smtp: libcurl lacks an option needed for %s",
+                    s->url);
+            goto fail;
+        }
     }
     *out = t;
     return EQ_OK;
 fail:
     if (err == EQ_ERR_NOMEM)
         eq_diag(diag, "smtp: out of memory");
-    if (t != NULL && s != NULL)
-        smtp_close(t);
-    else {
-        free(t);
-        free(s);
-    }
+    smtp_close(t);
     return err;
 }
 
@@ -597,9 +878,10 @@ transport_open(const struct eq_config *cfg, struct transport **out,
     return EQ_ERR_CONFIG;
 }
 
-enum eq_err
-transport_send(struct transport *t, const struct transport_msg *m,
-               struct transport_result *res)
+/* What no server should see: a message without recipients, or an address
+ * that would break out of its SMTP command. */
+static enum eq_err
+msg_check(const struct transport_msg *m, struct transport_result *res)
 {
     res->code = 0;
     res->text[0] = '\0';
@@ -616,7 +898,16 @@ transport_send(struct transport *t, const struct transport_msg *m,
         set_result(res, 553, "5.1.7 bad sender address");
         return EQ_ERR_DATA;
     }
-    return t->ops->send(t, m, res);
+    return EQ_OK;
+}
+
+enum eq_err
+transport_send(struct transport *t, const struct transport_msg *m,
+               struct transport_result *res)
+{
+    enum eq_err err = msg_check(m, res);
+
+    return err != EQ_OK ? err : t->ops->send(t, m, res);
 }
 
 enum eq_err
@@ -634,10 +925,7 @@ transport_send_many(struct transport *t, const struct transport_msg *m,
             continue;
         }
         res[i].err = transport_send(t, &m[i], &res[i]);
-        /* No reply at all, or a refusal of us rather than of this message:
-         * the rest of the batch would fail the same way. */
-        if ((res[i].err == EQ_ERR_TEMP && res[i].code == 421) ||
-            res[i].err == EQ_ERR_CONFIG || res[i].err == EQ_ERR_UNAVAILABLE)
+        if (stops_batch(&res[i]))
             stop = res[i].err;
     }
     return stop;
@@ -646,7 +934,8 @@ transport_send_many(struct transport *t, const struct transport_msg *m,
 size_t
 transport_parallel(const struct transport *t)
 {
-    (void)t;
+    if (t != NULL && t->ops == &smtp_ops)
+        return ((const struct smtp *)t->priv)->n_conns;
     return 1;
 }
 

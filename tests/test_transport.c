@@ -163,16 +163,41 @@ Test(transport, refuses_message_without_recipients)
 
 /* --- a tiny SMTP server on 127.0.0.1 ---------------------------------- */
 
+enum { MAX_SESSIONS = 32, MAX_RCPT = 64 };
+
 struct fake {
     int lfd;
     int port;
     pthread_t th;
     atomic_int stop;
-    atomic_int connections;
+    atomic_int connections; /* sockets accepted */
+    atomic_int open;        /* sessions open right now */
+    atomic_int max_open;
     atomic_int messages;
-    const char *rcpt_reply; /* NULL = "250 2.1.5 ok" */
+    atomic_int auths; /* AUTH commands seen */
+    /* Behaviour, set before fake_run. */
+    const char *rcpt_reply;  /* NULL = "250 2.1.5 ok" */
+    const char *defer_rcpt;  /* RCPT TO this address: 451 */
+    const char *reject_rcpt; /* RCPT TO this address: 550 */
+    const char *auth_plain;  /* accepted AUTH PLAIN response, or NULL */
+    int data_delay_ms;       /* before the reply to the final dot */
+    int idle_close_ms;       /* 421 and hang up when idle this long */
+    int drop_mail;           /* 1: hang up at the 2nd MAIL FROM of a session,
+                                2: at every MAIL FROM */
+    /* What arrived, under lock: sessions run in parallel. */
+    pthread_mutex_t lock;
     char mail_from[256];
     struct eq_buf data; /* the last DATA, dot-unstuffed */
+    char *rcpts[MAX_RCPT];
+    size_t n_rcpts;
+    pthread_t sessions[MAX_SESSIONS];
+    int fds[MAX_SESSIONS];
+    size_t n_sessions;
+};
+
+struct session_arg {
+    struct fake *f;
+    int fd;
 };
 
 static int
@@ -206,30 +231,88 @@ say(int fd, const char *s)
     }
 }
 
-static void
-session(struct fake *f, int fd)
+static int
+addr_is(const char *line, const char *addr)
 {
-    char line[1024];
+    char want[128];
 
+    snprintf(want, sizeof(want), "<%s>", addr ? addr : "");
+    return addr != NULL && strstr(line, want) != NULL;
+}
+
+/* One SMTP session; several run at once on their own threads. */
+static void *
+session(void *arg)
+{
+    struct session_arg *sa = arg;
+    struct fake *f = sa->f;
+    int fd = sa->fd, mails = 0, done = 0;
+    char line[1024], rcpt[128] = "";
+    struct eq_buf data = {0};
+
+    free(sa);
+    int now_open = atomic_fetch_add(&f->open, 1) + 1;
+    int seen = atomic_load(&f->max_open);
+    while (now_open > seen &&
+           !atomic_compare_exchange_weak(&f->max_open, &seen, now_open))
+        ;
     say(fd, "220 fake ESMTP\r\n");
-    while (read_line(fd, line, sizeof(line)) > 0) {
+    for (;;) {
+        if (f->idle_close_ms > 0 && done > 0) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, f->idle_close_ms) == 0) {
+                say(fd, "421 4.4.2 fake idle timeout\r\n");
+                break;
+            }
+        }
+        if (read_line(fd, line, sizeof(line)) <= 0)
+            break;
         if (strncasecmp(line, "EHLO", 4) == 0) {
-            say(fd, "250-fake\r\n250 8BITMIME\r\n");
+            say(fd, f->auth_plain ? "250-fake\r\n250-AUTH PLAIN\r\n"
+                                    "250 8BITMIME\r\n"
+                                  : "250-fake\r\n250 8BITMIME\r\n");
         } else if (strncasecmp(line, "HELO", 4) == 0) {
             say(fd, "250 fake\r\n");
+        } else if (strncasecmp(line, "AUTH", 4) == 0) {
+            atomic_fetch_add(&f->auths, 1);
+            if (f->auth_plain != NULL && strstr(line, f->auth_plain) != NULL)
+                say(fd, "235 2.7.0 welcome\r\n");
+            else
+                say(fd, "535 5.7.8 bad credentials\r\n");
         } else if (strncasecmp(line, "MAIL FROM:", 10) == 0) {
+            if (f->drop_mail == 2 || (f->drop_mail == 1 && mails == 1))
+                break; /* as if the server timed us out just now */
+            mails++;
+            pthread_mutex_lock(&f->lock);
             snprintf(f->mail_from, sizeof(f->mail_from), "%.*s",
                      (int)strcspn(line + 10, " \r\n"), line + 10);
+            pthread_mutex_unlock(&f->lock);
             say(fd, "250 2.1.0 ok\r\n");
         } else if (strncasecmp(line, "RCPT TO:", 8) == 0) {
-            say(fd, f->rcpt_reply ? f->rcpt_reply : "250 2.1.5 ok\r\n");
+            snprintf(rcpt, sizeof(rcpt), "%.*s",
+                     (int)strcspn(line + 9, ">\r\n"), line + 9);
+            if (addr_is(line, f->defer_rcpt))
+                say(fd, "451 4.3.0 try again later\r\n");
+            else if (addr_is(line, f->reject_rcpt))
+                say(fd, "550 5.1.1 no such user\r\n");
+            else
+                say(fd, f->rcpt_reply ? f->rcpt_reply : "250 2.1.5 ok\r\n");
         } else if (strncasecmp(line, "DATA", 4) == 0) {
             say(fd, "354 go ahead\r\n");
-            buf_reset(&f->data);
+            buf_reset(&data);
             while (read_line(fd, line, sizeof(line)) > 0 &&
                    strcmp(line, ".\r\n") != 0)
-                buf_add(&f->data, line[0] == '.' ? line + 1 : line);
+                buf_add(&data, line[0] == '.' ? line + 1 : line);
+            if (f->data_delay_ms > 0)
+                poll(NULL, 0, f->data_delay_ms);
+            pthread_mutex_lock(&f->lock);
+            buf_reset(&f->data);
+            buf_add(&f->data, buf_str(&data));
+            if (f->n_rcpts < MAX_RCPT)
+                f->rcpts[f->n_rcpts++] = strdup(rcpt);
+            pthread_mutex_unlock(&f->lock);
             atomic_fetch_add(&f->messages, 1);
+            done++;
             say(fd, "250 2.0.0 queued\r\n");
         } else if (strncasecmp(line, "QUIT", 4) == 0) {
             say(fd, "221 bye\r\n");
@@ -241,7 +324,10 @@ session(struct fake *f, int fd)
             say(fd, "502 5.5.2 not implemented\r\n");
         }
     }
-    close(fd);
+    buf_free(&data);
+    atomic_fetch_sub(&f->open, 1);
+    shutdown(fd, SHUT_RDWR);
+    return NULL;
 }
 
 static void *
@@ -251,7 +337,7 @@ serve(void *arg)
 
     while (!atomic_load(&f->stop)) {
         struct pollfd p = {f->lfd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0)
+        if (poll(&p, 1, 20) <= 0)
             continue;
         int fd = accept(f->lfd, NULL, NULL);
         if (fd < 0)
@@ -259,7 +345,15 @@ serve(void *arg)
         struct timeval tv = {5, 0};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         atomic_fetch_add(&f->connections, 1);
-        session(f, fd);
+        struct session_arg *sa = malloc(sizeof(*sa));
+        cr_assert_not_null(sa);
+        sa->f = f;
+        sa->fd = fd;
+        cr_assert_lt(f->n_sessions, MAX_SESSIONS);
+        f->fds[f->n_sessions] = fd;
+        cr_assert_eq(
+            pthread_create(&f->sessions[f->n_sessions], NULL, session, sa), 0);
+        f->n_sessions++;
     }
     return NULL;
 }
@@ -276,19 +370,33 @@ listen_any(int *port)
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    cr_assert_eq(listen(fd, 4), 0);
+    cr_assert_eq(listen(fd, 16), 0);
     cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
     *port = ntohs(a.sin_port);
     return fd;
 }
 
+/* fake_init, then set behaviour fields, then fake_run. */
+static void
+fake_init(struct fake *f)
+{
+    memset(f, 0, sizeof(*f));
+    pthread_mutex_init(&f->lock, NULL);
+    f->lfd = listen_any(&f->port);
+}
+
+static void
+fake_run(struct fake *f)
+{
+    cr_assert_eq(pthread_create(&f->th, NULL, serve, f), 0);
+}
+
 static void
 fake_start(struct fake *f, const char *rcpt_reply)
 {
-    memset(f, 0, sizeof(*f));
+    fake_init(f);
     f->rcpt_reply = rcpt_reply;
-    f->lfd = listen_any(&f->port);
-    cr_assert_eq(pthread_create(&f->th, NULL, serve, f), 0);
+    fake_run(f);
 }
 
 static void
@@ -296,12 +404,39 @@ fake_stop(struct fake *f)
 {
     atomic_store(&f->stop, 1);
     pthread_join(f->th, NULL);
+    for (size_t i = 0; i < f->n_sessions; i++) {
+        shutdown(f->fds[i], SHUT_RDWR); /* wakes a session still reading */
+        pthread_join(f->sessions[i], NULL);
+        close(f->fds[i]);
+    }
     close(f->lfd);
     buf_free(&f->data);
+    for (size_t i = 0; i < f->n_rcpts; i++)
+        free(f->rcpts[i]);
+    pthread_mutex_destroy(&f->lock);
 }
 
+/* How many messages the fake accepted for addr. */
+static int
+fake_got(struct fake *f, const char *addr)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->n_rcpts; i++)
+        n += strcmp(f->rcpts[i], addr) == 0;
+    pthread_mutex_unlock(&f->lock);
+    return n;
+}
+
+struct smtp_opts {
+    int connections, rate;
+    enum eq_tls tls;
+    const char *user, *password_env;
+};
+
 static struct transport *
-smtp_to(int port, int rate)
+smtp_open_with(int port, const struct smtp_opts *o, enum eq_err want)
 {
     static char url[64];
     struct eq_config cfg;
@@ -311,13 +446,49 @@ smtp_to(int port, int rate)
     memset(&cfg, 0, sizeof(cfg));
     snprintf(url, sizeof(url), "smtp://127.0.0.1:%d/enquete.test", port);
     cfg.smtp.srv.url = url;
-    cfg.smtp.srv.tls = EQ_TLS_OFF;
+    cfg.smtp.srv.tls = o->tls;
     cfg.smtp.srv.timeout = 5;
-    cfg.smtp.rate = rate;
-    cr_assert_eq(transport_open(&cfg, &t, &d), EQ_OK, "%s", buf_str(&d));
-    cr_assert_str_eq(t->ops->name, "smtp");
+    cfg.smtp.srv.user = (char *)o->user;
+    cfg.smtp.srv.password_env = (char *)o->password_env;
+    cfg.smtp.rate = o->rate;
+    cfg.smtp.connections = o->connections;
+    cr_assert_eq(transport_open(&cfg, &t, &d), want, "%s", buf_str(&d));
+    if (want == EQ_OK)
+        cr_assert_str_eq(t->ops->name, "smtp");
     buf_free(&d);
     return t;
+}
+
+static struct transport *
+smtp_to(int port, int rate)
+{
+    struct smtp_opts o = {.connections = 1, .rate = rate, .tls = EQ_TLS_OFF};
+
+    return smtp_open_with(port, &o, EQ_OK);
+}
+
+/* n messages, the i-th to rcpt[i]. */
+struct batch {
+    char addr[16][64];
+    const char *rcpt[16];
+    struct transport_msg m[16];
+    struct transport_result res[16];
+    size_t n;
+};
+
+static void
+batch_make(struct batch *b, size_t n, const char *prefix)
+{
+    cr_assert_leq(n, 16);
+    memset(b, 0, sizeof(*b));
+    b->n = n;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(b->addr[i], sizeof(b->addr[i]), "%s%zu@example.org", prefix,
+                 i);
+        b->rcpt[i] = b->addr[i];
+        b->m[i] = (struct transport_msg){"enquete+tok@example.org", &b->rcpt[i],
+                                         1, msg2, sizeof(msg2) - 1};
+    }
 }
 
 Test(transport, smtp_sends_two_messages_over_one_connection)
@@ -427,4 +598,333 @@ Test(transport, smtp_rate_spaces_messages)
     cr_assert_eq(atomic_load(&f.messages), 3);
     transport_close(t);
     fake_stop(&f);
+}
+
+/* --- several connections (send_many) ---------------------------------- */
+
+static double
+since(const struct timespec *a)
+{
+    struct timespec b;
+
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (double)(b.tv_sec - a->tv_sec) +
+           (double)(b.tv_nsec - a->tv_nsec) / 1e9;
+}
+
+Test(transport, parallel_is_connections_for_smtp_and_one_otherwise)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 3, .tls = EQ_TLS_OFF};
+    struct transport *t, *cap = transport_capture_new();
+
+    fake_start(&f, NULL);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    cr_assert_eq(transport_parallel(t), 3);
+    cr_assert_eq(transport_parallel(cap), 1);
+    transport_close(t);
+    transport_close(cap);
+    /* Opening connects nowhere: the first message does. */
+    cr_assert_eq(atomic_load(&f.connections), 0);
+    fake_stop(&f);
+}
+
+Test(transport, send_many_spreads_a_batch_over_three_connections)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 3, .tls = EQ_TLS_OFF};
+    struct transport *t;
+    struct batch b;
+
+    struct timespec a;
+
+    fake_init(&f);
+    f.data_delay_ms = 60; /* the server thinks before each 250 */
+    fake_run(&f);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    batch_make(&b, 9, "p");
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK);
+    /* One after the other would take 9 × 60 ms; three at once about 180. */
+    double elapsed = since(&a);
+    cr_assert_lt(elapsed, 0.45, "nine messages took %.3f s", elapsed);
+    for (size_t i = 0; i < b.n; i++) {
+        cr_assert_eq(b.res[i].err, EQ_OK, "%zu: %d %s", i, b.res[i].code,
+                     b.res[i].text);
+        cr_assert_eq(b.res[i].code, 250);
+        cr_assert_str_eq(b.res[i].text, "250 2.0.0 queued");
+        cr_assert_eq(fake_got(&f, b.addr[i]), 1, "%s", b.addr[i]);
+    }
+    cr_assert_eq(atomic_load(&f.messages), 9);
+    cr_assert_eq(atomic_load(&f.connections), 3);
+    cr_assert_eq(atomic_load(&f.max_open), 3);
+    /* A second batch reuses the three sessions. */
+    batch_make(&b, 6, "q");
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK);
+    cr_assert_eq(atomic_load(&f.messages), 15);
+    cr_assert_eq(atomic_load(&f.connections), 3);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+Test(transport, send_many_defers_only_the_recipient_that_got_451)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 2, .tls = EQ_TLS_OFF};
+    struct transport *t;
+    struct batch b;
+
+    fake_init(&f);
+    f.defer_rcpt = "p2@example.org";
+    f.reject_rcpt = "p4@example.org";
+    fake_run(&f);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    batch_make(&b, 6, "p");
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK);
+    for (size_t i = 0; i < b.n; i++) {
+        if (i == 2) {
+            cr_assert_eq(b.res[i].err, EQ_ERR_TEMP);
+            cr_assert_eq(b.res[i].code, 451);
+            cr_assert_str_eq(b.res[i].text, "451 4.3.0 try again later");
+        } else if (i == 4) {
+            cr_assert_eq(b.res[i].err, EQ_ERR_DATA);
+            cr_assert_eq(b.res[i].code, 550);
+            cr_assert_str_eq(b.res[i].text, "550 5.1.1 no such user");
+        } else {
+            cr_assert_eq(b.res[i].err, EQ_OK, "%zu: %s", i, b.res[i].text);
+            cr_assert_eq(fake_got(&f, b.addr[i]), 1);
+        }
+    }
+    cr_assert_eq(atomic_load(&f.messages), 4);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+Test(transport, send_many_after_server_closed_idle_connections)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 2, .tls = EQ_TLS_OFF};
+    struct transport *t;
+    struct batch b;
+
+    fake_init(&f);
+    f.idle_close_ms = 150;
+    f.data_delay_ms = 30; /* both connections get work */
+    fake_run(&f);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    batch_make(&b, 4, "p");
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK);
+    cr_assert_eq(atomic_load(&f.connections), 2, "%d",
+                 atomic_load(&f.connections));
+    poll(NULL, 0, 400); /* both sessions time out and say 421 */
+    cr_assert_eq(atomic_load(&f.open), 0);
+    batch_make(&b, 4, "q");
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK);
+    for (size_t i = 0; i < b.n; i++) {
+        cr_assert_eq(b.res[i].err, EQ_OK, "%zu: %d %s", i, b.res[i].code,
+                     b.res[i].text);
+        cr_assert_eq(fake_got(&f, b.addr[i]), 1);
+    }
+    cr_assert_eq(atomic_load(&f.messages), 8);
+    cr_assert_eq(atomic_load(&f.connections), 4);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+Test(transport, smtp_hangup_at_mail_from_is_retried_on_a_new_connection)
+{
+    struct fake f;
+    struct transport *t;
+    struct batch b;
+
+    fake_init(&f);
+    f.drop_mail = 1; /* every session dies at its second MAIL FROM */
+    fake_run(&f);
+    t = smtp_to(f.port, 0);
+    batch_make(&b, 3, "p");
+    for (size_t i = 0; i < b.n; i++) {
+        cr_assert_eq(transport_send(t, &b.m[i], &b.res[i]), EQ_OK, "%zu: %s", i,
+                     b.res[i].text);
+        cr_assert_eq(fake_got(&f, b.addr[i]), 1);
+    }
+    cr_assert_eq(atomic_load(&f.connections), 3);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+Test(transport, send_many_stops_when_the_retry_fails_too)
+{
+    struct fake f;
+    struct transport *t;
+    struct batch b;
+
+    fake_init(&f);
+    f.drop_mail = 2; /* no MAIL FROM is ever answered */
+    fake_run(&f);
+    t = smtp_to(f.port, 0);
+    batch_make(&b, 3, "p");
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_ERR_TEMP);
+    cr_assert_eq(b.res[0].err, EQ_ERR_TEMP);
+    cr_assert_eq(b.res[0].code, 421);
+    cr_assert_neq(b.res[0].text[0], '\0');
+    for (size_t i = 1; i < b.n; i++) {
+        cr_assert_eq(b.res[i].err, EQ_ERR_TEMP);
+        cr_assert_str_eq(b.res[i].text, "4.4.0 not attempted");
+    }
+    /* The first try and one retry, then nothing more. */
+    cr_assert_eq(atomic_load(&f.connections), 2);
+    cr_assert_eq(atomic_load(&f.messages), 0);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+Test(transport, send_many_keeps_rate_over_all_connections)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 3, .rate = 600, .tls = EQ_TLS_OFF};
+    struct transport *t;
+    struct batch b;
+    struct timespec a;
+
+    fake_start(&f, NULL);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    batch_make(&b, 4, "p");
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK);
+    /* Four starts 100 ms apart, whatever the number of connections. */
+    double elapsed = since(&a);
+    cr_assert_geq(elapsed, 0.29, "four messages took %.3f s", elapsed);
+    cr_assert_eq(atomic_load(&f.messages), 4);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+Test(transport, send_many_refuses_bad_address_without_touching_the_rest)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 2, .tls = EQ_TLS_OFF};
+    struct transport *t;
+    struct batch b;
+
+    fake_start(&f, NULL);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    batch_make(&b, 3, "p");
+    b.rcpt[1] = "x@example.org>\r\nRCPT TO:<y@example.org";
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK);
+    cr_assert_eq(b.res[1].err, EQ_ERR_DATA);
+    cr_assert_eq(b.res[1].code, 553);
+    cr_assert_eq(b.res[0].err, EQ_OK);
+    cr_assert_eq(b.res[2].err, EQ_OK);
+    cr_assert_eq(atomic_load(&f.messages), 2);
+    cr_assert_eq(fake_got(&f, "y@example.org"), 0);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+/* --- TLS policy and login ---------------------------------------------- */
+
+Test(transport, tls_required_refuses_a_server_without_starttls)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 1, .tls = EQ_TLS_REQUIRED};
+    struct transport *t;
+    struct batch b;
+
+    fake_start(&f, NULL);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    batch_make(&b, 2, "p");
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_ERR_UNAVAILABLE);
+    cr_assert_eq(b.res[0].err, EQ_ERR_UNAVAILABLE);
+    cr_assert(strstr(b.res[0].text, "STARTTLS") != NULL, "%s", b.res[0].text);
+    cr_assert_eq(b.res[1].err, EQ_ERR_TEMP);
+    cr_assert_eq(atomic_load(&f.messages), 0);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+Test(transport, credentials_never_go_out_without_tls_when_opportunistic)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 1,
+                          .tls = EQ_TLS_OPPORTUNISTIC,
+                          .user = "enquete",
+                          .password_env = "EQ_TEST_SMTP_PW"};
+    struct transport *t;
+    struct batch b;
+
+    setenv("EQ_TEST_SMTP_PW", "s3cret", 1);
+    fake_init(&f);
+    f.auth_plain = "AGVucXVldGUAczNjcmV0"; /* \0enquete\0s3cret */
+    fake_run(&f);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    batch_make(&b, 1, "p");
+    cr_assert_eq(transport_send(t, &b.m[0], &b.res[0]), EQ_ERR_UNAVAILABLE);
+    cr_assert(strstr(b.res[0].text, "only sent over TLS") != NULL, "%s",
+              b.res[0].text);
+    cr_assert_eq(atomic_load(&f.auths), 0);
+    cr_assert_eq(atomic_load(&f.messages), 0);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+Test(transport, auth_plain_over_tls_off_logs_in_and_sends)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 1,
+                          .tls = EQ_TLS_OFF,
+                          .user = "enquete",
+                          .password_env = "EQ_TEST_SMTP_PW"};
+    struct transport *t;
+    struct batch b;
+
+    setenv("EQ_TEST_SMTP_PW", "s3cret", 1);
+    fake_init(&f);
+    f.auth_plain = "AGVucXVldGUAczNjcmV0";
+    fake_run(&f);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    batch_make(&b, 2, "p");
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK, "%s",
+                 b.res[0].text);
+    cr_assert_eq(atomic_load(&f.auths), 1); /* one login, one session */
+    cr_assert_eq(atomic_load(&f.messages), 2);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+Test(transport, refused_login_is_a_config_error_and_stops_the_batch)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 2,
+                          .tls = EQ_TLS_OFF,
+                          .user = "enquete",
+                          .password_env = "EQ_TEST_SMTP_PW"};
+    struct transport *t;
+    struct batch b;
+
+    setenv("EQ_TEST_SMTP_PW", "wrong", 1);
+    fake_init(&f);
+    f.auth_plain = "AGVucXVldGUAczNjcmV0";
+    fake_run(&f);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    batch_make(&b, 5, "p");
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_ERR_CONFIG);
+    cr_assert_eq(b.res[0].err, EQ_ERR_CONFIG);
+    cr_assert_eq(b.res[0].code, 535);
+    cr_assert(strstr(b.res[0].text, "bad credentials") != NULL, "%s",
+              b.res[0].text);
+    /* Both connections tried to log in; nothing more was started. */
+    cr_assert_leq(atomic_load(&f.auths), 2);
+    for (size_t i = 2; i < b.n; i++)
+        cr_assert_str_eq(b.res[i].text, "4.4.0 not attempted");
+    cr_assert_eq(atomic_load(&f.messages), 0);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+Test(transport, user_without_password_is_a_config_error)
+{
+    struct smtp_opts o = {
+        .connections = 1, .tls = EQ_TLS_REQUIRED, .user = "enquete"};
+
+    cr_assert_null(smtp_open_with(25, &o, EQ_ERR_CONFIG));
 }
