@@ -25,6 +25,7 @@
 #include "run.h"
 #include "source.h"
 #include "store.h"
+#include "template.h"
 #include "token.h"
 #include "transport.h"
 
@@ -1361,6 +1362,7 @@ cli_main(int argc, char **argv)
     store_close(a.st);
     config_free(a.cfg);
     buf_free(&a.diag);
+    template_cache_clear();
     chart_shutdown();
     return rc;
 }

@@ -390,6 +390,10 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
      * send only those twice. */
     for (size_t i = 0; i < n && err == EQ_OK && stop == EQ_OK;) {
         size_t k = 0;
+        /* One commit for the batch's `sending`, before the hand-over, and
+         * one for its outcomes after. */
+        if ((err = store_begin(ctx->st)) != EQ_OK)
+            break;
         for (; i < n && k < par && err == EQ_OK; i++) {
             int ready;
             err = prepare(ctx, &out[i], &ready, sum, diag);
@@ -400,11 +404,21 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
                 k++;
             }
         }
-        if (k == 0)
+        if (err == EQ_OK)
+            err = store_commit(ctx->st);
+        else
+            store_rollback(ctx->st);
+        if (err != EQ_OK || k == 0)
             continue;
         stop = transport_send_many(ctx->tx, msgs, k, res);
+        if ((err = store_begin(ctx->st)) != EQ_OK)
+            break;
         for (size_t j = 0; j < k && err == EQ_OK; j++)
             err = record(ctx, batch[j], &res[j], sum, diag);
+        if (err == EQ_OK)
+            err = store_commit(ctx->st);
+        else
+            store_rollback(ctx->st);
         for (size_t j = 0; j < k; j++) {
             free(batch[j]->raw);
             free(batch[j]->env);
@@ -512,6 +526,9 @@ run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
     } while (0)
     if (steps & RUN_SCHEDULE)
         STEP(run_schedule(ctx, sum, diag));
+    /* Closed invitations first: nothing is sent for a closed one. */
+    if (steps & RUN_EXPIRE)
+        STEP(run_expire(ctx, sum, diag));
     if ((steps & RUN_SEND) && ctx->tx)
         STEP(run_send(ctx, sum, diag));
     if ((steps & RUN_INGEST) && ctx->src) {
@@ -528,7 +545,7 @@ run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
         STEP(err != EQ_OK ? err : ingest_run(&ic, ctx->src, &sum->in, diag));
     }
     if (steps & RUN_EXPIRE)
-        STEP(run_expire(ctx, sum, diag));
+        STEP(run_expire(ctx, sum, diag)); /* what closed while we worked */
     if ((steps & RUN_DIGEST) && ctx->tx)
         STEP(run_digests(ctx, sum, diag));
 #undef STEP

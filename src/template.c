@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum val_kind { VAL_STR, VAL_BOOL, VAL_LIST };
 
@@ -402,10 +403,91 @@ parse(struct parser *p)
 
 /* --- files ------------------------------------------------------------ */
 
+/* Files read once per process while they do not change: every invitation
+ * renders the same few templates and partials. A stat() tells a changed
+ * file from the cached one. */
+struct cached {
+    struct cached *next;
+    char *path;
+    char *text; /* NULL: the file does not exist */
+    struct timespec mtime;
+    off_t size;
+};
+static struct cached *cache;
+
+void
+template_cache_clear(void)
+{
+    while (cache) {
+        struct cached *c = cache;
+        cache = c->next;
+        free(c->path);
+        free(c->text);
+        free(c);
+    }
+}
+
+static enum eq_err read_file(const char *path, char **text, int *missing,
+                             struct eq_buf *diag);
+
 /* Reads path whole. A missing file is EQ_ERR_NOINPUT with errno kept, so
  * callers that try several places can tell "absent" from "unreadable". */
 static enum eq_err
 read_text(const char *path, char **text, int *missing, struct eq_buf *diag)
+{
+    struct cached *c;
+    struct stat sb;
+    int exists = stat(path, &sb) == 0, gone = 0;
+    enum eq_err err;
+
+    for (c = cache; c; c = c->next)
+        if (strcmp(c->path, path) == 0)
+            break;
+    if (c && (exists != (c->text != NULL) ||
+              (exists && (sb.st_size != c->size ||
+                          sb.st_mtim.tv_sec != c->mtime.tv_sec ||
+                          sb.st_mtim.tv_nsec != c->mtime.tv_nsec)))) {
+        free(c->text); /* changed since: read again */
+        c->text = NULL;
+        c->size = -1;
+    } else if (c) {
+        goto hit;
+    }
+    {
+        char *t = NULL;
+        err = read_file(path, &t, &gone, NULL);
+        if (err != EQ_OK && !gone) /* unreadable: report, don't remember */
+            return read_file(path, text, missing, diag);
+        if (c == NULL) {
+            if ((c = calloc(1, sizeof *c)) == NULL ||
+                (c->path = strdup(path)) == NULL) {
+                free(c);
+                free(t);
+                return EQ_ERR_NOMEM;
+            }
+            c->next = cache;
+            cache = c;
+        }
+        c->text = t;
+        c->size = exists ? sb.st_size : -1;
+        if (exists)
+            c->mtime = sb.st_mtim;
+    }
+hit:
+    *text = NULL;
+    if (missing != NULL)
+        *missing = c->text == NULL;
+    if (c->text == NULL) {
+        if (missing == NULL)
+            eq_diag(diag, "%s: cannot open template: %s", path,
+                    strerror(ENOENT));
+        return EQ_ERR_NOINPUT;
+    }
+    return (*text = strdup(c->text)) ? EQ_OK : EQ_ERR_NOMEM;
+}
+
+static enum eq_err
+read_file(const char *path, char **text, int *missing, struct eq_buf *diag)
 {
     struct eq_buf data = {0};
     enum eq_err err = EQ_OK;

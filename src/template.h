@@ -70,4 +70,7 @@ enum eq_err template_check_file(const char *dir, const char *lang,
                                 const struct tpl_ctx *const *samples,
                                 size_t n_samples, struct eq_buf *diag);
 
+/* Templates are read once per process; this forgets them (after edits). */
+void template_cache_clear(void);
+
 #endif
