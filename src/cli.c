@@ -23,6 +23,7 @@
 #include "mime.h"
 #include "org.h"
 #include "run.h"
+#include "schedule.h"
 #include "source.h"
 #include "store.h"
 #include "template.h"
@@ -264,6 +265,48 @@ check_templates(struct app *a, const struct campaign *c)
     return err == EQ_ERR_DATA ? EQ_ERR_CONFIG : err;
 }
 
+/* A throw-away copy of the database, for commands that run the scheduler
+ * without changing anything (plan, campaign check). */
+struct snapshot {
+    char dir[32];
+    char path[64];
+    struct store *st;
+};
+static enum eq_err snapshot_open(struct app *a, struct snapshot *sn);
+static void snapshot_close(struct snapshot *sn);
+static void print_feasible_text(const struct campaign *c,
+                                const struct run_feasible *f);
+
+/* Expected responses and the NPS margin per provider in the period of now,
+ * with a warning where the people cannot give what a provider needs. */
+static enum eq_err
+check_feasibility(struct app *a, struct campaign **cs, size_t n)
+{
+    struct snapshot sn;
+    enum eq_err err = snapshot_open(a, &sn);
+    struct run_ctx ctx = {.st = sn.st, .cfg = a->cfg, .campaigns = cs,
+                          .n_campaigns = n, .now = a->now};
+
+    if (err == EQ_OK)
+        err = store_seed(a->st, &ctx.seed);
+    for (size_t i = 0; i < n && err == EQ_OK; i++) {
+        struct run_feasible *f = NULL;
+        size_t k = 0;
+        eq_day today;
+        eqtime_to_local(a->now, cs[i]->timezone, &today, NULL);
+        err = run_feasibility(&ctx, cs[i], today, &f, &k, &a->diag);
+        if (err == EQ_ERR_NOTFOUND) { /* not running today */
+            err = EQ_OK;
+            continue;
+        }
+        for (size_t j = 0; j < k; j++)
+            print_feasible_text(cs[i], &f[j]);
+        free(f);
+    }
+    snapshot_close(&sn);
+    return err;
+}
+
 /* FILE:LINE for every provider or customer code the organisation lacks. */
 static int
 check_codes(const struct campaign *c, const struct store_department *d,
@@ -370,6 +413,9 @@ cmd_campaign(struct app *a, int argc, char **argv)
                 printf("%s: ok (campaign %s, %zu metrics, templates render)\n",
                        cs[i]->file, cs[i]->name, cs[i]->n_metrics);
         }
+        /* What the current period can give, on a copy of the database. */
+        if (err == EQ_OK && have_org)
+            err = check_feasibility(a, cs, n);
         campaign_free_all(cs, n);
         return err == EQ_OK ? 0 : fail(a, err, "campaign check");
     }
@@ -587,25 +633,6 @@ json_str(const char *v)
     putchar('"');
 }
 
-struct plan_cell {
-    eq_day day;
-    const char *campaign, *provider;
-    int64_t n;
-};
-
-static int
-plan_cell_cmp(const void *x, const void *y)
-{
-    const struct plan_cell *a = x, *b = y;
-    int c;
-
-    if (a->day != b->day)
-        return a->day < b->day ? -1 : 1;
-    if ((c = strcmp(a->campaign, b->campaign)) != 0)
-        return c;
-    return strcmp(a->provider, b->provider);
-}
-
 /* Prints s left-aligned in width columns, counting UTF-8 characters. */
 static void
 print_padded(const char *s, int width)
@@ -619,6 +646,136 @@ print_padded(const char *s, int width)
         putchar(' ');
 }
 
+
+static enum eq_err
+snapshot_open(struct app *a, struct snapshot *sn)
+{
+    enum eq_err err;
+
+    memset(sn, 0, sizeof *sn);
+    snprintf(sn->dir, sizeof sn->dir, "/tmp/enquete-plan-XXXXXX");
+    if (mkdtemp(sn->dir) == NULL) {
+        sn->dir[0] = '\0';
+        return EQ_ERR_IO;
+    }
+    snprintf(sn->path, sizeof sn->path, "%s/plan.db", sn->dir);
+    err = store_snapshot(a->st, sn->path);
+    if (err == EQ_OK)
+        err = store_open(sn->path, &sn->st, &a->diag);
+    return err;
+}
+
+static void
+snapshot_close(struct snapshot *sn)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+
+    store_close(sn->st);
+    sn->st = NULL;
+    if (sn->dir[0] == '\0')
+        return;
+    for (size_t i = 0; i < 3; i++) {
+        char p[80];
+        snprintf(p, sizeof p, "%s%s", sn->path, sfx[i]);
+        unlink(p);
+    }
+    rmdir(sn->dir);
+}
+
+/* One line of the plan: an invitation or a reminder. */
+struct plan_line {
+    eq_time at;
+    const struct store_invitation *inv;
+    int reminder;
+};
+
+static int
+plan_line_cmp(const void *x, const void *y)
+{
+    const struct plan_line *a = x, *b = y;
+
+    if (a->at != b->at)
+        return a->at < b->at ? -1 : 1;
+    return a->inv->id < b->inv->id ? -1 : a->inv->id > b->inv->id;
+}
+
+/* Feasibility of every campaign's periods between from and to. */
+static enum eq_err
+plan_feasibility(struct app *a, const struct run_ctx *ctx, eq_day from,
+                 eq_day to, struct run_feasible **out, size_t *n,
+                 const struct campaign ***of)
+{
+    enum eq_err err = EQ_OK;
+
+    *out = NULL;
+    *n = 0;
+    *of = NULL;
+    for (size_t c = 0; c < a->n_camps && err == EQ_OK; c++) {
+        struct period p;
+        for (eq_day d = from; d <= to && err == EQ_OK; d = p.last + 1) {
+            struct run_feasible *rows = NULL;
+            size_t k = 0;
+            if (campaign_period_of(a->camps[c], d, &p) != EQ_OK) {
+                p.last = d; /* before start or after end: next day */
+                continue;
+            }
+            err = run_feasibility(ctx, a->camps[c], d, &rows, &k, &a->diag);
+            if (err == EQ_ERR_NOTFOUND) {
+                err = EQ_OK;
+                continue;
+            }
+            struct run_feasible *g =
+                err == EQ_OK ? realloc(*out, (*n + k + 1) * sizeof **out)
+                             : NULL;
+            const struct campaign **h =
+                g ? realloc((void *)*of, (*n + k + 1) * sizeof **of) : NULL;
+            if (g)
+                *out = g;
+            if (h)
+                *of = h;
+            if (err == EQ_OK && (g == NULL || h == NULL))
+                err = EQ_ERR_NOMEM;
+            for (size_t i = 0; err == EQ_OK && i < k; i++) {
+                (*out)[*n] = rows[i];
+                (*of)[(*n)++] = a->camps[c];
+            }
+            free(rows);
+        }
+    }
+    return err;
+}
+
+static void
+print_feasible_json(const struct campaign *c, const struct run_feasible *f)
+{
+    printf("{\"campaign\":");
+    json_str(c->name);
+    printf(",\"period\":\"%s\",\"provider\":", f->period);
+    json_str(f->code);
+    printf(",\"need\":%lld,\"feasible\":%lld,\"expected_responses\":%.1f,"
+           "\"nps_margin\":%.1f,\"capped\":%s}\n",
+           (long long)f->f.need, (long long)f->f.feasible,
+           f->f.expected_responses, f->f.nps_margin,
+           f->f.capped ? "true" : "false");
+}
+
+/* The text summary (and warning) for one provider in one period. */
+static void
+print_feasible_text(const struct campaign *c, const struct run_feasible *f)
+{
+    printf("  %-14s %-8s ", c->name, f->period);
+    print_padded(f->name, 24);
+    printf(" %5lld of %5lld  ≈ %5.1f responses  NPS ± %.0f\n",
+           (long long)f->f.feasible, (long long)f->f.need,
+           f->f.expected_responses, f->f.nps_margin);
+    if (f->f.capped)
+        printf("  warning: %s can get only %lld of the %lld invitations it "
+               "needs in %s: too few people for quiet_period; the "
+               "invitations are shared fairly\n",
+               f->name, (long long)f->f.feasible, (long long)f->f.need,
+               f->period);
+}
+
 static int
 cmd_plan(struct app *a, int argc, char **argv)
 {
@@ -628,12 +785,13 @@ cmd_plan(struct app *a, int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {NULL, 0, NULL, 0}};
     const char *from_s = NULL, *to_s = NULL;
-    char dir[] = "/tmp/enquete-plan-XXXXXX", path[64], day_s[11];
-    struct store *snap = NULL;
+    struct snapshot sn;
     struct store_invitation *inv = NULL;
-    struct plan_cell *cells = NULL;
-    size_t n = 0, n_cells = 0;
-    int o, rc, json = 0;
+    struct run_feasible *feas = NULL;
+    const struct campaign **feas_c = NULL;
+    struct plan_line *lines = NULL;
+    size_t n = 0, n_lines = 0, n_feas = 0;
+    int o, rc = 0, json = 0;
     eq_day from, to;
     enum eq_err err;
 
@@ -650,95 +808,130 @@ cmd_plan(struct app *a, int argc, char **argv)
         return usage_error("plan: unexpected argument %s", argv[optind]);
     if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
-    eqtime_to_local(a->now, a->cfg->general.timezone, &from, NULL);
+    const char *tz = a->cfg->general.timezone;
+    eqtime_to_local(a->now, tz, &from, NULL);
     if (from_s && eqtime_parse_day(from_s, &from) != 0)
         return usage_error("plan: --from wants YYYY-MM-DD, not %s", from_s);
     to = from + 13;
     if (to_s && eqtime_parse_day(to_s, &to) != 0)
         return usage_error("plan: --to wants YYYY-MM-DD, not %s", to_s);
     if (to < from || to - from > 366)
-        return usage_error("plan: --to must be within a year after --from%s",
-                           "");
+        return usage_error("plan: --to must be within a year after --from");
     /* The schedule runs for real, but on a copy that is thrown away. */
-    if (mkdtemp(dir) == NULL)
-        return fail(a, EQ_ERR_IO, "plan: temporary directory");
-    snprintf(path, sizeof path, "%s/plan.db", dir);
-    err = store_snapshot(a->st, path);
+    struct run_ctx ctx = {.cfg = a->cfg, .campaigns = a->camps,
+                          .n_campaigns = a->n_camps,
+                          .now = eqtime_from_local(from, 1, tz)};
+    err = snapshot_open(a, &sn);
+    ctx.st = sn.st;
     if (err == EQ_OK)
-        err = store_open(path, &snap, &a->diag);
-    if (err == EQ_OK) {
-        struct run_ctx ctx = {.st = snap, .cfg = a->cfg,
-                              .campaigns = a->camps,
-                              .n_campaigns = a->n_camps, .now = a->now};
         err = store_seed(a->st, &ctx.seed);
-        if (err == EQ_OK)
-            err = run_plan(&ctx, from, to, &inv, &n, &a->diag);
-    }
-    if (err == EQ_OK && n > 0 && (cells = calloc(n, sizeof *cells)) == NULL)
-        err = EQ_ERR_NOMEM;
+    if (err == EQ_OK)
+        err = plan_feasibility(a, &ctx, from, to, &feas, &n_feas, &feas_c);
+    if (err == EQ_OK)
+        err = run_plan(&ctx, from, to, &inv, &n, &a->diag);
+    /* Each invitation, and its reminders as the scheduler will time them
+     * if no answer comes. */
+    eq_time hi = eqtime_from_local(to + 1, 0, tz);
     for (size_t i = 0; err == EQ_OK && i < n; i++) {
-        eq_day d;
-        size_t c;
-        eqtime_to_local(inv[i].planned_at, a->cfg->general.timezone, &d, NULL);
-        for (c = 0; c < n_cells; c++)
-            if (cells[c].day == d &&
-                strcmp(cells[c].campaign, inv[i].campaign) == 0 &&
-                strcmp(cells[c].provider, inv[i].provider_name) == 0)
-                break;
-        if (c == n_cells)
-            cells[n_cells++] = (struct plan_cell){d, inv[i].campaign,
-                                                  inv[i].provider_name, 0};
-        cells[c].n++;
+        const struct campaign *c = campaign_arg(a, inv[i].campaign);
+        int max = c ? c->max_reminders : 0;
+        struct plan_line *g = realloc(lines, (n_lines + 1 + (size_t)max) *
+                                                 sizeof *lines);
+        if (g == NULL) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        lines = g;
+        lines[n_lines++] = (struct plan_line){inv[i].planned_at, &inv[i], 0};
+        for (int r = 1; r <= max; r++) {
+            eq_time t = schedule_reminder_at(c, c->timezone ? c->timezone : tz,
+                                             inv[i].planned_at, r);
+            if (t != 0 && t < hi)
+                lines[n_lines++] = (struct plan_line){t, &inv[i], r};
+        }
     }
     if (err != EQ_OK) {
         rc = fail(a, err, "plan");
         goto out;
     }
-    if (n_cells > 0)
-        qsort(cells, n_cells, sizeof *cells, plan_cell_cmp);
-    if (json)
-        printf("[");
-    for (size_t c = 0; c < n_cells; c++) {
-        const struct campaign *cp = campaign_arg(a, cells[c].campaign);
-        double rate = cp ? cp->expected_response_rate : 0;
-        eqtime_format_day(cells[c].day, day_s);
-        if (json) {
-            printf("%s{\"date\":\"%s\",\"campaign\":", c ? "," : "", day_s);
-            json_str(cells[c].campaign);
-            printf(",\"provider\":");
-            json_str(cells[c].provider);
-            printf(",\"invitations\":%lld,\"expected_responses\":%.1f}",
-                   (long long)cells[c].n, (double)cells[c].n * rate);
-        } else {
-            if (c == 0)
-                printf("%-10s  %-14s  %-24s %11s %9s\n", "date", "campaign",
-                       "provider", "invitations", "expected");
-            printf("%-10s  ", day_s);
-            print_padded(cells[c].campaign, 14);
-            printf("  ");
-            print_padded(cells[c].provider, 24);
-            printf(" %11lld %9.1f\n", (long long)cells[c].n,
-                   (double)cells[c].n * rate);
+    if (n_lines > 0)
+        qsort(lines, n_lines, sizeof *lines, plan_line_cmp);
+    if (json) {
+        for (size_t i = 0; i < n_lines; i++) {
+            char iso[21];
+            eqtime_format_iso(lines[i].at, iso);
+            printf("{\"campaign\":");
+            json_str(lines[i].inv->campaign);
+            printf(",\"period\":\"%s\",\"provider\":", lines[i].inv->period);
+            json_str(lines[i].inv->provider_code);
+            printf(",\"employee\":");
+            json_str(lines[i].inv->email);
+            printf(",\"send_at\":\"%s\",\"kind\":\"%s\"}\n", iso,
+                   lines[i].reminder ? "reminder" : "invite");
         }
+        for (size_t i = 0; i < n_feas; i++)
+            print_feasible_json(feas_c[i], &feas[i]);
+        goto out;
     }
-    if (json)
-        printf("]\n");
-    else
-        printf("%zu invitation%s planned from %s to %s "
-               "(a dry run: nothing was changed)\n",
-               n, n == 1 ? "" : "s", from_s ? from_s : "today",
-               to_s ? to_s : "two weeks on");
+    /* Text: per day and provider how many invitations and reminders go out,
+     * then what each provider can expect per period. */
+    printf("%-10s  %-14s  %-24s %11s %9s\n", "date", "campaign", "provider",
+           "invitations", "reminders");
+    for (size_t i = 0; i < n_lines;) {
+        eq_day d;
+        char day_s[11];
+        eqtime_to_local(lines[i].at, tz, &d, NULL);
+        eqtime_format_day(d, day_s);
+        /* All lines of this day, grouped by campaign and provider. */
+        size_t j = i;
+        for (;;) {
+            eq_day dj;
+            if (j == n_lines)
+                break;
+            eqtime_to_local(lines[j].at, tz, &dj, NULL);
+            if (dj != d)
+                break;
+            j++;
+        }
+        for (size_t k = i; k < j; k++) {
+            const struct store_invitation *v = lines[k].inv;
+            int seen = 0;
+            for (size_t m = i; m < k && !seen; m++)
+                seen = strcmp(lines[m].inv->campaign, v->campaign) == 0 &&
+                       strcmp(lines[m].inv->provider_name, v->provider_name) ==
+                           0;
+            if (seen)
+                continue;
+            long long ni = 0, nr = 0;
+            for (size_t m = k; m < j; m++)
+                if (strcmp(lines[m].inv->campaign, v->campaign) == 0 &&
+                    strcmp(lines[m].inv->provider_name, v->provider_name) ==
+                        0) {
+                    ni += lines[m].reminder == 0;
+                    nr += lines[m].reminder != 0;
+                }
+            printf("%-10s  ", day_s);
+            print_padded(v->campaign, 14);
+            printf("  ");
+            print_padded(v->provider_name, 24);
+            printf(" %11lld %9lld\n", ni, nr);
+        }
+        i = j;
+    }
+    printf("%zu invitation%s from %s to %s (a dry run: nothing was changed)\n",
+           n, n == 1 ? "" : "s", from_s ? from_s : "today",
+           to_s ? to_s : "two weeks on");
+    if (n_feas > 0)
+        printf("\nper period: invitations feasible of needed, expected "
+               "responses, NPS margin (95 %%, at worst)\n");
+    for (size_t i = 0; i < n_feas; i++)
+        print_feasible_text(feas_c[i], &feas[i]);
 out:
-    free(cells);
+    free(lines);
+    free(feas);
+    free((void *)feas_c);
     store_invitations_free(inv, n);
-    store_close(snap);
-    static const char *const sfx[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char p2[80];
-        snprintf(p2, sizeof p2, "%s%s", path, sfx[i]);
-        unlink(p2);
-    }
-    rmdir(dir);
+    snapshot_close(&sn);
     return rc;
 }
 

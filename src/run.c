@@ -31,114 +31,182 @@ invite_language(const struct run_ctx *ctx, const struct campaign *c,
     return ctx->cfg->general.language;
 }
 
-/* Everything schedule needs for one campaign on today's date. */
-static enum eq_err
-schedule_campaign(const struct run_ctx *ctx, const struct campaign *c,
-                  struct run_summary *sum, struct eq_buf *diag)
-{
-    const char *tz = c->timezone ? c->timezone : ctx->cfg->general.timezone;
-    struct store_employee *emps = NULL;
-    struct store_department *deps = NULL;
-    struct store_pair *last = NULL, *blocks = NULL, *counts = NULL;
-    struct store_invitation *before = NULL;
-    struct schedule_employee *se = NULL;
-    struct schedule_provider *sp = NULL;
-    struct schedule_block *sb = NULL;
-    struct schedule_item *items = NULL;
-    size_t n_emps = 0, n_deps = 0, n_last = 0, n_blocks = 0, n_counts = 0;
-    size_t n_before = 0, n_sp = 0, n_items = 0;
+/* Everything schedule needs for one campaign on one day, from the store. */
+struct sched_data {
+    struct store_employee *emps;
+    struct store_department *deps;
+    struct store_pair *last, *blocks, *counts;
+    struct store_invitation *before;
+    size_t n_emps, n_deps, n_last, n_blocks, n_counts, n_before;
+    struct schedule_employee *se;
+    struct schedule_provider *sp;
+    struct schedule_block *sb;
+    struct schedule_input in;
     struct period per;
-    int64_t cid, pid;
-    eq_day today;
+    int64_t campaign_id, period_id;
+};
+
+static void
+sched_free(struct sched_data *d)
+{
+    free(d->se);
+    free(d->sp);
+    free(d->sb);
+    free(d->last);
+    free(d->blocks);
+    free(d->counts);
+    store_invitations_free(d->before, d->n_before);
+    store_employees_free(d->emps, d->n_emps);
+    store_departments_free(d->deps, d->n_deps);
+    memset(d, 0, sizeof *d);
+}
+
+static const char *
+zone_of(const struct run_ctx *ctx, const struct campaign *c)
+{
+    return c->timezone ? c->timezone : ctx->cfg->general.timezone;
+}
+
+/* Campaigns with a period on day: they share people's quiet periods. */
+static size_t
+campaigns_on(const struct run_ctx *ctx, eq_day day)
+{
+    size_t k = 0;
+    struct period p;
+
+    for (size_t i = 0; i < ctx->n_campaigns; i++)
+        k += campaign_period_of(ctx->campaigns[i], day, &p) == EQ_OK;
+    return k;
+}
+
+/* Loads the input of c on local date day (its period is ensured in the
+ * store). EQ_ERR_NOTFOUND when day is in none of c's periods. */
+static enum eq_err
+sched_load(const struct run_ctx *ctx, const struct campaign *c, eq_day day,
+           struct sched_data *d)
+{
+    const char *tz = zone_of(ctx, c);
     enum eq_err err;
 
-    eqtime_to_local(ctx->now, tz, &today, NULL);
-    if (!campaign_is_send_day(c, today) ||
-        campaign_period_of(c, today, &per) != EQ_OK)
-        return EQ_OK;
-    if ((err = campaign_id(ctx, c, &cid)) != EQ_OK ||
-        (err = store_period_ensure(ctx->st, cid, per.label, per.first,
-                                   per.last, &pid)) != EQ_OK)
-        goto out;
-    if ((err = store_employees(ctx->st, &emps, &n_emps)) != EQ_OK ||
-        (err = store_departments(ctx->st, &deps, &n_deps)) != EQ_OK ||
-        (err = store_last_invited(ctx->st, &last, &n_last)) != EQ_OK ||
-        (err = store_na_blocks(ctx->st, ctx->now - 365 * DAY, &blocks,
-                               &n_blocks)) != EQ_OK ||
-        (err = store_period_provider_counts(ctx->st, pid, &counts,
-                                            &n_counts)) != EQ_OK)
-        goto out;
-    struct store_inv_filter f = {.period_id = pid,
+    memset(d, 0, sizeof *d);
+    if (campaign_period_of(c, day, &d->per) != EQ_OK)
+        return EQ_ERR_NOTFOUND;
+    if ((err = campaign_id(ctx, c, &d->campaign_id)) != EQ_OK ||
+        (err = store_period_ensure(ctx->st, d->campaign_id, d->per.label,
+                                   d->per.first, d->per.last,
+                                   &d->period_id)) != EQ_OK ||
+        (err = store_employees(ctx->st, &d->emps, &d->n_emps)) != EQ_OK ||
+        (err = store_departments(ctx->st, &d->deps, &d->n_deps)) != EQ_OK ||
+        (err = store_last_invited(ctx->st, &d->last, &d->n_last)) != EQ_OK ||
+        (err = store_na_blocks(ctx->st, ctx->now - 365 * DAY, &d->blocks,
+                               &d->n_blocks)) != EQ_OK ||
+        (err = store_period_provider_counts(ctx->st, d->period_id, &d->counts,
+                                            &d->n_counts)) != EQ_OK)
+        return err;
+    struct store_inv_filter f = {.period_id = d->period_id,
                                  .planned_before =
-                                     eqtime_from_local(today, 0, tz) - 1};
-    if ((err = store_invitations(ctx->st, &f, &before, &n_before)) != EQ_OK)
-        goto out;
-
-    err = EQ_ERR_NOMEM;
-    se = calloc(n_emps ? n_emps : 1, sizeof *se);
-    sp = calloc(n_deps ? n_deps : 1, sizeof *sp);
-    sb = calloc(n_blocks ? n_blocks : 1, sizeof *sb);
-    if (!se || !sp || !sb)
-        goto out;
+                                     eqtime_from_local(day, 0, tz) - 1};
+    if ((err = store_invitations(ctx->st, &f, &d->before, &d->n_before)) !=
+        EQ_OK)
+        return err;
+    d->se = calloc(d->n_emps ? d->n_emps : 1, sizeof *d->se);
+    d->sp = calloc(d->n_deps ? d->n_deps : 1, sizeof *d->sp);
+    d->sb = calloc(d->n_blocks ? d->n_blocks : 1, sizeof *d->sb);
+    if (!d->se || !d->sp || !d->sb)
+        return EQ_ERR_NOMEM;
     /* Both lists are ordered by employee id: one merge pass. */
-    for (size_t i = 0, j = 0; i < n_emps; i++) {
-        while (j < n_last && last[j].a < emps[i].id)
+    for (size_t i = 0, j = 0; i < d->n_emps; i++) {
+        const struct store_employee *e = &d->emps[i];
+        while (j < d->n_last && d->last[j].a < e->id)
             j++;
-        if (j < n_last && last[j].a == emps[i].id)
-            se[i].last_invited = last[j].t;
-        se[i].id = emps[i].id;
-        se[i].department_id = emps[i].department_id;
-        se[i].department_code = emps[i].department_code;
-        se[i].active = emps[i].active;
-        se[i].undeliverable = emps[i].undeliverable;
-        se[i].opted_out = emps[i].opted_out;
+        if (j < d->n_last && d->last[j].a == e->id)
+            d->se[i].last_invited = d->last[j].t;
+        d->se[i].id = e->id;
+        d->se[i].department_id = e->department_id;
+        d->se[i].department_code = e->department_code;
+        d->se[i].active = e->active;
+        d->se[i].undeliverable = e->undeliverable;
+        d->se[i].opted_out = e->opted_out;
+        d->se[i].joined_at = e->joined_at;
     }
-    for (size_t i = 0; i < n_blocks; i++) {
-        sb[i].employee_id = blocks[i].a;
-        sb[i].provider_department_id = blocks[i].b;
+    for (size_t i = 0; i < d->n_blocks; i++) {
+        d->sb[i].employee_id = d->blocks[i].a;
+        d->sb[i].provider_department_id = d->blocks[i].b;
     }
-    for (size_t i = 0; i < n_deps; i++) {
-        if (!campaign_has_provider(c, deps[i].code))
+    size_t n_sp = 0;
+    for (size_t i = 0; i < d->n_deps; i++) {
+        if (!campaign_has_provider(c, d->deps[i].code))
             continue;
-        struct schedule_provider *p = &sp[n_sp++];
-        p->department_id = deps[i].id;
-        p->code = deps[i].code;
-        for (size_t j = 0; j < n_before; j++)
-            if (before[j].provider_department_id == deps[i].id &&
-                before[j].state != INV_CANCELLED)
+        struct schedule_provider *p = &d->sp[n_sp++];
+        p->department_id = d->deps[i].id;
+        p->code = d->deps[i].code;
+        for (size_t j = 0; j < d->n_before; j++)
+            if (d->before[j].provider_department_id == d->deps[i].id &&
+                d->before[j].state != INV_CANCELLED)
                 p->invited_before_today++;
-        for (size_t j = 0; j < n_counts; j++)
-            if (counts[j].a == deps[i].id)
-                p->planned_today = counts[j].n - p->invited_before_today;
+        for (size_t j = 0; j < d->n_counts; j++)
+            if (d->counts[j].a == d->deps[i].id)
+                p->planned_today = d->counts[j].n - p->invited_before_today;
     }
-    struct schedule_input in = {
+    size_t k = campaigns_on(ctx, day);
+    d->in = (struct schedule_input){
         .c = c,
         .now = ctx->now,
         .timezone = tz,
         .quiet_period_days = ctx->cfg->general.quiet_period,
-        .employees = se,
-        .n_employees = n_emps,
-        .providers = sp,
+        .employees = d->se,
+        .n_employees = d->n_emps,
+        .providers = d->sp,
         .n_providers = n_sp,
-        .blocks = sb,
-        .n_blocks = n_blocks,
+        .blocks = d->sb,
+        .n_blocks = d->n_blocks,
         .seed = ctx->seed,
+        .capacity_share = k > 1 ? 1.0 / (double)k : 1.0,
     };
-    if ((err = schedule_due(&in, &items, &n_items)) != EQ_OK)
-        goto out;
+    return EQ_OK;
+}
+
+static enum eq_err
+schedule_campaign(const struct run_ctx *ctx, const struct campaign *c,
+                  struct run_summary *sum, struct eq_buf *diag)
+{
+    struct sched_data d;
+    struct schedule_item *items = NULL;
+    size_t n_items = 0;
+    eq_day today;
+    enum eq_err err;
+
+    eqtime_to_local(ctx->now, zone_of(ctx, c), &today, NULL);
+    if (!campaign_is_send_day(c, today))
+        return EQ_OK;
+    err = sched_load(ctx, c, today, &d);
+    if (err == EQ_ERR_NOTFOUND) {
+        sched_free(&d);
+        return EQ_OK;
+    }
+    if (err == EQ_OK)
+        err = schedule_due(&d.in, &items, &n_items);
     for (size_t i = 0; i < n_items && err == EQ_OK; i++) {
         struct store_invitation inv;
         const struct store_employee *e = NULL;
-        memset(&inv, 0, sizeof inv);
-        for (size_t j = 0; j < n_emps; j++)
-            if (emps[j].id == items[i].employee_id)
-                e = &emps[j];
+        /* emps is ordered by id */
+        size_t lo = 0, hi = d.n_emps;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (d.emps[mid].id < items[i].employee_id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < d.n_emps && d.emps[lo].id == items[i].employee_id)
+            e = &d.emps[lo];
         if (e == NULL)
             continue;
+        memset(&inv, 0, sizeof inv);
         if ((err = token_new(inv.token)) != EQ_OK)
             break;
-        inv.campaign_id = cid;
-        inv.period_id = pid;
+        inv.campaign_id = d.campaign_id;
+        inv.period_id = d.period_id;
         inv.employee_id = e->id;
         inv.rater_department_id = e->department_id;
         inv.provider_department_id = items[i].provider_department_id;
@@ -150,19 +218,46 @@ schedule_campaign(const struct run_ctx *ctx, const struct campaign *c,
         if (err == EQ_OK)
             sum->planned++;
     }
-out:
     if (err != EQ_OK)
         eq_diag(diag, "schedule %s: %s", c->name, eq_strerror(err));
     free(items);
-    free(se);
-    free(sp);
-    free(sb);
-    free(last);
-    free(blocks);
-    free(counts);
-    store_invitations_free(before, n_before);
-    store_employees_free(emps, n_emps);
-    store_departments_free(deps, n_deps);
+    sched_free(&d);
+    return err;
+}
+
+enum eq_err
+run_feasibility(const struct run_ctx *ctx, const struct campaign *c,
+                eq_day day, struct run_feasible **out, size_t *n,
+                struct eq_buf *diag)
+{
+    struct sched_data d;
+    struct schedule_feasible *rows = NULL;
+    size_t n_rows = 0;
+    enum eq_err err;
+
+    *out = NULL;
+    *n = 0;
+    err = sched_load(ctx, c, day, &d);
+    if (err == EQ_OK)
+        err = schedule_feasibility(&d.in, &d.per, &rows, &n_rows);
+    if (err == EQ_OK && n_rows > 0 &&
+        (*out = calloc(n_rows, sizeof **out)) == NULL)
+        err = EQ_ERR_NOMEM;
+    for (size_t i = 0; err == EQ_OK && i < n_rows; i++) {
+        struct run_feasible *f = &(*out)[i];
+        f->f = rows[i];
+        snprintf(f->period, sizeof f->period, "%s", d.per.label);
+        for (size_t j = 0; j < d.n_deps; j++)
+            if (d.deps[j].id == rows[i].department_id) {
+                snprintf(f->code, sizeof f->code, "%s", d.deps[j].code);
+                snprintf(f->name, sizeof f->name, "%s", d.deps[j].name);
+            }
+        (*n)++;
+    }
+    if (err != EQ_OK && err != EQ_ERR_NOTFOUND)
+        eq_diag(diag, "feasibility %s: %s", c->name, eq_strerror(err));
+    free(rows);
+    sched_free(&d);
     return err;
 }
 
@@ -308,18 +403,6 @@ record(const struct run_ctx *ctx, const struct outgoing *o,
     }
 }
 
-/* Reminders go out like invitations: on send days, inside the window. */
-static int
-reminder_time(const struct run_ctx *ctx, const struct campaign *c)
-{
-    const char *tz = c->timezone ? c->timezone : ctx->cfg->general.timezone;
-    eq_day today;
-    int minute;
-
-    eqtime_to_local(ctx->now, tz, &today, &minute);
-    return campaign_is_send_day(c, today) && minute >= c->window_start;
-}
-
 /* Appends the mail due now from list to out. */
 static enum eq_err
 gather(const struct run_ctx *ctx, struct store_invitation *list, size_t n,
@@ -331,10 +414,10 @@ gather(const struct run_ctx *ctx, struct store_invitation *list, size_t n,
         if (c == NULL || list[i].closes_at <= ctx->now)
             continue; /* campaign file removed, or expire() takes it */
         if (reminders) {
-            eq_time due = list[i].sent_at + (eq_time)c->reminder_after * DAY *
-                                                (list[i].reminders + 1);
-            if (list[i].reminders >= c->max_reminders || due > ctx->now ||
-                !reminder_time(ctx, c))
+            eq_time due = schedule_reminder_at(c, zone_of(ctx, c),
+                                               list[i].sent_at,
+                                               list[i].reminders + 1);
+            if (due == 0 || due > ctx->now)
                 continue;
             r = list[i].reminders + 1;
         }

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "eq.h"
 #include "ingest.h"
+#include "schedule.h"
 #include "source.h"
 #include "store.h"
 #include "transport.h"
@@ -52,6 +53,19 @@ enum eq_err run_send(const struct run_ctx *ctx, struct run_summary *sum,
                      struct eq_buf *diag);
 enum eq_err run_expire(const struct run_ctx *ctx, struct run_summary *sum,
                        struct eq_buf *diag);
+/* What one provider of a campaign can get in the period of day (see
+ * schedule_feasibility), with its names. */
+struct run_feasible {
+    struct schedule_feasible f;
+    char period[16];
+    char code[64];
+    char name[128];
+};
+enum eq_err run_feasibility(const struct run_ctx *ctx,
+                            const struct campaign *c, eq_day day,
+                            struct run_feasible **out, size_t *n,
+                            struct eq_buf *diag);
+
 /* `plan`: schedules day by day from..to (local dates) as `run` would, on
  * ctx->st — which must be a throw-away copy (store_snapshot) — and returns
  * the invitations so planned, oldest first. */

@@ -846,3 +846,65 @@ Test(cli, campaign_check_finds_template_mistakes_with_file_and_line)
     cr_assert(strstr(err_buf, ".txt:") || strstr(err_buf, ".html:"), "%s",
               err_buf);
 }
+
+/* 100 people in 5 departments who all rate each other: the quarter cannot
+ * give every provider its 86 invitations with a 30-day quiet period. */
+static void
+write_small_org(void)
+{
+    static const char *codes[] = {"it", "hr", "fac", "fin", "kwa"};
+    char line[128], path[256];
+
+    path_in(path, sizeof path, "small.csv");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("email,name,department,department_code\n", f);
+    for (int d = 0; d < 5; d++)
+        for (int i = 0; i < 20; i++) {
+            snprintf(line, sizeof line, "p%d.%s@org.example,P %d,%s,%s\n", i,
+                     codes[d], i, codes[d], codes[d]);
+            fputs(line, f);
+        }
+    cr_assert_eq(fclose(f), 0);
+}
+
+Test(cli, plan_on_a_small_organisation_shows_the_fair_cap_and_a_warning)
+{
+    write_config();
+    make_dir("campaigns");
+    write_file("campaigns/q.ini", "[campaign]\n"
+                                  "name = q\n"
+                                  "metrics = nps\n"
+                                  "providers = *\n"
+                                  "customers = *\n"
+                                  "cadence = quarterly\n"
+                                  "start = 2026-01-01\n");
+    write_small_org();
+    cr_assert_eq(RUN("init"), 0, "%s", err_buf);
+    char csv[256];
+    path_in(csv, sizeof csv, "small.csv");
+    cr_assert_eq(RUN("org", "import", csv), 0, "%s", err_buf);
+    cr_assert_eq(RUN("plan", "--from", "2026-01-01", "--to", "2026-01-31",
+                     "--json"),
+                 0, "%s", err_buf);
+    /* Summary objects: every provider capped at the same fair share. */
+    long long feasible = -1;
+    int summaries = 0;
+    for (char *p = out_buf; (p = strstr(p, "\"need\":86")) != NULL; p++) {
+        char *f = strstr(p, "\"feasible\":");
+        cr_assert_not_null(f);
+        long long v = strtoll(f + 11, NULL, 10);
+        cr_assert_lt(v, 86, "%s", out_buf);
+        if (feasible >= 0)
+            cr_assert_leq(llabs(v - feasible), 1, "fair shares: %s", out_buf);
+        feasible = v;
+        cr_assert_not_null(strstr(p, "\"capped\":true"));
+        summaries++;
+    }
+    cr_assert_eq(summaries, 5, "%s", out_buf);
+    cr_assert_not_null(strstr(out_buf, "\"kind\":\"invite\""), "%s", out_buf);
+    cr_assert_eq(RUN("plan", "--from", "2026-01-01", "--to", "2026-01-31"), 0);
+    cr_assert_not_null(strstr(out_buf, "warning: "), "%s", out_buf);
+    /* A dry run: the database has no invitations afterwards. */
+    cr_assert_eq(status_count("invitations", "planned"), 0);
+}
