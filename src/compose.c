@@ -469,26 +469,34 @@ static enum eq_err
 qp_encode(struct eq_buf *out, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
+    /* One output line at a time: at most 75 characters, "=" and CRLF. */
+    char line[80];
+    size_t col;
     enum eq_err err = EQ_OK;
 
+#define SOFT_BREAK()                                                           \
+    do {                                                                       \
+        memcpy(line + col, "=\r\n", 3);                                        \
+        err = buf_addn(out, line, col + 3);                                    \
+        col = 0;                                                               \
+    } while (0)
     while (*s && err == EQ_OK) {
-        size_t n = strcspn(s, "\n"), col = 0, end = n;
+        size_t n = strcspn(s, "\n"), end = n;
         int hard = s[n] == '\n';
 
+        col = 0;
         if (hard && n > 0 && s[n - 1] == '\r')
             end = n - 1;
         for (size_t i = 0; i < end && err == EQ_OK; i++) {
             unsigned char c = (unsigned char)s[i];
             char enc[3];
-            size_t el;
+            size_t el = 0;
             /* Keep a UTF-8 character on one line: some readers decode
              * line by line. */
             if (c >= 0xc0 && col > 0 &&
                 col + 3 * utf8_seq_len((const unsigned char *)s + i, end - i) >
-                    75) {
-                err = buf_add(out, "=\r\n");
-                col = 0;
-            }
+                    75)
+                SOFT_BREAK();
             for (int pass = 0; pass < 2 && err == EQ_OK; pass++) {
                 int literal = (c >= 33 && c <= 126 && c != '=') ||
                               ((c == ' ' || c == '\t') && i + 1 < end);
@@ -506,17 +514,20 @@ qp_encode(struct eq_buf *out, const char *s)
                 }
                 if (pass == 1 || col + el <= 75)
                     break;
-                err = buf_add(out, "=\r\n");
-                col = 0;
+                SOFT_BREAK();
             }
-            if (err == EQ_OK)
-                err = buf_addn(out, enc, el);
+            memcpy(line + col, enc, el);
             col += el;
         }
-        if (hard && err == EQ_OK)
-            err = buf_add(out, "\r\n");
+        if (err == EQ_OK && hard) {
+            memcpy(line + col, "\r\n", 2);
+            col += 2;
+        }
+        if (err == EQ_OK && col > 0)
+            err = buf_addn(out, line, col);
         s += n + (hard ? 1 : 0);
     }
+#undef SOFT_BREAK
     return err;
 }
 
