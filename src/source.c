@@ -323,6 +323,12 @@ source_done(struct source *s, const struct source_msg *m,
     return s->ops->done(s, m, folder);
 }
 
+enum eq_err
+source_resume(struct source *s, const struct source_checkpoint *cp)
+{
+    return s->ops->resume ? s->ops->resume(s, cp) : EQ_OK;
+}
+
 void
 source_msg_clear(struct source_msg *m)
 {

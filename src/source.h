@@ -16,6 +16,15 @@ struct source_msg {
     char *key;   /* "maildir:FILENAME" or "imap:UIDVALIDITY:UID" */
     char *data;  /* raw message, NUL-terminated */
     size_t len;
+    uint32_t uidvalidity, uid; /* imap; 0 for maildir */
+};
+
+/* Where reading resumes: messages with a UID above last_uid of a mailbox
+ * whose UIDVALIDITY is uidvalidity. A different UIDVALIDITY (or 0) means
+ * read everything again: ingest's dedupe keeps that safe. */
+struct source_checkpoint {
+    uint32_t uidvalidity;
+    uint32_t last_uid;
 };
 
 /* Where handled mail goes; maildir ignores the folder and moves to cur/. */
@@ -33,6 +42,9 @@ struct source_ops {
     enum eq_err (*next)(struct source *s, struct source_msg *out);
     enum eq_err (*done)(struct source *s, const struct source_msg *m,
                         enum source_folder folder);
+    /* Optional (imap): resume after cp; called before the first next(). */
+    enum eq_err (*resume)(struct source *s,
+                          const struct source_checkpoint *cp);
     void (*close)(struct source *s);
 };
 
@@ -50,6 +62,8 @@ enum eq_err source_maildir_new(const char *dir, struct source **out,
 enum eq_err source_next(struct source *s, struct source_msg *out);
 enum eq_err source_done(struct source *s, const struct source_msg *m,
                         enum source_folder folder);
+/* Tells the source where the last run stopped (no-op for maildir). */
+enum eq_err source_resume(struct source *s, const struct source_checkpoint *cp);
 void source_msg_clear(struct source_msg *m);
 void source_close(struct source *s);
 
