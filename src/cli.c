@@ -1270,6 +1270,9 @@ cmd_status(struct app *a, int argc, char **argv)
     memset(&s, 0, sizeof s);
     if ((err = store_status_get(a->st, &s)) != EQ_OK)
         return fail(a, err, "status");
+    uint32_t uidvalidity = 0, last_uid = 0;
+    int box_found = store_mailbox_get(a->st, a->cfg->imap.srv.url,
+                                      &uidvalidity, &last_uid, NULL) == EQ_OK;
     if (s.last_run_started)
         eqtime_format_iso(s.last_run_started, t1);
     if (s.last_run_finished)
@@ -1286,7 +1289,13 @@ cmd_status(struct app *a, int argc, char **argv)
             printf("%s\"%s\":%lld", i ? "," : "",
                    store_inv_state_name((enum inv_state)i),
                    (long long)s.by_state[i]);
-        printf("},\"review\":%lld,\"inbound\":%lld,\"next_planned\":%s%s%s,"
+        printf("},\"mailbox\":");
+        if (box_found)
+            printf("{\"uidvalidity\":%lu,\"last_uid\":%lu}",
+                   (unsigned long)uidvalidity, (unsigned long)last_uid);
+        else
+            printf("null");
+        printf(",\"review\":%lld,\"inbound\":%lld,\"next_planned\":%s%s%s,"
                "\"last_run\":",
                (long long)s.review, (long long)s.inbound,
                s.next_planned ? "\"" : "", s.next_planned ? t3 : "null",
@@ -1316,6 +1325,10 @@ cmd_status(struct app *a, int argc, char **argv)
                    (long long)s.by_state[i], i + 1 < INV__COUNT ? "," : "\n");
         printf("inbound:    %lld messages, %lld to review\n",
                (long long)s.inbound, (long long)s.review);
+        if (box_found)
+            printf("mailbox:    %s read up to UID %lu (UIDVALIDITY %lu)\n",
+                   a->cfg->imap.srv.url, (unsigned long)last_uid,
+                   (unsigned long)uidvalidity);
         printf("last run:   %s %s%s%s\n", t1,
                s.last_run_command ? s.last_run_command : "",
                s.last_run_started ? (s.last_run_ok ? " ok" : " FAILED") : "",

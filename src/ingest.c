@@ -522,9 +522,18 @@ enum eq_err
 ingest_run(const struct ingest_ctx *ctx, struct source *src,
            struct ingest_summary *sum, struct eq_buf *diag)
 {
+    const char *box = ctx->cfg->imap.srv.url;
+    struct source_checkpoint cp = {0, 0};
     struct source_msg msg;
     enum eq_err err;
 
+    /* Resume where the last run stopped (IMAP keeps handled mail out of
+     * the folder anyway; this spares re-reading what could not be moved). */
+    err = store_mailbox_get(ctx->st, box, &cp.uidvalidity, &cp.last_uid, NULL);
+    if (err != EQ_OK && err != EQ_ERR_NOTFOUND)
+        return err;
+    if ((err = source_resume(src, &cp)) != EQ_OK)
+        return err;
     for (;;) {
         enum source_folder folder;
         memset(&msg, 0, sizeof msg);
@@ -539,6 +548,13 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
          * message next time, and the dedupe makes that harmless. */
         if (err == EQ_OK)
             err = source_done(src, &msg, folder);
+        if (err == EQ_OK && msg.uid != 0 &&
+            (msg.uidvalidity != cp.uidvalidity || msg.uid > cp.last_uid)) {
+            cp.uidvalidity = msg.uidvalidity;
+            cp.last_uid = msg.uid;
+            err = store_mailbox_set(ctx->st, box, cp.uidvalidity, cp.last_uid,
+                                    ctx->now);
+        }
         source_msg_clear(&msg);
         if (err != EQ_OK)
             return err;

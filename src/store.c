@@ -145,6 +145,12 @@ static const char *const migrations[] = {
      * kept with the data, such as the scheduler's seed. */
     "ALTER TABLE employee ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 3: where reading a mailbox resumes (IMAP UIDVALIDITY and last UID). */
+    "CREATE TABLE mailbox ("
+    " name TEXT PRIMARY KEY,"
+    " uidvalidity INTEGER NOT NULL,"
+    " last_uid INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -249,6 +255,8 @@ enum sid {
     S_META_GET,
     S_META_SET,
     S_CANCEL_INACTIVE,
+    S_MAILBOX_GET,
+    S_MAILBOX_SET,
     S__COUNT
 };
 
@@ -414,6 +422,14 @@ static const char *const sql_text[S__COUNT] = {
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [S_MAILBOX_GET] = "SELECT uidvalidity, last_uid, updated_at FROM mailbox"
+                      " WHERE name = ?1",
+    [S_MAILBOX_SET] = "INSERT INTO mailbox (name, uidvalidity, last_uid,"
+                      " updated_at) VALUES (?1, ?2, ?3, ?4)"
+                      " ON CONFLICT (name) DO UPDATE SET"
+                      " uidvalidity = excluded.uidvalidity,"
+                      " last_uid = excluded.last_uid,"
+                      " updated_at = excluded.updated_at",
     [S_CANCEL_INACTIVE] =
         "UPDATE invitation SET state = 'cancelled', last_error = 'left'"
         " WHERE state IN ('planned', 'sending', 'deferred', 'sent', 'reminded')"
@@ -2297,6 +2313,43 @@ store_run_log(struct store *st, const char *command, eq_time started,
                bind_text(s, 1, command ? command : "") |
                    bind_i64(s, 2, started) | bind_opt(s, 3, finished) |
                    bind_i64(s, 4, !!ok) | bind_text(s, 5, summary));
+}
+
+enum eq_err
+store_mailbox_get(struct store *st, const char *name, uint32_t *uidvalidity,
+                  uint32_t *last_uid, eq_time *at)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, S_MAILBOX_GET, &s);
+
+    *uidvalidity = *last_uid = 0;
+    if (at)
+        *at = 0;
+    if (err != EQ_OK)
+        return err;
+    err = step_row(st, s, bind_text(s, 1, name));
+    if (err == EQ_OK) {
+        *uidvalidity = (uint32_t)sqlite3_column_int64(s, 0);
+        *last_uid = (uint32_t)sqlite3_column_int64(s, 1);
+        if (at)
+            *at = sqlite3_column_int64(s, 2);
+    }
+    done(s);
+    return err;
+}
+
+enum eq_err
+store_mailbox_set(struct store *st, const char *name, uint32_t uidvalidity,
+                  uint32_t last_uid, eq_time at)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, S_MAILBOX_SET, &s);
+
+    if (err != EQ_OK)
+        return err;
+    return run(st, s,
+               bind_text(s, 1, name) | bind_i64(s, 2, uidvalidity) |
+                   bind_i64(s, 3, last_uid) | bind_i64(s, 4, at));
 }
 
 enum eq_err

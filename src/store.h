@@ -291,6 +291,15 @@ enum eq_err store_inbound_get(struct store *st, int64_t id,
 void store_inbound_clear(struct store_inbound *in);
 void store_inbounds_free(struct store_inbound *in, size_t n);
 
+/* Where reading mailbox `name` resumes (IMAP). EQ_ERR_NOTFOUND (zeros) if
+ * never read. */
+enum eq_err store_mailbox_get(struct store *st, const char *name,
+                              uint32_t *uidvalidity, uint32_t *last_uid,
+                              eq_time *at);
+enum eq_err store_mailbox_set(struct store *st, const char *name,
+                              uint32_t uidvalidity, uint32_t last_uid,
+                              eq_time at);
+
 /* --- digests and runs ------------------------------------------------- */
 /* *sent = 1 if (period, recipient) is logged. */
 enum eq_err store_digest_sent(struct store *st, int64_t period_id,

@@ -140,7 +140,7 @@ Test(store, fresh_database_is_migrated_and_private, .init = setup,
     struct stat sb;
     char dir[300];
 
-    cr_assert_eq(store_schema_version(st), 2);
+    cr_assert_eq(store_schema_version(st), 3);
     cr_assert_eq(stat(dbpath, &sb), 0);
     cr_assert_eq(sb.st_mode & 0777, 0600);
     snprintf(dir, sizeof dir, "%s/var/lib", tmpdir);
@@ -161,7 +161,7 @@ Test(store, in_memory_database_for_tests_of_other_modules, .fini = teardown)
     struct store_department d = {0};
 
     cr_assert_eq(store_open(":memory:", &st, NULL), EQ_OK);
-    cr_assert_eq(store_schema_version(st), 2);
+    cr_assert_eq(store_schema_version(st), 3);
     dept("it", "IT");
     cr_assert_eq(store_department_by_code(st, "it", &d), EQ_OK);
     store_department_clear(&d);
@@ -177,7 +177,7 @@ Test(store, reopening_keeps_data_and_migrates_nothing_twice, .init = setup,
     store_close(st);
     st = NULL;
     cr_assert_eq(store_open(dbpath, &st, &diag), EQ_OK, "%s", buf_str(&diag));
-    cr_assert_eq(store_schema_version(st), 2);
+    cr_assert_eq(store_schema_version(st), 3);
     cr_assert_eq(store_department_by_code(st, "sales", &d), EQ_OK);
     cr_assert_str_eq(d.name, "Sales");
     store_department_clear(&d);
@@ -953,7 +953,7 @@ Test(store, status_counts_states_review_and_last_run, .init = setup,
 
 /* --- schema 2: joiners, the seed, leavers ------------------------------ */
 
-Test(store, version_1_database_migrates_to_2_keeping_people, .init = setup,
+Test(store, version_1_database_migrates_to_the_latest_keeping_people, .init = setup,
      .fini = teardown)
 {
     struct store_employee e = {0};
@@ -967,12 +967,13 @@ Test(store, version_1_database_migrates_to_2_keeping_people, .init = setup,
     cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_exec(db,
                               "ALTER TABLE employee DROP COLUMN joined_at;"
-                              "DROP TABLE meta; PRAGMA user_version = 1;",
+                              "DROP TABLE meta; DROP TABLE mailbox;"
+                              " PRAGMA user_version = 1;",
                               NULL, NULL, NULL),
                  SQLITE_OK, "%s", sqlite3_errmsg(db));
     sqlite3_close(db);
     cr_assert_eq(store_open(dbpath, &st, &diag), EQ_OK, "%s", buf_str(&diag));
-    cr_assert_eq(store_schema_version(st), 2);
+    cr_assert_eq(store_schema_version(st), 3);
     cr_assert_eq(store_employee_find(st, "ann@example.org", &e), EQ_OK);
     cr_assert_eq(e.joined_at, 0, "people from before are founding members");
     store_employee_clear(&e);
@@ -1037,4 +1038,26 @@ Test(store, leavers_lose_their_open_invitations, .init = setup,
     cr_assert_eq(store_invitation_get(st, done_id, &inv), EQ_OK);
     cr_assert_eq(inv.state, INV_ANSWERED, "answers stay");
     store_invitation_clear(&inv);
+}
+
+Test(store, mailbox_checkpoint_is_kept_per_mailbox, .init = setup,
+     .fini = teardown)
+{
+    uint32_t v = 9, u = 9;
+    eq_time at;
+
+    cr_assert_eq(store_mailbox_get(st, "imap://h/INBOX", &v, &u, &at),
+                 EQ_ERR_NOTFOUND);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(u, 0);
+    cr_assert_eq(store_mailbox_set(st, "imap://h/INBOX", 1234, 17, 1790000000),
+                 EQ_OK);
+    cr_assert_eq(store_mailbox_set(st, "imap://h/INBOX", 1234, 42, 1790000060),
+                 EQ_OK);
+    cr_assert_eq(store_mailbox_get(st, "imap://h/INBOX", &v, &u, &at), EQ_OK);
+    cr_assert_eq(v, 1234);
+    cr_assert_eq(u, 42);
+    cr_assert_eq(at, 1790000060);
+    cr_assert_eq(store_mailbox_get(st, "imap://h/Other", &v, &u, NULL),
+                 EQ_ERR_NOTFOUND);
 }
