@@ -433,6 +433,70 @@ gather(const struct run_ctx *ctx, struct store_invitation *list, size_t n,
     return EQ_OK;
 }
 
+/* One batch: at most transport_parallel() messages. */
+struct batch {
+    struct transport_msg *msgs;
+    struct transport_result *res;
+    struct outgoing **out;
+    size_t k;
+};
+
+/* Builds the next batch from out[*i…] and commits its `sending` in one
+ * transaction, before anything is handed over. */
+static enum eq_err
+batch_prepare(const struct run_ctx *ctx, struct outgoing *out, size_t n,
+              size_t *i, size_t par, struct batch *b, struct run_summary *sum,
+              struct eq_buf *diag)
+{
+    enum eq_err err = store_begin(ctx->st);
+
+    b->k = 0;
+    for (; err == EQ_OK && *i < n && b->k < par; (*i)++) {
+        int ready;
+        struct outgoing *o = &out[*i];
+        err = prepare(ctx, o, &ready, sum, diag);
+        if (err == EQ_OK && ready) {
+            b->out[b->k] = o;
+            b->msgs[b->k] =
+                (struct transport_msg){o->env, o->rcpt, 1, o->raw, o->len};
+            b->k++;
+        }
+    }
+    if (err == EQ_OK)
+        err = store_commit(ctx->st);
+    else
+        store_rollback(ctx->st);
+    return err;
+}
+
+/* Waits for the batch in flight and commits its outcomes. */
+static enum eq_err
+batch_finish(const struct run_ctx *ctx, struct batch *b, enum eq_err *stop,
+             struct run_summary *sum, struct eq_buf *diag)
+{
+    enum eq_err err;
+
+    *stop = transport_wait(ctx->tx);
+    if ((err = store_begin(ctx->st)) != EQ_OK)
+        return err;
+    for (size_t j = 0; j < b->k && err == EQ_OK; j++)
+        err = record(ctx, b->out[j], &b->res[j], sum, diag);
+    if (err == EQ_OK)
+        err = store_commit(ctx->st);
+    else
+        store_rollback(ctx->st);
+    for (size_t j = 0; j < b->k; j++) {
+        free(b->out[j]->raw);
+        free(b->out[j]->env);
+        b->out[j]->raw = b->out[j]->env = NULL;
+    }
+    if (*stop != EQ_OK && b->k > 0)
+        eq_diag(diag, "outgoing mail: %s; the rest waits for the next run",
+                b->res[b->k - 1].text);
+    b->k = 0;
+    return err;
+}
+
 enum eq_err
 run_send(const struct run_ctx *ctx, struct run_summary *sum,
          struct eq_buf *diag)
@@ -447,83 +511,81 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
         {.state_mask = STATE(INV_SENT) | STATE(INV_REMINDED)},
     };
     struct store_invitation *list[3] = {NULL, NULL, NULL};
-    size_t n_list[3] = {0, 0, 0}, n = 0, par = transport_parallel(ctx->tx);
+    size_t n_list[3] = {0, 0, 0}, n = 0, i = 0,
+           par = transport_parallel(ctx->tx);
     struct outgoing *out = NULL;
-    struct transport_msg *msgs = NULL;
-    struct transport_result *res = NULL;
-    struct outgoing **batch = NULL;
+    struct batch b[2];
+    int cur = 0, flying = -1;
     enum eq_err err = EQ_OK, stop = EQ_OK;
 
-    for (int i = 0; i < 3 && err == EQ_OK; i++)
-        if ((err = store_invitations(ctx->st, &q[i], &list[i], &n_list[i])) ==
+    memset(b, 0, sizeof b);
+    for (int j = 0; j < 3 && err == EQ_OK; j++)
+        if ((err = store_invitations(ctx->st, &q[j], &list[j], &n_list[j])) ==
             EQ_OK)
-            err = gather(ctx, list[i], n_list[i], i == 2, &out, &n);
+            err = gather(ctx, list[j], n_list[j], j == 2, &out, &n);
     if (err != EQ_OK || n == 0)
         goto out;
     if (par < 1)
         par = 1;
-    msgs = calloc(par, sizeof *msgs);
-    res = calloc(par, sizeof *res);
-    batch = calloc(par, sizeof *batch);
-    if (!msgs || !res || !batch) {
-        err = EQ_ERR_NOMEM;
-        goto out;
+    for (int j = 0; j < 2; j++) {
+        b[j].msgs = calloc(par, sizeof *b[j].msgs);
+        b[j].res = calloc(par, sizeof *b[j].res);
+        b[j].out = calloc(par, sizeof *b[j].out);
+        if (!b[j].msgs || !b[j].res || !b[j].out)
+            err = EQ_ERR_NOMEM;
     }
-    /* Batches of as many as the transport hands over at once: a crash can
-     * send only those twice. */
-    for (size_t i = 0; i < n && err == EQ_OK && stop == EQ_OK;) {
-        size_t k = 0;
-        /* One commit for the batch's `sending`, before the hand-over, and
-         * one for its outcomes after. */
-        if ((err = store_begin(ctx->st)) != EQ_OK)
-            break;
-        for (; i < n && k < par && err == EQ_OK; i++) {
-            int ready;
-            err = prepare(ctx, &out[i], &ready, sum, diag);
-            if (err == EQ_OK && ready) {
-                batch[k] = &out[i];
-                msgs[k] = (struct transport_msg){out[i].env, out[i].rcpt, 1,
-                                                 out[i].raw, out[i].len};
-                k++;
-            }
+    /* Batches of as many as the transport hands over at once, so a crash
+     * can send only those twice. While one batch is on its way the next is
+     * composed and committed as `sending`: a crash then leaves that one to
+     * be sent by the next run, not sent twice. */
+    while (err == EQ_OK && stop == EQ_OK && (i < n || flying >= 0)) {
+        if (i < n)
+            err = batch_prepare(ctx, out, n, &i, par, &b[cur], sum, diag);
+        if (flying >= 0) {
+            enum eq_err e2 = batch_finish(ctx, &b[flying], &stop, sum, diag);
+            if (err == EQ_OK)
+                err = e2;
+            flying = -1;
+            if (ctx->progress)
+                ctx->progress(ctx->progress_arg, i, n);
         }
-        if (err == EQ_OK)
-            err = store_commit(ctx->st);
-        else
-            store_rollback(ctx->st);
-        if (err != EQ_OK || k == 0)
+        if (err != EQ_OK || stop != EQ_OK || b[cur].k == 0)
             continue;
-        stop = transport_send_many(ctx->tx, msgs, k, res);
-        if ((err = store_begin(ctx->st)) != EQ_OK)
-            break;
-        for (size_t j = 0; j < k && err == EQ_OK; j++)
-            err = record(ctx, batch[j], &res[j], sum, diag);
+        transport_submit(ctx->tx, b[cur].msgs, b[cur].k, b[cur].res);
+        flying = cur;
+        cur ^= 1;
+    }
+    if (flying >= 0) { /* stopped by an error: still collect the batch */
+        enum eq_err e2 = batch_finish(ctx, &b[flying], &stop, sum, diag);
+        if (err == EQ_OK)
+            err = e2;
+    }
+    /* A batch prepared while the server turned out unusable never left:
+     * back to the queue, not `sending`. */
+    if (err == EQ_OK && stop != EQ_OK && b[cur].k > 0) {
+        err = store_begin(ctx->st);
+        for (size_t j = 0; j < b[cur].k && err == EQ_OK; j++)
+            if (!b[cur].out[j]->reminder)
+                err = store_invitation_set_state(ctx->st, b[cur].out[j]->inv->id,
+                                                 INV_PLANNED, ctx->now, NULL);
         if (err == EQ_OK)
             err = store_commit(ctx->st);
         else
             store_rollback(ctx->st);
-        for (size_t j = 0; j < k; j++) {
-            free(batch[j]->raw);
-            free(batch[j]->env);
-            batch[j]->raw = batch[j]->env = NULL;
-        }
-        if (ctx->progress)
-            ctx->progress(ctx->progress_arg, i, n);
-        if (stop != EQ_OK)
-            eq_diag(diag, "outgoing mail: %s; the rest waits for the next run",
-                    res[k - 1].text);
     }
 out:
-    for (size_t i = 0; i < n; i++) {
-        free(out[i].raw);
-        free(out[i].env);
+    for (size_t j = 0; j < n; j++) {
+        free(out[j].raw);
+        free(out[j].env);
     }
     free(out);
-    free(msgs);
-    free(res);
-    free(batch);
-    for (int i = 0; i < 3; i++)
-        store_invitations_free(list[i], n_list[i]);
+    for (int j = 0; j < 2; j++) {
+        free(b[j].msgs);
+        free(b[j].res);
+        free(b[j].out);
+    }
+    for (int j = 0; j < 3; j++)
+        store_invitations_free(list[j], n_list[j]);
     return err != EQ_OK ? err : stop;
 }
 

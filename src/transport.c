@@ -696,19 +696,18 @@ smtp_start_workers(struct smtp *s)
     return err;
 }
 
+/* Starts the batch: the workers take it, one message per connection at a
+ * time. Without threads the batch is sent here, and wait only collects. */
 static enum eq_err
-smtp_send_many(struct transport *t, const struct transport_msg *m, size_t n,
-               struct transport_result *res)
+smtp_submit(struct transport *t, const struct transport_msg *m, size_t n,
+            struct transport_result *res)
 {
     struct smtp *s = t->priv;
-    int parallel = s->n_conns > 1 && n > 1;
-    enum eq_err stop;
+    int async = smtp_start_workers(s) == EQ_OK;
 
     for (size_t i = 0; i < n; i++)
         if ((res[i].err = msg_check(&m[i], &res[i])) == EQ_OK)
             res[i].err = NOT_YET;
-    if (parallel && smtp_start_workers(s) != EQ_OK)
-        parallel = 0; /* no threads: one connection still works */
     pthread_mutex_lock(&s->lock);
     s->m = m;
     s->res = res;
@@ -716,14 +715,32 @@ smtp_send_many(struct transport *t, const struct transport_msg *m, size_t n,
     s->next = 0;
     s->busy = 0;
     s->stop = EQ_OK;
-    if (parallel) {
+    if (async)
         pthread_cond_broadcast(&s->work);
-        while (s->busy > 0 || (s->stop == EQ_OK && s->next < s->n))
-            pthread_cond_wait(&s->idle, &s->lock);
-    } else {
+    else
         batch_drain(s, &s->conns[0]);
+    pthread_mutex_unlock(&s->lock);
+    return EQ_OK;
+}
+
+static enum eq_err
+smtp_wait(struct transport *t)
+{
+    struct smtp *s = t->priv;
+    struct transport_result *res;
+    enum eq_err stop;
+    size_t n;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->m == NULL) {
+        pthread_mutex_unlock(&s->lock);
+        return EQ_OK;
     }
+    while (s->busy > 0 || (s->stop == EQ_OK && s->next < s->n))
+        pthread_cond_wait(&s->idle, &s->lock);
     stop = s->stop;
+    res = s->res;
+    n = s->n;
     s->m = NULL;
     s->res = NULL;
     pthread_mutex_unlock(&s->lock);
@@ -733,6 +750,14 @@ smtp_send_many(struct transport *t, const struct transport_msg *m, size_t n,
             res[i].err = EQ_ERR_TEMP;
         }
     return stop;
+}
+
+static enum eq_err
+smtp_send_many(struct transport *t, const struct transport_msg *m, size_t n,
+               struct transport_result *res)
+{
+    smtp_submit(t, m, n, res);
+    return smtp_wait(t);
 }
 
 static enum eq_err
@@ -779,6 +804,8 @@ smtp_close(struct transport *t)
 static const struct transport_ops smtp_ops = {.name = "smtp",
                                               .send = smtp_send,
                                               .send_many = smtp_send_many,
+                                              .submit = smtp_submit,
+                                              .wait = smtp_wait,
                                               .close = smtp_close};
 
 static enum eq_err
@@ -929,6 +956,33 @@ transport_send_many(struct transport *t, const struct transport_msg *m,
             stop = res[i].err;
     }
     return stop;
+}
+
+enum eq_err
+transport_submit(struct transport *t, const struct transport_msg *m, size_t n,
+                 struct transport_result *res)
+{
+    if (t->ops->submit != NULL)
+        return t->ops->submit(t, m, n, res);
+    t->pending = m;
+    t->n_pending = n;
+    t->pending_res = res;
+    return EQ_OK;
+}
+
+enum eq_err
+transport_wait(struct transport *t)
+{
+    enum eq_err err = EQ_OK;
+
+    if (t->ops->wait != NULL)
+        return t->ops->wait(t);
+    if (t->pending != NULL)
+        err = transport_send_many(t, t->pending, t->n_pending, t->pending_res);
+    t->pending = NULL;
+    t->n_pending = 0;
+    t->pending_res = NULL;
+    return err;
 }
 
 size_t

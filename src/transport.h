@@ -36,12 +36,21 @@ struct transport_ops {
     enum eq_err (*send_many)(struct transport *t,
                              const struct transport_msg *m, size_t n,
                              struct transport_result *res);
+    /* Optional pair: send_many split in a start that returns at once and
+     * a wait for its results. */
+    enum eq_err (*submit)(struct transport *t, const struct transport_msg *m,
+                          size_t n, struct transport_result *res);
+    enum eq_err (*wait)(struct transport *t);
     void (*close)(struct transport *t);
 };
 
 struct transport {
     const struct transport_ops *ops;
     void *priv;
+    /* The batch of transport_submit without ops->submit, sent at wait. */
+    const struct transport_msg *pending;
+    size_t n_pending;
+    struct transport_result *pending_res;
 };
 
 /* Opens the transport named by cfg->smtp.srv.url ("maildir:PATH" relative to
@@ -68,6 +77,14 @@ enum eq_err transport_send(struct transport *t, const struct transport_msg *m,
 enum eq_err transport_send_many(struct transport *t,
                                 const struct transport_msg *m, size_t n,
                                 struct transport_result *res);
+/* transport_send_many in two halves, so the caller can prepare the next
+ * batch while this one is on its way: submit starts handing over (m and res
+ * must stay untouched until the wait), wait returns what send_many would
+ * have. One batch at a time. */
+enum eq_err transport_submit(struct transport *t,
+                             const struct transport_msg *m, size_t n,
+                             struct transport_result *res);
+enum eq_err transport_wait(struct transport *t);
 /* How many messages the transport hands over at once ([smtp] connections
  * for smtp, 1 otherwise): the most that a crash can send twice. */
 size_t transport_parallel(const struct transport *t);
