@@ -668,6 +668,7 @@ struct render {
     int pending_space;
     int pre;
     int err;
+    int stop; /* past Outlook's reply header: the rest is the old mail */
 };
 
 static int
@@ -721,6 +722,46 @@ name_in(const char *n, const char *const *list)
 
 static void render_children(struct render *r, xmlNode *n, int depth);
 
+static int
+attr_is(xmlNode *n, const char *attr, const char *want)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)attr);
+    int hit = v != NULL && strcasecmp((const char *)v, want) == 0;
+    xmlFree(v);
+    return hit;
+}
+
+static int
+has_class(xmlNode *n, const char *want)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)"class");
+    size_t k = strlen(want);
+    int hit = 0;
+    for (const char *p = (const char *)v; p != NULL && *p != '\0' && !hit;) {
+        size_t w;
+        while (*p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        w = strcspn(p, " \t\n");
+        hit = w == k && strncasecmp(p, want, k) == 0;
+        p += w;
+    }
+    xmlFree(v);
+    return hit;
+}
+
+/* Quoted history that mail clients mark up: Gmail's attribution and quote,
+ * Thunderbird's and Apple Mail's cite blocks. Gmail's div.gmail_quote itself
+ * is kept, since inline answers are typed inside it between the quotes. */
+static int
+is_quote_container(xmlNode *n, const char *name)
+{
+    if (strcasecmp(name, "blockquote") == 0)
+        return attr_is(n, "type", "cite") || has_class(n, "gmail_quote");
+    if (strcasecmp(name, "div") == 0)
+        return has_class(n, "gmail_attr") || has_class(n, "moz-cite-prefix");
+    return 0;
+}
+
 static void
 render_node(struct render *r, xmlNode *n, int depth)
 {
@@ -732,7 +773,7 @@ render_node(struct render *r, xmlNode *n, int depth)
         "h6",     "hr",      "dl",      "dt",     "dd",     "address",
         "center", "section", "article", "header", "footer", "tbody",
         "thead",  "form",    "body",    "html",   NULL};
-    if (depth > MAX_HTML_DEPTH)
+    if (depth > MAX_HTML_DEPTH || r->stop)
         return;
     if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
         if (n->content)
@@ -742,8 +783,15 @@ render_node(struct render *r, xmlNode *n, int depth)
     if (n->type != XML_ELEMENT_NODE || !n->name)
         return;
     const char *name = (const char *)n->name;
-    if (name_in(name, skip))
+    if (name_in(name, skip) || is_quote_container(n, name))
         return;
+    /* Outlook (web, new, mobile) opens the quoted mail with this header
+     * block; everything from here on is the old mail, in whatever language
+     * its "From:/Sent:" labels are. */
+    if (attr_is(n, "id", "divRplyFwdMsg")) {
+        r->stop = 1;
+        return;
+    }
     if (strcasecmp(name, "br") == 0) {
         r->err |= buf_addc(&r->out, '\n');
         r->pending_space = 0;
@@ -753,6 +801,7 @@ render_node(struct render *r, xmlNode *n, int depth)
         struct render sub = {.pre = r->pre};
         render_children(&sub, n, depth + 1);
         r->err |= sub.err;
+        r->stop |= sub.stop;
         r_newline(r);
         const char *s = buf_str(&sub.out);
         while (*s == '\n')

@@ -600,6 +600,66 @@ short_block(const struct span *v, size_t from, size_t to, size_t *nonblank)
     return count <= 6;
 }
 
+static int has_content(const struct span *v, size_t a, size_t b);
+
+static const char *const name_particles[] = {
+    "van", "de", "der", "den", "ten", "ter", "te", "het", "'t", "el", "la", "le",
+    "di", "da", "du", "von", "zu", "op", "in", NULL};
+
+/* "Lotte Smits", "Jan van der Berg", "P. de Vries": two to five words,
+ * each capitalised (name particles aside), letters only. One word ("Hans")
+ * is not enough: "Prima" or "Top" in a paragraph of its own is a comment. */
+static int
+is_name_line(struct span l)
+{
+    size_t words = 0, caps = 0;
+
+    l = span_trim(l);
+    if (l.n == 0 || l.n > 60)
+        return 0;
+    for (size_t i = 0; i < l.n;) {
+        struct span w = {l.s + i, 0};
+        while (w.n < l.n - i && l.s[i + w.n] != ' ')
+            w.n++;
+        for (size_t k = 0; k < w.n; k++) {
+            unsigned char c = (unsigned char)w.s[k];
+            if (c < 0x80 && !isalpha(c) && strchr(".-'", c) == NULL)
+                return 0;
+        }
+        if (w.n > 0) {
+            words++;
+            if (isupper((unsigned char)w.s[0]))
+                caps++;
+            else if (!in_list_ci(w, name_particles))
+                return 0;
+        }
+        i += w.n;
+        while (i < l.n && l.s[i] == ' ')
+            i++;
+    }
+    return words >= 2 && words <= 5 && caps >= 2 &&
+           isupper((unsigned char)l.s[0]);
+}
+
+/* A signature without a closing: the reply's last paragraph, opening with
+ * a name line, a few short lines long, below other text. Returns where it
+ * starts, or b. */
+static size_t
+cut_name_block(const struct span *v, size_t a, size_t b)
+{
+    size_t e = b, p, count;
+
+    while (e > a && span_blank(v[e - 1]))
+        e--;
+    p = e;
+    while (p > a && !span_blank(v[p - 1]))
+        p--;
+    if (p == a || p == e || !is_name_line(v[p]) ||
+        !short_block(v, p, e, &count) || count > 5 || !has_content(v, a, p))
+        return b;
+    return p;
+}
+
 /* The end of the reply inside [a, b): where its signature begins. */
 static size_t
 cut_signature(const struct span *v, size_t a, size_t b)
@@ -618,7 +678,7 @@ cut_signature(const struct span *v, size_t a, size_t b)
             continue;
         return i;
     }
-    return b;
+    return cut_name_block(v, a, b);
 }
 
 static int
