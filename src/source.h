@@ -53,8 +53,9 @@ struct source {
     void *priv;
 };
 
-/* Opens cfg->imap.srv.url: "maildir:PATH" (relative to the config dir); an
- * imap URL gives EQ_ERR_UNAVAILABLE until the IMAP backend exists. */
+/* Opens cfg->imap.srv.url: "maildir:PATH" (relative to the config dir),
+ * "imaps://HOST[:PORT][/FOLDER]" or "imap://…" (STARTTLS per [imap] tls).
+ * Connection problems are EQ_ERR_TEMP, a refused login EQ_ERR_CONFIG. */
 enum eq_err source_open(const struct eq_config *cfg, struct source **out,
                         struct eq_buf *diag);
 enum eq_err source_maildir_new(const char *dir, struct source **out,
@@ -66,5 +67,20 @@ enum eq_err source_done(struct source *s, const struct source_msg *m,
 enum eq_err source_resume(struct source *s, const struct source_checkpoint *cp);
 void source_msg_clear(struct source_msg *m);
 void source_close(struct source *s);
+
+/* The parts of an IMAP URL (exposed for tests). */
+struct source_imap_url {
+    char *host;
+    uint16_t port;
+    int implicit_tls; /* imaps:// */
+    char *folder;     /* INBOX when the URL has no path */
+};
+enum eq_err source_imap_parse_url(const char *url, struct source_imap_url *out,
+                                  struct eq_buf *diag);
+void source_imap_url_clear(struct source_imap_url *u);
+/* Splits sorted uids[0..n) into set ranges of consecutive values; returns
+ * how many ranges were written to first/last (at most cap). */
+size_t source_imap_ranges(const uint32_t *uids, size_t n, uint32_t *first,
+                          uint32_t *last, size_t cap);
 
 #endif
