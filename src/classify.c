@@ -271,16 +271,17 @@ starts_any(const char *s, const char *const *list)
 }
 
 /* First "C.S.D" status (C in 2/4/5, S and D 1–3 digits) not inside a longer
- * dotted number such as an IP address; classes limits which C count. */
-static int
-scan_status(const char *s, const char *classes, char out[16])
+ * dotted number such as an IP address; classes limits which C count.
+ * Returns where it starts, or NULL. */
+static const char *
+scan_status_at(const char *s, const char *classes, char out[16])
 {
     if (!s)
-        return 0;
+        return NULL;
     for (const char *p = s; *p; p++) {
         if (!strchr(classes, *p) || p[1] != '.')
             continue;
-        if (p > s && (isdigit((unsigned char)p[-1]) || p[-1] == '.'))
+        if (p > s && (isalnum((unsigned char)p[-1]) || p[-1] == '.'))
             continue;
         const char *q = p + 2;
         int a = 0, b = 0;
@@ -300,6 +301,64 @@ scan_status(const char *s, const char *classes, char out[16])
         size_t n = (size_t)(q - p);
         memcpy(out, p, n);
         out[n] = '\0';
+        return p;
+    }
+    return NULL;
+}
+
+static int
+scan_status(const char *s, const char *classes, char out[16])
+{
+    return scan_status_at(s, classes, out) != NULL;
+}
+
+/* The status a remote server gave for its own reply: among the statuses in
+ * s, the first that follows a three-digit SMTP reply code of the same class
+ * ("550 5.1.1", "550-5.1.1", "550-'5.7.1", "#550 5.1.1"), skipping x.4.7:
+ * "message expired" only says the sender gave up, while a later status
+ * says why ("554 4.4.7 expired <421 4.4.2 timed out>"). Falls back to an
+ * x.4.7 with a code, then to any status when any_ok. Returns 1 when *out
+ * was set. */
+static int
+pick_status(const char *s, const char *classes, int any_ok, char out[16])
+{
+    char first[16] = "", expired[16] = "", st[16];
+    if (!s)
+        return 0;
+    for (const char *p = s, *at; (at = scan_status_at(p, classes, st));) {
+        if (at > s && (isalnum((unsigned char)at[-1]) || at[-1] == '.')) {
+            p = at + 1;
+            continue;
+        }
+        if (!first[0])
+            snprintf(first, sizeof first, "%s", st);
+        /* Walk back over quotes, dashes and spaces to a reply code. */
+        const char *b = at;
+        int gap = 0;
+        while (b > s && gap < 3 && strchr(" -'\"", b[-1])) {
+            b--;
+            gap++;
+        }
+        int coded = gap > 0 && b - s >= 3 && b[-3] == st[0] &&
+                    isdigit((unsigned char)b[-2]) &&
+                    isdigit((unsigned char)b[-1]) &&
+                    (b - s == 3 || !isalnum((unsigned char)b[-4]));
+        if (coded) {
+            if (strcmp(st + 1, ".4.7") != 0) {
+                snprintf(out, 16, "%s", st);
+                return 1;
+            }
+            if (!expired[0])
+                snprintf(expired, sizeof expired, "%s", st);
+        }
+        p = at + strlen(st);
+    }
+    if (expired[0]) {
+        snprintf(out, 16, "%s", expired);
+        return 1;
+    }
+    if (any_ok && first[0]) {
+        snprintf(out, 16, "%s", first);
         return 1;
     }
     return 0;
@@ -478,16 +537,33 @@ read_dsn(const char *ds, enum dsn_action *act, struct classify_result *r)
                          status);
                 scan_status(tmp, "245", r->status);
             }
-            /* A generic X.0.0 often hides the specific code in the
-             * diagnostic ("smtp; 550 5.1.1 user unknown"). */
+            /* The Status field is the reporting MTA's summary; the
+             * diagnostic holds the remote server's own words. A generic
+             * x.0.0 or an "expired" x.4.7 says less than the status the
+             * remote server gave with its reply code, and so does a
+             * Status that the reporting MTA derived on its own (sendmail
+             * writing 5.1.1 above "550 5.7.1 blacklisted"). */
             const char *diag = field(block, "Diagnostic-Code", &n);
-            if (diag && (!r->status[0] || strcmp(r->status + 1, ".0.0") == 0)) {
-                char tmp[256], st[16];
-                snprintf(tmp, sizeof tmp, "%.*s", (int)(n < 255 ? n : 255),
-                         diag);
-                if (scan_status(tmp, "45", st) &&
-                    (!r->status[0] || st[0] == r->status[0]))
+            if (diag) {
+                char *d = malloc(n + 1), st[16];
+                if (!d) {
+                    free(block);
+                    return EQ_ERR_NOMEM;
+                }
+                memcpy(d, diag, n);
+                d[n] = '\0';
+                int generic = !r->status[0] ||
+                              strcmp(r->status + 1, ".0.0") == 0 ||
+                              strcmp(r->status + 1, ".4.7") == 0;
+                if (pick_status(d, "45", 0, st)) {
+                    if (!r->status[0] || st[0] == r->status[0] ||
+                        (*act == DSN_FAILED && st[0] == '5'))
+                        snprintf(r->status, sizeof r->status, "%s", st);
+                } else if (generic && scan_status(d, "45", st) &&
+                           (!r->status[0] || st[0] == r->status[0])) {
                     snprintf(r->status, sizeof r->status, "%s", st);
+                }
+                free(d);
             }
             const char *rv = field(block, "Original-Recipient", &n);
             char *a = rv ? addr_from(rv, n) : NULL;
@@ -512,13 +588,165 @@ subject_says_bounce(const char *subj)
     return starts_any(subj, bounce_subject_prefix) != NULL;
 }
 
+/* Where the returned copy of the original message starts in a bounce's
+ * text: statuses below it belong to the original, not to the failure. */
+static size_t
+notice_len(const char *text)
+{
+    static const char *const marks[] = {
+        "original message headers", "\nreceived: ", "\nreturn-path: ", NULL};
+    size_t n = strlen(text);
+    for (const char *const *k = marks; *k; k++) {
+        const char *p = strcasestr(text, *k);
+        if (p && (size_t)(p - text) < n)
+            n = (size_t)(p - text);
+    }
+    return n;
+}
+
+/* Words after a bare SMTP reply code, mapped to the RFC 3463 status that
+ * mail systems commonly pair with them; NULL keeps the class only. */
+static const char *
+words_detail(const char *w)
+{
+    static const struct {
+        const char *word, *detail;
+    } map[] = {{"user unknown", ".1.1"},
+               {"unknown user", ".1.1"},
+               {"no such user", ".1.1"},
+               {"unknown recipient", ".1.1"},
+               {"recipient unknown", ".1.1"},
+               {"invalid recipient", ".1.1"},
+               {"does not exist", ".1.1"},
+               {"no mailbox", ".1.1"},
+               {"mailbox unavailable", ".1.1"},
+               {"mailbox not found", ".1.1"},
+               {"address rejected", ".1.1"},
+               {"mailbox full", ".2.2"},
+               {"mailbox is full", ".2.2"},
+               {"over quota", ".2.2"},
+               {"quota exceeded", ".2.2"},
+               {"exceeded storage", ".2.2"},
+               {"insufficient storage", ".2.2"},
+               {"too large", ".3.4"},
+               {"too big", ".3.4"},
+               {"size limit", ".3.4"},
+               {"message size", ".3.4"},
+               {"spam", ".7.1"},
+               {"blocked", ".7.1"},
+               {"blacklist", ".7.1"},
+               {"blocklist", ".7.1"},
+               {"access denied", ".7.1"},
+               {"policy", ".7.1"},
+               {NULL, NULL}};
+    for (size_t i = 0; map[i].word; i++)
+        if (strcasestr(w, map[i].word))
+            return map[i].detail;
+    return NULL;
+}
+
+/* A status built from a bare reply code ("Remote host said: 550 No such
+ * user", "#550 …", "said: 552 mailbox full") in the first n bytes of t. */
+static int
+code_status(const char *t, size_t n, char out[16])
+{
+    for (size_t i = 0; i + 4 <= n; i++) {
+        const char *p = t + i;
+        if ((p[0] != '4' && p[0] != '5') || !isdigit((unsigned char)p[1]) ||
+            !isdigit((unsigned char)p[2]) ||
+            (p[3] != ' ' && p[3] != '-' && p[3] != ':'))
+            continue;
+        if (i > 0 && !strchr(" \t\n#'(:<", p[-1]))
+            continue;
+        /* Only a code that a server said: after "said:", "<<<", "#",
+         * "returned '", "error … :" or "reason:", on its line or at the end
+         * of the line before (Exim: "SMTP error from remote mail server
+         * after RCPT TO:<a@b>:" then the reply on the next line). */
+        const char *ls = p;
+        int lines = 0;
+        while (ls > t && !(ls[-1] == '\n' && ++lines == 2))
+            ls--;
+        char head[240];
+        size_t hl = (size_t)(p - ls) < sizeof head - 1 ? (size_t)(p - ls)
+                                                       : sizeof head - 1;
+        memcpy(head, p - hl, hl);
+        head[hl] = '\0';
+        const char *own = strrchr(head, '\n');
+        own = own ? own + 1 : head;
+        int at_line_start = own[strspn(own, " \t")] == '\0';
+        if (!(i > 0 && p[-1] == '#') && !strstr(head, "said") &&
+            !strstr(head, "<<<") && !strcasestr(head, "returned") &&
+            !strcasestr(head, "error") && !strcasestr(head, "reason:") &&
+            !(at_line_start && p[3] == ':'))
+            continue;
+        char tail[240];
+        size_t tl = n - i < sizeof tail - 1 ? n - i : sizeof tail - 1;
+        memcpy(tail, p, tl);
+        tail[tl] = '\0';
+        const char *d = words_detail(tail + 4);
+        snprintf(out, 16, "%c%s", p[0], d ? d : ".0.0");
+        return 1;
+    }
+    return 0;
+}
+
+/* The status a plain-text notice gives: the statuses next to the failed
+ * recipient's address first (a notice listing several recipients gives one
+ * line each), then any in the notice, then a bare reply code. */
+static int
+text_status(const char *text, const char *rcpt, int bare_code, char out[16])
+{
+    if (!text)
+        return 0;
+    size_t n = notice_len(text);
+    char *t = malloc(n + 1);
+    int ok = 0;
+    if (!t)
+        return 0;
+    memcpy(t, text, n);
+    t[n] = '\0';
+    const char *at = rcpt ? strcasestr(t, rcpt) : NULL;
+    /* Bounded, so that hostile text repeating the address costs little. */
+    for (int tries = 0; at && !ok && tries < 16;
+         at = strcasestr(at + 1, rcpt), tries++) {
+        /* The rest of that paragraph. */
+        const char *e = strstr(at, "\n\n");
+        size_t wl = e ? (size_t)(e - at) : strlen(at);
+        if (wl > 2048)
+            wl = 2048;
+        char *w = malloc(wl + 1);
+        if (!w)
+            break;
+        memcpy(w, at, wl);
+        w[wl] = '\0';
+        ok = pick_status(w, "45", 1, out);
+        free(w);
+    }
+    if (!ok)
+        ok = pick_status(t, "45", 1, out);
+    /* qmail's own "(#5.0.0)" next to "Remote host said: 550 no such
+     * user": the server's words say more. */
+    char st[16], qm[24];
+    snprintf(qm, sizeof qm, "(#%s)", ok ? out : "");
+    if (ok && strcmp(out + 1, ".0.0") == 0 && strstr(t, qm) &&
+        code_status(t, n, st) && st[0] == out[0])
+        snprintf(out, 16, "%s", st);
+    /* A notice that is only a wrapper around a forwarded notice. */
+    if (!ok)
+        ok = pick_status(text, "45", 1, out);
+    if (!ok && bare_code)
+        ok = code_status(t, n, out);
+    free(t);
+    return ok;
+}
+
 static void
 finish_bounce(const struct mime_msg *m, struct classify_result *r,
               int delayed_hint)
 {
     r->kind = CLASSIFY_BOUNCE;
-    if (!r->status[0] && !scan_status(m->delivery_status, "54", r->status))
-        scan_status(m->text, "54", r->status);
+    if (!r->status[0])
+        scan_status(m->delivery_status, "54", r->status);
     if (!r->bounce_recipient) {
         const char *xf = mime_header(m, "X-Failed-Recipients");
         if (xf)
@@ -528,16 +756,99 @@ finish_bounce(const struct mime_msg *m, struct classify_result *r,
         r->bounce_recipient = text_recipient(m, m->delivery_status);
     if (!r->bounce_recipient)
         r->bounce_recipient = text_recipient(m, m->text);
+    /* A DSN's generic x.0.0 or expiry x.4.7 leaves the cause to the notice
+     * text, which often quotes the remote server per recipient. */
+    int generic = !r->status[0] || strcmp(r->status + 1, ".0.0") == 0 ||
+                  strcmp(r->status + 1, ".4.7") == 0;
+    char st[16];
+    if (generic &&
+        text_status(m->text, r->bounce_recipient, !r->status[0], st) &&
+        (!r->status[0] || st[0] == r->status[0]))
+        snprintf(r->status, sizeof r->status, "%s", st);
     if (r->status[0])
         r->permanent = r->status[0] == '5';
     else
         r->permanent = !delayed_hint;
 }
 
+/* The string value of "key" in JSON text, cut at the first escape; also
+ * found inside a JSON string that holds escaped JSON (Amazon SNS wraps an
+ * SES notification so). Returns 1 when found. */
+static int
+json_str(const char *t, const char *key, char *out, size_t outsz)
+{
+    size_t kl = strlen(key);
+    for (const char *p = strstr(t, key); p; p = strstr(p + 1, key)) {
+        if (p == t || p[-1] != '"')
+            continue;
+        const char *q = p + kl;
+        q += *q == '\\';
+        if (*q++ != '"')
+            continue;
+        while (*q == ' ' || *q == '\t' || *q == '\n')
+            q++;
+        if (*q++ != ':')
+            continue;
+        while (*q == ' ' || *q == '\t' || *q == '\n')
+            q++;
+        q += *q == '\\';
+        if (*q++ != '"')
+            continue;
+        size_t n = 0;
+        while (q[n] && q[n] != '"' && q[n] != '\\' && n + 1 < outsz)
+            n++;
+        memcpy(out, q, n);
+        out[n] = '\0';
+        return 1;
+    }
+    return 0;
+}
+
+/* Amazon SES event notifications (delivered by SNS as a JSON text body):
+ * "Bounce" is a bounce with its own per-recipient status, "Delivery" a
+ * delivery-success notice and "Complaint" an abuse report. */
+static int
+check_ses(const struct mime_msg *m, struct classify_result *r)
+{
+    char type[32], v[256];
+    if (!strstr(m->text, "notificationType") ||
+        !json_str(m->text, "notificationType", type, sizeof type) ||
+        !json_str(m->text, "messageId", v, sizeof v))
+        return 0;
+    if (strcmp(type, "Delivery") == 0) {
+        r->kind = CLASSIFY_AUTO_REPLY;
+        set_reason(r, "dsn-success");
+        return 1;
+    }
+    if (strcmp(type, "Complaint") == 0) {
+        r->kind = CLASSIFY_AUTO_REPLY;
+        set_reason(r, "feedback report");
+        return 1;
+    }
+    if (strcmp(type, "Bounce") != 0)
+        return 0;
+    set_reason(r, "ses bounce");
+    r->kind = CLASSIFY_BOUNCE;
+    if (json_str(m->text, "emailAddress", v, sizeof v))
+        r->bounce_recipient = addr_from(v, strlen(v));
+    if (!(json_str(m->text, "status", v, sizeof v) &&
+          scan_status(v, "45", r->status)) &&
+        json_str(m->text, "diagnosticCode", v, sizeof v))
+        pick_status(v, "45", 1, r->status);
+    if (r->status[0])
+        r->permanent = r->status[0] == '5';
+    else
+        r->permanent = json_str(m->text, "bounceType", v, sizeof v) &&
+                       strcmp(v, "Permanent") == 0;
+    return 1;
+}
+
 static int
 check_bounce(const struct mime_msg *m, struct classify_result *r,
              enum eq_err *err)
 {
+    if (check_ses(m, r))
+        return 1;
     const char *rt = m->report_type;
     if ((rt && strcasecmp(rt, "delivery-status") == 0) || m->delivery_status) {
         enum dsn_action act = DSN_NONE;
@@ -587,7 +898,11 @@ check_auto(const struct mime_msg *m, struct classify_result *r)
         set_reason(r, "read receipt");
         goto yes;
     }
-    if ((rt && strcasecmp(rt, "feedback-report") == 0) || m->feedback_report) {
+    /* Some providers (Hotmail's JMRP) send complaints as a bare attached
+     * message without the ARF report part. */
+    if ((rt && strcasecmp(rt, "feedback-report") == 0) || m->feedback_report ||
+        (m->n_attachments > 0 &&
+         strncasecmp(m->subject, "complaint about message from ", 29) == 0)) {
         set_reason(r, "feedback report");
         goto yes;
     }
@@ -824,15 +1139,51 @@ check_opt_out(const struct mime_msg *m, const char *stripped,
     return matched;
 }
 
-enum eq_err
-classify_message(const struct mime_msg *m, const char *stripped_text,
-                 struct classify_result *out)
+/* A message saved from an mbox keeps its "From sender date" line; the
+ * parser then sees no headers after it and returns the whole message as
+ * text. Such a text is parsed again without that line. NULL when m is not
+ * such a message (or memory ran out: then m is used as it is). */
+static struct mime_msg *
+mbox_inner(const struct mime_msg *m)
+{
+    const char *t = m->text;
+    if (m->delivery_status || m->feedback_report ||
+        (m->content_type && strcmp(m->content_type, "text/plain") != 0) ||
+        strncmp(t, "From ", 5) != 0)
+        return NULL;
+    const char *nl = strchr(t, '\n');
+    if (!nl || !strstr(nl, "\n\n"))
+        return NULL;
+    /* The next line must look like a header ("Name: value"). */
+    const char *h = nl + 1;
+    size_t k = 0;
+    while (h[k] && (isalnum((unsigned char)h[k]) || h[k] == '-'))
+        k++;
+    if (k == 0 || h[k] != ':')
+        return NULL;
+    struct mime_msg *inner = NULL;
+    if (mime_parse(h, strlen(h), &inner, NULL) != EQ_OK)
+        return NULL;
+    return inner;
+}
+
+/* unwrap: whether an mbox "From " line may still be looked behind (once:
+ * a text of many such lines must not recurse). */
+static enum eq_err
+classify_at(const struct mime_msg *m, const char *stripped_text,
+            struct classify_result *out, int unwrap)
 {
     enum eq_err err = EQ_OK;
     memset(out, 0, sizeof *out);
     out->kind = CLASSIFY_REPLY;
     if (!m)
         return EQ_ERR_USAGE;
+    struct mime_msg *inner = unwrap ? mbox_inner(m) : NULL;
+    if (inner) {
+        err = classify_at(inner, stripped_text, out, 0);
+        mime_free(inner);
+        return err;
+    }
     if (check_bounce(m, out, &err) || err != EQ_OK)
         goto done;
     if (check_auto(m, out))
@@ -844,4 +1195,11 @@ done:
     if (err != EQ_OK)
         classify_result_clear(out);
     return err;
+}
+
+enum eq_err
+classify_message(const struct mime_msg *m, const char *stripped_text,
+                 struct classify_result *out)
+{
+    return classify_at(m, stripped_text, out, 1);
 }

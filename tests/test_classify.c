@@ -240,3 +240,214 @@ Test(classify, status_scan_ignores_ip_addresses)
     cr_assert_str_eq(r.bounce_recipient, "kim@example.net");
     classify_result_clear(&r);
 }
+
+Test(classify, exim_bounce_reads_status_after_rcpt_to_error)
+{
+    struct classify_result r = run("classify/exim_bounce.eml", NULL);
+    assert_bounce(&r, "5.1.1", "pieter.jansen@example.com", 1);
+    classify_result_clear(&r);
+}
+
+Test(classify, exim_bare_reply_code_on_next_line_maps_user_unknown)
+{
+    /* Exim puts the server's reply on the line below "SMTP error …:". */
+    struct classify_result r = run_str(
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.com>\n"
+        "Subject: Mail delivery failed: returning message to sender\n"
+        "X-Failed-Recipients: eva@example.net\n\n"
+        "A message that you sent could not be delivered to one or more of "
+        "its\nrecipients. This is a permanent error. The following "
+        "address(es) failed:\n\n  eva@example.net\n"
+        "    SMTP error from remote mail server after RCPT TO:"
+        "<eva@example.net>:\n    550 Unknown user eva\n",
+        NULL);
+    assert_bounce(&r, "5.1.1", "eva@example.net", 1);
+    classify_result_clear(&r);
+}
+
+Test(classify, office365_ndr_reads_remote_server_returned)
+{
+    struct classify_result r = run("classify/o365_ndr.eml", NULL);
+    assert_bounce(&r, "5.1.1", "anna.smit@contoso.example", 1);
+    classify_result_clear(&r);
+}
+
+Test(classify, exchange_expired_ndr_gives_the_underlying_cause)
+{
+    /* 4.4.7 only says Exchange gave up; 4.4.1 says why. */
+    struct classify_result r =
+        run_str("From: postmaster@contoso.example\n"
+                "Subject: Undeliverable: enquete\n\n"
+                "Delivery has failed to these recipients or groups:\n\n"
+                "tom@example.net\n"
+                "3-11-2026 08:05 - Remote Server at example.net (192.0.2.3) "
+                "returned '550 4.4.7 QUEUE.Expired; message expired'\n"
+                "3-11-2026 07:58 - Remote Server at example.net (192.0.2.3) "
+                "returned '441 4.4.1 Error encountered while communicating'\n",
+                NULL);
+    assert_bounce(&r, "4.4.1", "tom@example.net", 0);
+    classify_result_clear(&r);
+}
+
+Test(classify, qmail_remote_host_said_maps_bare_code)
+{
+    /* qmail's own "(#5.0.0)" gives way to the server's "550 … no such
+     * user". */
+    struct classify_result r = run("classify/qmail_remote_host_said.eml", NULL);
+    assert_bounce(&r, "5.1.1", "sanne@example.net", 1);
+    classify_result_clear(&r);
+}
+
+Test(classify, mailbox_full_dsn_prefers_diagnostic_over_generic_status)
+{
+    struct classify_result r = run("classify/mailbox_full_dsn.eml", NULL);
+    assert_bounce(&r, "5.2.2", "karin@example.net", 1);
+    classify_result_clear(&r);
+}
+
+Test(classify, temporary_mailbox_full_without_status_is_4_2_2)
+{
+    struct classify_result r =
+        run_str("From: MAILER-DAEMON@mx.example.org\n"
+                "Subject: Undelivered Mail Returned to Sender\n\n"
+                "<ruud@example.net>: host mx.example.net[192.0.2.9] said: 452 "
+                "mailbox full, try again later\n",
+                NULL);
+    assert_bounce(&r, "4.2.2", "ruud@example.net", 0);
+    classify_result_clear(&r);
+}
+
+Test(classify, bare_codes_map_size_and_spam_rejections)
+{
+    static const struct {
+        const char *said, *status;
+    } cases[] = {
+        {"552 Message too large for this server", "5.3.4"},
+        {"554 rejected as spam", "5.7.1"},
+        {"550 requested action not taken", "5.0.0"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char raw[512];
+        snprintf(raw, sizeof raw,
+                 "From: MAILER-DAEMON@mx.example.org\n"
+                 "Subject: Undelivered Mail Returned to Sender\n\n"
+                 "<ruud@example.net>: host mx.example.net said: %s\n",
+                 cases[i].said);
+        struct classify_result r = run_str(raw, NULL);
+        cr_assert_str_eq(r.status, cases[i].status, "%s", cases[i].said);
+        classify_result_clear(&r);
+    }
+}
+
+Test(classify, sendmail_status_gives_way_to_the_remote_servers_status)
+{
+    /* Status 5.1.1 was sendmail's guess; the server said 5.7.1. */
+    struct classify_result r = run_str(
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\n"
+        "Content-Type: multipart/report; report-type=delivery-status; "
+        "boundary=b\n\n--b\nContent-Type: text/plain\n\nreturned\n"
+        "--b\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: RFC822; wim@example.net\nAction: failed\n"
+        "Status: 5.1.1\n"
+        "Diagnostic-Code: SMTP; 550 5.7.1 IP address blacklisted\n\n--b--\n",
+        NULL);
+    assert_bounce(&r, "5.7.1", "wim@example.net", 1);
+    classify_result_clear(&r);
+}
+
+Test(classify, diagnostic_status_after_reply_code_beats_leading_one)
+{
+    /* "5.1.0 - Unknown address error 550-'5.7.1 …'": the quoted server
+     * reply is the cause. */
+    struct classify_result r = run_str(
+        "From: MAILER-DAEMON@ses.example\n"
+        "Content-Type: multipart/report; report-type=delivery-status; "
+        "boundary=b\n\n--b\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; ses.example\n\n"
+        "Final-Recipient: rfc822;joop@example.net\nAction: failed\n"
+        "Status: 5.0.0 (permanent failure)\n"
+        "Diagnostic-Code: smtp; 5.1.0 - Unknown address error 550-'5.7.1 "
+        "<x@ses.example>... Access denied' (delivery attempts: 0)\n\n--b--\n",
+        NULL);
+    assert_bounce(&r, "5.7.1", "joop@example.net", 1);
+    classify_result_clear(&r);
+}
+
+Test(classify, arf_report_without_report_type_is_auto_reply)
+{
+    struct classify_result r =
+        run("classify/arf_without_report_type.eml", NULL);
+    assert_auto_reply(&r, "feedback report");
+    classify_result_clear(&r);
+}
+
+Test(classify, complaint_subject_alone_without_attachment_stays_reply)
+{
+    struct classify_result r = run_str(
+        "From: piet@example.org\nSubject: complaint about message from HR\n\n"
+        "Ik vond de vragen te lang.\n",
+        NULL);
+    cr_assert_eq(r.kind, CLASSIFY_REPLY);
+    classify_result_clear(&r);
+}
+
+Test(classify, amazon_ses_bounce_notification_is_bounce)
+{
+    struct classify_result r = run("classify/ses_bounce.eml", NULL);
+    assert_bounce(&r, "5.1.1", "lotte@example.net", 1);
+    cr_assert_str_eq(r.reason, "ses bounce");
+    classify_result_clear(&r);
+}
+
+Test(classify, amazon_ses_wrapped_in_sns_and_delivery_notices)
+{
+    /* SNS wraps the notification as an escaped JSON string. */
+    struct classify_result r = run_str(
+        "From: no-reply@sns.amazonaws.example\nSubject: AWS Notification\n\n"
+        "{\n  \"Type\" : \"Notification\",\n  \"Message\" : "
+        "\"{\\\"notificationType\\\":\\\"Bounce\\\",\\\"bounce\\\":"
+        "{\\\"bounceType\\\":\\\"Transient\\\",\\\"bouncedRecipients\\\":"
+        "[{\\\"emailAddress\\\":\\\"ria@example.net\\\"}]},\\\"mail\\\":"
+        "{\\\"messageId\\\":\\\"01\\\"}}\"\n}\n",
+        NULL);
+    /* No status of its own: Transient makes it temporary. */
+    assert_bounce(&r, "", "ria@example.net", 0);
+    classify_result_clear(&r);
+
+    r = run_str("From: no-reply@sns.amazonaws.example\nSubject: AWS\n\n"
+                "{\"notificationType\":\"Delivery\",\"mail\":{\"messageId\":"
+                "\"02\"},\"delivery\":{\"smtpResponse\":\"250 2.6.0 ok\"}}\n",
+                NULL);
+    assert_auto_reply(&r, "dsn-success");
+    classify_result_clear(&r);
+}
+
+Test(classify, mbox_from_line_does_not_hide_the_report)
+{
+    /* The parser sees no MIME structure behind the "From " line; only the
+     * report part says this is a delivery-success notice. */
+    struct classify_result r =
+        run_str("From MAILER-DAEMON  Tue Nov  3 08:00:00 2026\n"
+                "From: MAILER-DAEMON@mx.example.org\n"
+                "Subject: Successful Mail Delivery Report\n"
+                "Content-Type: multipart/report; report-type=delivery-status; "
+                "boundary=b\n\n--b\nContent-Type: message/delivery-status\n\n"
+                "Reporting-MTA: dns; mx.example.org\n\n"
+                "Final-Recipient: rfc822; noor@example.net\nAction: delivered\n"
+                "Status: 2.0.0\n\n--b--\n",
+                NULL);
+    assert_auto_reply(&r, "dsn-success");
+    classify_result_clear(&r);
+}
+
+Test(classify, bulk_and_suppress_headers_alone_stay_reply)
+{
+    struct classify_result r =
+        run_str("From: Jan <jan@example.net>\nPrecedence: bulk\n"
+                "X-Auto-Response-Suppress: All\n"
+                "Subject: RE: Hoe tevreden bent u?\n\n4, prima geregeld.\n",
+                NULL);
+    cr_assert_eq(r.kind, CLASSIFY_REPLY);
+    classify_result_clear(&r);
+}
