@@ -1139,51 +1139,15 @@ check_opt_out(const struct mime_msg *m, const char *stripped,
     return matched;
 }
 
-/* A message saved from an mbox keeps its "From sender date" line; the
- * parser then sees no headers after it and returns the whole message as
- * text. Such a text is parsed again without that line. NULL when m is not
- * such a message (or memory ran out: then m is used as it is). */
-static struct mime_msg *
-mbox_inner(const struct mime_msg *m)
-{
-    const char *t = m->text;
-    if (m->delivery_status || m->feedback_report ||
-        (m->content_type && strcmp(m->content_type, "text/plain") != 0) ||
-        strncmp(t, "From ", 5) != 0)
-        return NULL;
-    const char *nl = strchr(t, '\n');
-    if (!nl || !strstr(nl, "\n\n"))
-        return NULL;
-    /* The next line must look like a header ("Name: value"). */
-    const char *h = nl + 1;
-    size_t k = 0;
-    while (h[k] && (isalnum((unsigned char)h[k]) || h[k] == '-'))
-        k++;
-    if (k == 0 || h[k] != ':')
-        return NULL;
-    struct mime_msg *inner = NULL;
-    if (mime_parse(h, strlen(h), &inner, NULL) != EQ_OK)
-        return NULL;
-    return inner;
-}
-
-/* unwrap: whether an mbox "From " line may still be looked behind (once:
- * a text of many such lines must not recurse). */
 static enum eq_err
 classify_at(const struct mime_msg *m, const char *stripped_text,
-            struct classify_result *out, int unwrap)
+            struct classify_result *out)
 {
     enum eq_err err = EQ_OK;
     memset(out, 0, sizeof *out);
     out->kind = CLASSIFY_REPLY;
     if (!m)
         return EQ_ERR_USAGE;
-    struct mime_msg *inner = unwrap ? mbox_inner(m) : NULL;
-    if (inner) {
-        err = classify_at(inner, stripped_text, out, 0);
-        mime_free(inner);
-        return err;
-    }
     if (check_bounce(m, out, &err) || err != EQ_OK)
         goto done;
     if (check_auto(m, out))
@@ -1201,5 +1165,5 @@ enum eq_err
 classify_message(const struct mime_msg *m, const char *stripped_text,
                  struct classify_result *out)
 {
-    return classify_at(m, stripped_text, out, 1);
+    return classify_at(m, stripped_text, out);
 }

@@ -1136,6 +1136,27 @@ plain_fallback(struct walk *w, const char *raw, size_t len)
     return EQ_OK;
 }
 
+/* A message saved from an mbox starts with a "From sender date" line, not
+ * a header: without it the message parses as the mail it is. */
+static void
+skip_mbox_line(const char **raw, size_t *len)
+{
+    const char *nl, *h;
+    size_t k = 0;
+
+    if (*len < 5 || memcmp(*raw, "From ", 5) != 0 ||
+        (nl = memchr(*raw, '\n', *len)) == NULL)
+        return;
+    /* Only when the next line looks like a header ("Name: value"). */
+    h = nl + 1;
+    while (h + k < *raw + *len && (isalnum((unsigned char)h[k]) || h[k] == '-'))
+        k++;
+    if (k == 0 || h + k >= *raw + *len || h[k] != ':')
+        return;
+    *len -= (size_t)(h - *raw);
+    *raw = h;
+}
+
 enum eq_err
 mime_parse(const char *raw, size_t len, struct mime_msg **out,
            struct eq_buf *diag)
@@ -1149,6 +1170,7 @@ mime_parse(const char *raw, size_t len, struct mime_msg **out,
         return EQ_ERR_NOMEM;
     if (!raw)
         len = 0;
+    skip_mbox_line(&raw, &len);
     size_t hlen;
     header_end(raw ? raw : "", len, &hlen);
     if ((err = headers_parse(m, raw, hlen)) != EQ_OK ||

@@ -287,3 +287,22 @@ Test(mime, html_to_text_marks_nested_blockquotes)
     cr_assert_str_eq(t, "Top\n> een\n>> twee");
     free(t);
 }
+
+Test(mime, message_saved_from_an_mbox_parses_past_its_from_line)
+{
+    const char *raw = "From MAILER-DAEMON Mon Nov 23 10:00:00 2026\n"
+                      "From: Jan <jan@example.org>\n"
+                      "Subject: =?UTF-8?Q?R=C3=A9?= enquete\n"
+                      "In-Reply-To: <inv.0123456789abcdefghjkmnpqrs@org>\n"
+                      "\n"
+                      "8 - prima\n";
+    struct mime_msg *m = NULL;
+
+    cr_assert_eq(mime_parse(raw, strlen(raw), &m, NULL), EQ_OK);
+    cr_assert_str_eq(m->from_addr, "jan@example.org");
+    cr_assert_str_eq(m->subject, "Ré enquete");
+    cr_assert_str_eq(m->in_reply_to, "inv.0123456789abcdefghjkmnpqrs@org");
+    cr_assert_not_null(strstr(m->text, "8 - prima"));
+    cr_assert_null(strstr(m->text, "From MAILER"));
+    mime_free(m);
+}
