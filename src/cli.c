@@ -1008,8 +1008,9 @@ review_ctx(struct app *a, struct ingest_ctx *ic, int64_t **ids)
         err = store_campaign_ensure(a->st, a->camps[i]->name, &(*ids)[i]);
     if (err != EQ_OK)
         return fail(a, err, "review");
-    *ic = (struct ingest_ctx){a->st, a->cfg, a->camps, *ids, a->n_camps,
-                              a->now};
+    *ic = (struct ingest_ctx){.st = a->st, .cfg = a->cfg,
+                              .campaigns = a->camps, .campaign_ids = *ids,
+                              .n_campaigns = a->n_camps, .now = a->now};
     return 0;
 }
 

@@ -849,9 +849,12 @@ compose_build(const struct compose_mail *m, char **out, size_t *len,
         (err = hdr_msgids(&b, "References", m->references, diag)) != EQ_OK)
         goto out;
     if (m->auto_submitted &&
-        (err = buf_add(&b, "Auto-Submitted: auto-generated\r\n"
-                           "X-Auto-Response-Suppress: OOF, AutoReply\r\n")) !=
-            EQ_OK)
+        (err = buf_printf(&b,
+                          "Auto-Submitted: %s\r\n"
+                          "X-Auto-Response-Suppress: OOF, AutoReply\r\n",
+                          m->auto_submitted == COMPOSE_AUTO_REPLIED
+                              ? "auto-replied"
+                              : "auto-generated")) != EQ_OK)
         goto out;
     if (m->list_unsubscribe != NULL) {
         /* RFC 2369 forbids whitespace inside the brackets: the URL can only
@@ -1161,33 +1164,48 @@ add_metrics(struct invite_state *st, const char *provider, struct eq_buf *diag)
     return err;
 }
 
+static const char *
+provider_of(const struct store_invitation *inv)
+{
+    return inv->provider_name ? inv->provider_name
+                              : (inv->provider_code ? inv->provider_code : "");
+}
+
+/* The variables every mail to an invitee has: name, first_name, provider,
+ * title. */
+static enum eq_err
+base_context(struct invite_state *st)
+{
+    const struct campaign *c = st->ci->campaign;
+    const char *title = pick(st->en, c->title_nl, c->title_en);
+    enum eq_err err;
+
+    if ((st->ctx = tpl_ctx_new()) == NULL)
+        return EQ_ERR_NOMEM;
+    err = tpl_set(st->ctx, "name", st->name);
+    if (err == EQ_OK)
+        err = tpl_set(st->ctx, "first_name", st->first_name);
+    if (err == EQ_OK)
+        err = tpl_set(st->ctx, "provider", provider_of(st->ci->inv));
+    if (err == EQ_OK)
+        err = tpl_set(st->ctx, "title", title ? title : c->name);
+    return err;
+}
+
 static enum eq_err
 build_context(struct invite_state *st, struct eq_buf *diag)
 {
     const struct compose_invite *ci = st->ci;
     const struct campaign *c = ci->campaign;
     const struct store_invitation *inv = ci->inv;
-    const char *provider = inv->provider_name
-                               ? inv->provider_name
-                               : (inv->provider_code ? inv->provider_code : "");
-    const char *title = pick(st->en, c->title_nl, c->title_en);
+    const char *provider = provider_of(inv);
     struct eq_buf v = {0};
-    enum eq_err err;
+    enum eq_err err = base_context(st);
     eq_time closes = inv->closes_at;
 
     if (closes == 0)
         closes = (inv->sent_at ? inv->sent_at : ci->now) +
                  (eq_time)c->close_after * 86400;
-    st->ctx = tpl_ctx_new();
-    if (st->ctx == NULL)
-        return EQ_ERR_NOMEM;
-    err = tpl_set(st->ctx, "name", st->name);
-    if (err == EQ_OK)
-        err = tpl_set(st->ctx, "first_name", st->first_name);
-    if (err == EQ_OK)
-        err = tpl_set(st->ctx, "provider", provider);
-    if (err == EQ_OK)
-        err = tpl_set(st->ctx, "title", title ? title : c->name);
     if (err == EQ_OK)
         err = tpl_set(st->ctx, "token", st->token);
     if (err == EQ_OK)
@@ -1281,10 +1299,11 @@ invite_state_free(struct invite_state *st)
     memset(st, 0, sizeof(*st));
 }
 
-/* Everything the templates of one invitation see, links still empty. */
+/* What every mail to one invitee needs: language, zone, reply address, and
+ * the name and department checked for headers. No template variables yet. */
 static enum eq_err
-invite_state_init(struct invite_state *st, const struct compose_invite *ci,
-                  struct eq_buf *diag)
+mail_state_init(struct invite_state *st, const struct compose_invite *ci,
+                struct eq_buf *diag)
 {
     const struct store_invitation *inv = ci->inv;
     enum eq_err err;
@@ -1319,31 +1338,24 @@ invite_state_init(struct invite_state *st, const struct compose_invite *ci,
     st->first_name = st->name ? first_name_of(st->name) : NULL;
     if (st->name == NULL || st->first_name == NULL)
         return EQ_ERR_NOMEM;
-    return build_context(st, diag);
+    return EQ_OK;
 }
 
-enum eq_err
-compose_invitation(const struct compose_invite *ci, char **out, size_t *len,
-                   char **envelope_from, struct eq_buf *diag)
+/* Everything the templates of one invitation see, links still empty. */
+static enum eq_err
+invite_state_init(struct invite_state *st, const struct compose_invite *ci,
+                  struct eq_buf *diag)
 {
-    struct invite_state st = {0};
-    const struct store_invitation *inv = ci->inv;
-    const char *dir =
-        ci->templates_dir ? ci->templates_dir : ci->cfg->general.templates;
-    const char *kind = ci->reminder > 0 ? "reminder" : "invite";
-    struct eq_buf where = {0}, msgid = {0}, irt = {0}, reply = {0},
-                  subject = {0};
-    struct tpl_source src = {dir, NULL, "txt"};
-    char *tpl_txt = NULL, *txt = NULL, *html = NULL, *subj = NULL;
-    char *unsub = NULL, *tag = NULL;
-    const char *body;
-    enum eq_err err;
+    enum eq_err err = mail_state_init(st, ci, diag);
 
-    *out = NULL;
-    if (len != NULL)
-        *len = 0;
-    if (envelope_from != NULL)
-        *envelope_from = NULL;
+    return err == EQ_OK ? build_context(st, diag) : err;
+}
+
+/* A mail to an invitee can only be threaded and answered with its token. */
+static enum eq_err
+check_invitee(const struct store_invitation *inv, const char *dir,
+              struct eq_buf *diag)
+{
     if (!token_valid(inv->token)) {
         eq_diag(diag, "compose: invitation %lld has no valid token",
                 (long long)inv->id);
@@ -1356,82 +1368,86 @@ compose_invitation(const struct compose_invite *ci, char **out, size_t *len,
                 (long long)inv->id);
         return EQ_ERR_DATA;
     }
-    if ((err = invite_state_init(&st, ci, diag)) != EQ_OK)
-        goto out;
-    src.lang = st.lang;
+    return EQ_OK;
+}
 
-    if ((err = buf_printf(&where, "%s/%s/%s.txt", dir, st.lang, kind)) !=
-            EQ_OK ||
-        (err = template_load(dir, st.lang, kind, "txt", &tpl_txt, diag)) !=
-            EQ_OK)
-        goto out;
-    /* First pass: the subject, which the answer links repeat. */
-    if ((err = template_render_src(tpl_txt, st.ctx, &src, where.s, &txt,
-                                   diag)) != EQ_OK ||
-        (err = split_subject(txt, where.s, &subj, &body, diag)) != EQ_OK)
-        goto out;
-    if ((err = buf_add(&subject, subj)) != EQ_OK)
-        goto out;
-    if (asprintf(&tag, "[#%s]", st.token) < 0) {
-        tag = NULL;
-        err = EQ_ERR_NOMEM;
-        goto out;
-    }
-    {
-        size_t sl = subject.len, tl = strlen(tag);
-        if (sl < tl || strcmp(subject.s + sl - tl, tag) != 0)
-            err = buf_printf(&subject, " %s", tag);
-        if (err != EQ_OK)
-            goto out;
-    }
-    if ((err = fill_links(&st, subject.s)) != EQ_OK)
-        goto out;
-    free(txt);
-    txt = NULL;
-    free(subj);
-    subj = NULL;
-    if ((err = template_render_src(tpl_txt, st.ctx, &src, where.s, &txt,
-                                   diag)) != EQ_OK ||
-        (err = split_subject(txt, where.s, &subj, &body, diag)) != EQ_OK)
-        goto out;
-    if ((err = template_render_file(dir, st.lang, kind, "html", st.ctx, &html,
-                                    diag)) != EQ_OK)
-        goto out;
+/* subject, ending in [#TOKEN] once (a template may have put it there). */
+static enum eq_err
+tag_subject(struct eq_buf *subject, const char *subj, const char *token)
+{
+    char tag[TOKEN_LEN + 4];
+    size_t sl = strlen(subj), tl;
+    enum eq_err err = buf_add(subject, subj);
 
-    if (ci->reminder > 0) {
-        err = buf_printf(&msgid, "rem.%d.%s@%s", ci->reminder, st.token,
-                         st.domain);
-        if (err == EQ_OK)
-            err = buf_printf(&irt, "inv.%s@%s", st.token, st.domain);
-    } else {
-        err = buf_printf(&msgid, "inv.%s@%s", st.token, st.domain);
-    }
+    snprintf(tag, sizeof(tag), "[#%s]", token);
+    tl = strlen(tag);
+    if (err == EQ_OK && (sl < tl || strcmp(subj + sl - tl, tag) != 0))
+        err = buf_printf(subject, " %s", tag);
+    return err;
+}
+
+/* One mail's rendered pieces and ids, owned together. */
+struct rendered {
+    struct eq_buf where, subject, msgid, irt;
+    char *txt, *html, *subj;
+    const char *body; /* inside txt */
+};
+
+static void
+rendered_free(struct rendered *r)
+{
+    buf_free(&r->where);
+    buf_free(&r->subject);
+    buf_free(&r->msgid);
+    buf_free(&r->irt);
+    free(r->txt);
+    free(r->html);
+    free(r->subj);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Ends a compose_* call: frees its state, says out of memory once. */
+static enum eq_err
+mail_done(struct invite_state *st, struct rendered *r, enum eq_err err,
+          struct eq_buf *diag)
+{
+    if (err == EQ_ERR_NOMEM)
+        eq_diag(diag, "compose: out of memory");
+    invite_state_free(st);
+    rendered_free(r);
+    return err;
+}
+
+/* The headers every mail to an invitee shares (DESIGN.md "Mail
+ * conventions"), then the message. The envelope sender is the Reply-To
+ * address, so bounces find the token too. unsub may be NULL. */
+static enum eq_err
+build_to_invitee(const struct invite_state *st, const struct rendered *r,
+                 const char *unsub, int auto_submitted, char **out, size_t *len,
+                 char **envelope_from, struct eq_buf *diag)
+{
+    struct eq_buf reply = {0};
+    enum eq_err err =
+        buf_printf(&reply, "%s+%s@%s", st->local, st->token, st->domain);
+    struct compose_mail m = {
+        .from = st->ci->cfg->general.from,
+        .to = st->ci->inv->email,
+        .to_name = st->name[0] ? st->name : NULL,
+        .reply_to = reply.s,
+        .subject = r->subject.s,
+        .message_id = r->msgid.s,
+        .in_reply_to = r->irt.len ? r->irt.s : NULL,
+        .references = r->irt.len ? r->irt.s : NULL,
+        .list_unsubscribe = unsub,
+        .auto_submitted = auto_submitted,
+        .date = st->ci->now,
+        .timezone = st->tz,
+        .text = r->body,
+        .html = r->html,
+    };
+
     if (err == EQ_OK)
-        err = buf_printf(&reply, "%s+%s@%s", st.local, st.token, st.domain);
-    if (err == EQ_OK)
-        err = mailto(st.local, st.domain, st.token,
-                     st.en ? "unsubscribe" : "afmelden", NULL, &unsub);
-    if (err != EQ_OK)
-        goto out;
-    {
-        struct compose_mail m = {
-            .from = ci->cfg->general.from,
-            .to = inv->email,
-            .to_name = st.name[0] ? st.name : NULL,
-            .reply_to = reply.s,
-            .subject = subject.s,
-            .message_id = msgid.s,
-            .in_reply_to = irt.len ? irt.s : NULL,
-            .references = irt.len ? irt.s : NULL,
-            .list_unsubscribe = unsub,
-            .auto_submitted = 1,
-            .date = ci->now,
-            .timezone = st.tz,
-            .text = body,
-            .html = html,
-        };
         err = compose_build(&m, out, len, diag);
-    }
     if (err == EQ_OK && envelope_from != NULL) {
         *envelope_from = buf_take(&reply);
         if (*envelope_from == NULL)
@@ -1441,22 +1457,194 @@ compose_invitation(const struct compose_invite *ci, char **out, size_t *len,
         free(*out);
         *out = NULL;
     }
-out:
-    if (err == EQ_ERR_NOMEM)
-        eq_diag(diag, "compose: out of memory");
-    invite_state_free(&st);
-    free(tpl_txt);
-    free(txt);
-    free(html);
-    free(subj);
-    free(unsub);
-    free(tag);
-    buf_free(&where);
-    buf_free(&msgid);
-    buf_free(&irt);
     buf_free(&reply);
-    buf_free(&subject);
     return err;
+}
+
+/* Sets the out-parameters of a compose_* function to nothing yet. */
+static void
+outputs_init(char **out, size_t *len, char **envelope_from)
+{
+    *out = NULL;
+    if (len != NULL)
+        *len = 0;
+    if (envelope_from != NULL)
+        *envelope_from = NULL;
+}
+
+enum eq_err
+compose_invitation(const struct compose_invite *ci, char **out, size_t *len,
+                   char **envelope_from, struct eq_buf *diag)
+{
+    struct invite_state st = {0};
+    struct rendered r = {0};
+    const struct store_invitation *inv = ci->inv;
+    const char *dir =
+        ci->templates_dir ? ci->templates_dir : ci->cfg->general.templates;
+    const char *kind = ci->reminder > 0 ? "reminder" : "invite";
+    struct tpl_source src = {dir, NULL, "txt"};
+    char *tpl_txt = NULL, *unsub = NULL;
+    enum eq_err err;
+
+    outputs_init(out, len, envelope_from);
+    if ((err = check_invitee(inv, dir, diag)) != EQ_OK)
+        return err;
+    if ((err = invite_state_init(&st, ci, diag)) != EQ_OK)
+        goto out;
+    src.lang = st.lang;
+
+    if ((err = buf_printf(&r.where, "%s/%s/%s.txt", dir, st.lang, kind)) !=
+            EQ_OK ||
+        (err = template_load(dir, st.lang, kind, "txt", &tpl_txt, diag)) !=
+            EQ_OK)
+        goto out;
+    /* First pass: the subject, which the answer links repeat. */
+    if ((err = template_render_src(tpl_txt, st.ctx, &src, r.where.s, &r.txt,
+                                   diag)) != EQ_OK ||
+        (err = split_subject(r.txt, r.where.s, &r.subj, &r.body, diag)) !=
+            EQ_OK)
+        goto out;
+    if ((err = tag_subject(&r.subject, r.subj, st.token)) != EQ_OK ||
+        (err = fill_links(&st, r.subject.s)) != EQ_OK)
+        goto out;
+    free(r.txt);
+    r.txt = NULL;
+    free(r.subj);
+    r.subj = NULL;
+    if ((err = template_render_src(tpl_txt, st.ctx, &src, r.where.s, &r.txt,
+                                   diag)) != EQ_OK ||
+        (err = split_subject(r.txt, r.where.s, &r.subj, &r.body, diag)) !=
+            EQ_OK)
+        goto out;
+    if ((err = template_render_file(dir, st.lang, kind, "html", st.ctx, &r.html,
+                                    diag)) != EQ_OK)
+        goto out;
+
+    if (ci->reminder > 0) {
+        err = buf_printf(&r.msgid, "rem.%d.%s@%s", ci->reminder, st.token,
+                         st.domain);
+        if (err == EQ_OK)
+            err = buf_printf(&r.irt, "inv.%s@%s", st.token, st.domain);
+    } else {
+        err = buf_printf(&r.msgid, "inv.%s@%s", st.token, st.domain);
+    }
+    if (err == EQ_OK)
+        err = mailto(st.local, st.domain, st.token,
+                     st.en ? "unsubscribe" : "afmelden", NULL, &unsub);
+    if (err == EQ_OK)
+        err = build_to_invitee(&st, &r, unsub, COMPOSE_AUTO_GENERATED, out, len,
+                               envelope_from, diag);
+out:
+    free(tpl_txt);
+    free(unsub);
+    return mail_done(&st, &r, err, diag);
+}
+
+/* --- confirmations ---------------------------------------------------- */
+
+/* The invitation fields of an acknowledgement, for the shared helpers. */
+static void
+ack_invite(const struct compose_ack *ca, struct compose_invite *ci)
+{
+    memset(ci, 0, sizeof(*ci));
+    ci->cfg = ca->cfg;
+    ci->campaign = ca->campaign;
+    ci->inv = ca->inv;
+    ci->templates_dir = ca->templates_dir;
+    ci->now = ca->now;
+}
+
+/* The variables of confirmation and optout (templates/README.md). */
+static enum eq_err
+ack_state_init(struct invite_state *st, const struct compose_invite *ci,
+               const struct compose_ack *ca, struct eq_buf *diag)
+{
+    const struct campaign *c = ca->campaign;
+    enum eq_err err = mail_state_init(st, ci, diag);
+
+    if (err == EQ_OK)
+        err = base_context(st);
+    if (err == EQ_OK)
+        err = tpl_set(st->ctx, "comment", ca->comment ? ca->comment : "");
+    for (size_t i = 0; i < ca->n_scores && err == EQ_OK; i++) {
+        const struct campaign_metric *mt =
+            campaign_metric(c, ca->scores[i].metric);
+        const char *label =
+            mt ? pick(st->en, mt->label_nl, mt->label_en) : NULL;
+        struct tpl_ctx *it = tpl_add_item(st->ctx, "scores");
+        if (it == NULL)
+            return EQ_ERR_NOMEM;
+        err = tpl_set(it, "label", label ? label : ca->scores[i].metric);
+        if (err == EQ_OK && ca->scores[i].score < 0)
+            err = tpl_set(it, "value", st->en ? "N/A" : "n.v.t.");
+        else if (err == EQ_OK)
+            err = tpl_setf(it, "value", "%d", ca->scores[i].score);
+    }
+    if (err == EQ_OK && ca->n_scores == 0)
+        err = tpl_set_bool(st->ctx, "scores", 0);
+    return err;
+}
+
+/* confirmation or optout: one rendering, threaded under the invitation. */
+static enum eq_err
+compose_ack_mail(const struct compose_ack *ca, const char *kind, int64_t n,
+                 char **out, size_t *len, char **envelope_from,
+                 struct eq_buf *diag)
+{
+    struct compose_invite ci;
+    struct invite_state st = {0};
+    struct rendered r = {0};
+    const char *dir =
+        ca->templates_dir ? ca->templates_dir : ca->cfg->general.templates;
+    enum eq_err err;
+
+    outputs_init(out, len, envelope_from);
+    if ((err = check_invitee(ca->inv, dir, diag)) != EQ_OK)
+        return err;
+    ack_invite(ca, &ci);
+    if ((err = ack_state_init(&st, &ci, ca, diag)) != EQ_OK ||
+        (err = buf_printf(&r.where, "%s/%s/%s.txt", dir, st.lang, kind)) !=
+            EQ_OK ||
+        (err = template_render_file(dir, st.lang, kind, "txt", st.ctx, &r.txt,
+                                    diag)) != EQ_OK ||
+        (err = split_subject(r.txt, r.where.s, &r.subj, &r.body, diag)) !=
+            EQ_OK ||
+        (err = tag_subject(&r.subject, r.subj, st.token)) != EQ_OK ||
+        (err = template_render_file(dir, st.lang, kind, "html", st.ctx, &r.html,
+                                    diag)) != EQ_OK)
+        goto out;
+    err = buf_printf(&r.msgid, "ack.%s.%lld@%s", st.token, (long long)n,
+                     st.domain);
+    if (err == EQ_OK)
+        err = buf_printf(&r.irt, "inv.%s@%s", st.token, st.domain);
+    /* It answers a mail (RFC 3834 3.1.7): auto-replied, and no
+     * List-Unsubscribe, since nothing more is on its way. */
+    if (err == EQ_OK)
+        err = build_to_invitee(&st, &r, NULL, COMPOSE_AUTO_REPLIED, out, len,
+                               envelope_from, diag);
+out:
+    return mail_done(&st, &r, err, diag);
+}
+
+enum eq_err
+compose_confirmation(const struct compose_ack *ca, char **out, size_t *len,
+                     char **envelope_from, struct eq_buf *diag)
+{
+    if (ca->n <= 0) {
+        outputs_init(out, len, envelope_from);
+        eq_diag(diag, "compose: a confirmation is numbered from 1");
+        return EQ_ERR_DATA;
+    }
+    return compose_ack_mail(ca, "confirmation", ca->n, out, len, envelope_from,
+                            diag);
+}
+
+enum eq_err
+compose_optout_confirmation(const struct compose_ack *ca, char **out,
+                            size_t *len, char **envelope_from,
+                            struct eq_buf *diag)
+{
+    return compose_ack_mail(ca, "optout", 0, out, len, envelope_from, diag);
 }
 
 /* --- checking templates ---------------------------------------------- */
@@ -1478,11 +1666,15 @@ check_keep(enum eq_err *total, enum eq_err err)
 /* The two sample invitees of a check: one named, asked every question;
  * one without a name, asked only the first, with the other anonymity
  * setting, so both sides of {{#several}}, {{#first_name}} and
- * {{#anonymous}} really render. */
+ * {{#anonymous}} really render. Their confirmations: every question at its
+ * top value with a comment; "not applicable" without one. */
+#define SAMPLE_SCORES 16
 struct check_sample {
     struct campaign camp;
     struct store_invitation inv;
     struct compose_invite ci;
+    struct compose_ack ack;
+    struct compose_score scores[SAMPLE_SCORES];
 };
 
 static void
@@ -1510,22 +1702,71 @@ check_sample_init(struct check_sample *cs, const struct eq_config *cfg,
     cs->ci.templates_dir = dir;
     cs->ci.reminder = reminder;
     cs->ci.now = 1795258800; /* 2026-11-21 */
+    for (size_t i = 0; i < cs->camp.n_metrics && i < SAMPLE_SCORES; i++) {
+        cs->scores[i].metric = cs->camp.metrics[i].id;
+        cs->scores[i].score = second ? -1 : cs->camp.metrics[i].max;
+        cs->ack.n_scores = i + 1;
+    }
+    cs->ack.cfg = cfg;
+    cs->ack.campaign = &cs->camp;
+    cs->ack.inv = &cs->inv;
+    cs->ack.templates_dir = dir;
+    cs->ack.n = 1;
+    cs->ack.scores = cs->scores;
+    cs->ack.comment = second ? "" : "Snel & vriendelijk";
+    cs->ack.now = cs->ci.now;
 }
 
-/* invite (reminders = 0) or reminder 1..reminders in one language: every
- * branch checked against the samples, then one real message built. */
+/* The template variables of sample i, and then its real message. */
 static enum eq_err
-check_invitations(const struct eq_config *cfg, const struct campaign *c,
-                  const char *dir, const char *lang, int reminders,
-                  struct eq_buf *diag)
+check_sample_state(struct check_sample *cs, struct invite_state *st,
+                   const char *kind, struct eq_buf *diag)
 {
-    const char *kind = reminders > 0 ? "reminder" : "invite";
+    struct eq_buf subj = {0};
+    enum eq_err err;
+
+    if (strcmp(kind, "confirmation") == 0 || strcmp(kind, "optout") == 0)
+        return ack_state_init(st, &cs->ci, &cs->ack, diag);
+    err = invite_state_init(st, &cs->ci, diag);
+    if (err == EQ_OK)
+        err = buf_printf(&subj, "%s [#%s]", st->en ? "Sample" : "Voorbeeld",
+                         SAMPLE_TOKEN);
+    if (err == EQ_OK)
+        err = fill_links(st, subj.s);
+    buf_free(&subj);
+    return err;
+}
+
+static enum eq_err
+check_sample_build(const struct check_sample *cs, const char *kind,
+                   struct eq_buf *diag)
+{
+    char *msg = NULL;
+    enum eq_err err;
+
+    if (strcmp(kind, "confirmation") == 0)
+        err = compose_confirmation(&cs->ack, &msg, NULL, NULL, diag);
+    else if (strcmp(kind, "optout") == 0)
+        err = compose_optout_confirmation(&cs->ack, &msg, NULL, NULL, diag);
+    else
+        err = compose_invitation(&cs->ci, &msg, NULL, NULL, diag);
+    free(msg);
+    return err;
+}
+
+/* One mail kind (invite, reminder 1..reminders, confirmation, optout) in
+ * one language: every branch checked against the samples, then one real
+ * message built. */
+static enum eq_err
+check_mails(const struct eq_config *cfg, const struct campaign *c,
+            const char *dir, const char *lang, const char *kind, int reminders,
+            struct eq_buf *diag)
+{
     size_t n = reminders > 0 ? 2 * (size_t)reminders : 2, ns = 0;
     struct check_sample *cs = calloc(n, sizeof(*cs));
     struct invite_state *st = calloc(n, sizeof(*st));
     const struct tpl_ctx **ctxs = calloc(n, sizeof(*ctxs));
     enum eq_err err = EQ_OK, total = EQ_OK;
-    struct eq_buf subj = {0};
 
     if (cs == NULL || st == NULL || ctxs == NULL) {
         err = EQ_ERR_NOMEM;
@@ -1534,14 +1775,8 @@ check_invitations(const struct eq_config *cfg, const struct campaign *c,
     for (size_t i = 0; i < n; i++) {
         check_sample_init(&cs[i], cfg, c, dir, lang,
                           reminders > 0 ? (int)(i / 2) + 1 : 0, (int)(i % 2));
-        err = invite_state_init(&st[i], &cs[i].ci, diag);
+        err = check_sample_state(&cs[i], &st[i], kind, diag);
         ns = i + 1;
-        buf_reset(&subj);
-        if (err == EQ_OK)
-            err = buf_printf(&subj, "%s [#%s]",
-                             st[i].en ? "Sample" : "Voorbeeld", SAMPLE_TOKEN);
-        if (err == EQ_OK)
-            err = fill_links(&st[i], subj.s);
         if (err != EQ_OK)
             goto out;
         ctxs[i] = st[i].ctx;
@@ -1557,10 +1792,8 @@ check_invitations(const struct eq_config *cfg, const struct campaign *c,
     /* The branches are sound: a real message shows what only composing
      * finds (no Subject: line, a value that cannot go in a header). */
     for (size_t i = 0; i < n && total == EQ_OK; i++) {
-        char *msg = NULL;
         struct eq_buf why = {0};
-        err = compose_invitation(&cs[i].ci, &msg, NULL, NULL, &why);
-        free(msg);
+        err = check_sample_build(&cs[i], kind, &why);
         if (err != EQ_OK) {
             if (why.len > 0 && diag != NULL)
                 buf_add(diag, why.s);
@@ -1578,96 +1811,6 @@ out:
     free(cs);
     free(st);
     free(ctxs);
-    buf_free(&subj);
-    return err != EQ_OK ? err : total;
-}
-
-/* The confirmation's variables (templates/README.md): a named respondent
- * with a comment and every question answered, and an unnamed one with
- * neither. */
-static enum eq_err
-confirmation_sample(const struct campaign *c, const char *lang, int second,
-                    struct tpl_ctx **out)
-{
-    struct tpl_ctx *ctx = tpl_ctx_new();
-    int en = strcmp(lang, "en") == 0;
-    const char *title = pick(en, c->title_nl, c->title_en);
-    enum eq_err err = ctx ? EQ_OK : EQ_ERR_NOMEM;
-
-    *out = NULL;
-    if (err == EQ_OK)
-        err = tpl_set(ctx, "name", second ? "" : "Anna de Vries");
-    if (err == EQ_OK)
-        err = tpl_set(ctx, "provider",
-                      c->n_providers > 0 && c->providers ? c->providers[0]
-                                                         : "ict");
-    if (err == EQ_OK)
-        err = tpl_set(ctx, "title", title ? title : c->name);
-    if (err == EQ_OK)
-        err = tpl_set(ctx, "comment", second ? "" : "Snel & vriendelijk");
-    for (size_t i = 0; i < c->n_metrics && err == EQ_OK && !second; i++) {
-        const struct campaign_metric *mt = &c->metrics[i];
-        const char *label = pick(en, mt->label_nl, mt->label_en);
-        struct tpl_ctx *it = tpl_add_item(ctx, "scores");
-        if (it == NULL) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        err = tpl_set(it, "label", label ? label : mt->id);
-        if (err == EQ_OK)
-            err = tpl_setf(it, "value", "%d", mt->max);
-    }
-    if (err == EQ_OK && (second || c->n_metrics == 0))
-        err = tpl_set_bool(ctx, "scores", 0);
-    if (err != EQ_OK) {
-        tpl_ctx_free(ctx);
-        return err;
-    }
-    *out = ctx;
-    return EQ_OK;
-}
-
-static enum eq_err
-check_confirmation(const struct campaign *c, const char *dir, const char *lang,
-                   struct eq_buf *diag)
-{
-    struct tpl_ctx *ctx[2] = {NULL, NULL};
-    struct tpl_source src = {dir, lang, "txt"};
-    struct eq_buf where = {0};
-    char *text = NULL, *out = NULL, *subj = NULL;
-    const char *body;
-    enum eq_err err = EQ_OK, total = EQ_OK;
-
-    for (int i = 0; i < 2 && err == EQ_OK; i++)
-        err = confirmation_sample(c, lang, i, &ctx[i]);
-    if (err != EQ_OK)
-        goto out;
-    {
-        const struct tpl_ctx *cc[2] = {ctx[0], ctx[1]};
-        enum eq_err a =
-            template_check_file(dir, lang, "confirmation", "txt", cc, 2, diag);
-        enum eq_err b =
-            template_check_file(dir, lang, "confirmation", "html", cc, 2, diag);
-        if (check_keep(&total, a) || check_keep(&total, b) || a != EQ_OK)
-            goto out;
-    }
-    /* The text starts with the Subject: line the mail is built from. */
-    err = buf_printf(&where, "%s/%s/confirmation.txt", dir, lang);
-    if (err == EQ_OK)
-        err = template_load(dir, lang, "confirmation", "txt", &text, diag);
-    if (err == EQ_OK)
-        err = template_render_src(text, ctx[0], &src, where.s, &out, diag);
-    if (err == EQ_OK)
-        err = split_subject(out, where.s, &subj, &body, diag);
-    check_keep(&total, err);
-    err = EQ_OK;
-out:
-    tpl_ctx_free(ctx[0]);
-    tpl_ctx_free(ctx[1]);
-    free(text);
-    free(out);
-    free(subj);
-    buf_free(&where);
     return err != EQ_OK ? err : total;
 }
 
@@ -1709,13 +1852,16 @@ compose_check_templates(const struct eq_config *cfg, const struct campaign *c,
     }
     for (size_t l = 0; l < sizeof(langs) / sizeof(langs[0]); l++) {
         if (check_keep(&total,
-                       check_invitations(cfg, c, dir, langs[l], 0, &all)))
+                       check_mails(cfg, c, dir, langs[l], "invite", 0, &all)))
             break;
         if (c->max_reminders > 0 &&
-            check_keep(&total, check_invitations(cfg, c, dir, langs[l],
-                                                 c->max_reminders, &all)))
+            check_keep(&total, check_mails(cfg, c, dir, langs[l], "reminder",
+                                           c->max_reminders, &all)))
             break;
-        if (check_keep(&total, check_confirmation(c, dir, langs[l], &all)))
+        if (check_keep(&total, check_mails(cfg, c, dir, langs[l],
+                                           "confirmation", 0, &all)) ||
+            check_keep(&total,
+                       check_mails(cfg, c, dir, langs[l], "optout", 0, &all)))
             break;
     }
     if (total == EQ_ERR_NOMEM)

@@ -21,6 +21,11 @@ struct compose_part {
     size_t len;
 };
 
+enum {
+    COMPOSE_AUTO_GENERATED = 1, /* a mail of its own (invitation, digest) */
+    COMPOSE_AUTO_REPLIED = 2    /* the answer to a mail (confirmation) */
+};
+
 struct compose_mail {
     const char *from;        /* display form, "HR Enquête <hr@org>" */
     const char *to;          /* address; to_name optional */
@@ -31,7 +36,8 @@ struct compose_mail {
     const char *in_reply_to; /* without <>, or NULL */
     const char *references;  /* without <>, or NULL */
     const char *list_unsubscribe; /* "mailto:…", or NULL */
-    int auto_submitted;      /* adds Auto-Submitted + X-Auto-Response-Suppress */
+    int auto_submitted;      /* COMPOSE_AUTO_*: Auto-Submitted (RFC 3834) +
+                                X-Auto-Response-Suppress; 0 = neither */
     eq_time date;
     const char *timezone;
     const char *text;        /* UTF-8 plain text body, required */
@@ -63,14 +69,45 @@ enum eq_err compose_answer_link(const char *reply_local, const char *domain,
                                 const char *token, const char *subject,
                                 const char *body, char **out);
 
+/* The thanks after a recorded answer, or after an opt-out. */
+struct compose_score {
+    const char *metric; /* metric id of the campaign */
+    int score;          /* < 0: not applicable */
+};
+struct compose_ack {
+    const struct eq_config *cfg;
+    const struct campaign *campaign;
+    const struct store_invitation *inv; /* token, language, email, names */
+    const char *templates_dir;          /* NULL = [general] templates */
+    int64_t n; /* Message-ID ack.TOKEN.N@DOMAIN; must be > 0 for answers */
+    const struct compose_score *scores; /* what this answer said */
+    size_t n_scores;
+    const char *comment; /* or NULL */
+    eq_time now;
+};
+/* Renders DIR/LANG/confirmation.{txt,html} in the invitation's language:
+ * Message-ID ack.TOKEN.N@DOMAIN, In-Reply-To/References the invitation,
+ * Reply-To and envelope sender LOCAL+TOKEN@DOMAIN (a reply changes the
+ * answer), Auto-Submitted: auto-replied. */
+enum eq_err compose_confirmation(const struct compose_ack *ca, char **out,
+                                 size_t *len, char **envelope_from,
+                                 struct eq_buf *diag);
+/* The one confirmation of an opt-out, from optout.{txt,html}: as above but
+ * always Message-ID ack.TOKEN.0@DOMAIN (ca->n, scores and comment are not
+ * used; 0 never names an answer's confirmation). */
+enum eq_err compose_optout_confirmation(const struct compose_ack *ca,
+                                        char **out, size_t *len,
+                                        char **envelope_from,
+                                        struct eq_buf *diag);
+
 /* `campaign check` for the mails of c: renders invite, reminder (when
- * c->max_reminders > 0, once per reminder number) and confirmation, .txt and
- * .html, in nl and en, for sample invitees (named and unnamed, one and all
- * questions), visiting every template branch; then builds one real message
- * per sample. Every problem is a "FILE:LINE: message" line in diag, all of
- * them, not only the first. templates_dir NULL = [general] templates.
- * EQ_OK when all is well, else the first failure's code (EQ_ERR_DATA for
- * template errors, EQ_ERR_NOINPUT for a missing file). */
+ * c->max_reminders > 0, once per reminder number), confirmation and optout,
+ * .txt and .html, in nl and en, for sample invitees (named and unnamed, one
+ * and all questions), visiting every template branch; then builds one real
+ * message per sample. Every problem is a "FILE:LINE: message" line in diag,
+ * all of them, not only the first. templates_dir NULL = [general]
+ * templates. EQ_OK when all is well, else the first failure's code
+ * (EQ_ERR_DATA for template errors, EQ_ERR_NOINPUT for a missing file). */
 enum eq_err compose_check_templates(const struct eq_config *cfg,
                                     const struct campaign *c,
                                     const char *templates_dir,

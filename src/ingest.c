@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "classify.h"
+#include "compose.h"
 #include "log.h"
 #include "mime.h"
 #include "reply.h"
@@ -131,10 +132,23 @@ analyse(const struct mime_msg *m, const struct reply_metric *rm, size_t n,
     return err;
 }
 
+/* A confirmation owed once the transaction commits: never before, so no
+ * mail thanks for an answer that was rolled back. */
+enum ack_kind { ACK_NONE, ACK_ANSWER, ACK_OPT_OUT };
+struct ack {
+    enum ack_kind kind;
+    char token[TOKEN_LEN + 1];
+    int64_t n; /* ack.TOKEN.N: the inbound id, 0 for an opt-out */
+    struct compose_score scores[REPLY_MAX_METRICS]; /* ids: the campaign's */
+    size_t n_scores;
+    char *comment;
+};
+
 struct verdict {
     const char *outcome;
     char note[128];
     enum source_folder folder;
+    struct ack ack;
 };
 
 static void
@@ -167,6 +181,111 @@ record_answer(const struct ingest_ctx *ctx, const struct store_invitation *inv,
         err = store_invitation_set_state(ctx->st, inv->id, INV_ANSWERED,
                                          ctx->now, NULL);
     return err;
+}
+
+/* What the confirmation of this answer will say, when c asks for one. */
+static enum eq_err
+ack_answer(struct ack *k, const struct campaign *c,
+           const struct store_invitation *inv, const struct reply_answer *a,
+           const struct reply_metric *rm, size_t n, int64_t inbound_id)
+{
+    if (!c->confirmation)
+        return EQ_OK;
+    memset(k, 0, sizeof *k);
+    for (size_t i = 0; a->not_applicable && i < n; i++)
+        k->scores[k->n_scores++] = (struct compose_score){rm[i].id, -1};
+    for (size_t i = 0; i < a->n_scores && k->n_scores < REPLY_MAX_METRICS;
+         i++) {
+        const struct campaign_metric *mt = campaign_metric(c, a->scores[i].id);
+        if (mt != NULL)
+            k->scores[k->n_scores++] =
+                (struct compose_score){mt->id, a->scores[i].score};
+    }
+    if (a->comment && *a->comment && (k->comment = strdup(a->comment)) == NULL)
+        return EQ_ERR_NOMEM;
+    snprintf(k->token, sizeof k->token, "%s", inv->token);
+    k->n = inbound_id;
+    k->kind = ACK_ANSWER;
+    return EQ_OK;
+}
+
+/* The opt-out's confirmation goes under one of the person's invitations
+ * (the one replied to, if theirs): without a token it could not be
+ * threaded or answered. */
+static enum eq_err
+ack_opt_out(const struct ingest_ctx *ctx, struct ack *k,
+            const struct store_employee *e, const struct store_invitation *inv)
+{
+    struct store_invitation *mine = NULL;
+    size_t n = 0;
+    struct store_inv_filter f = {.employee_id = e->id, .limit = 1};
+    enum eq_err err = EQ_OK;
+
+    memset(k, 0, sizeof *k);
+    if (inv != NULL && inv->employee_id == e->id)
+        snprintf(k->token, sizeof k->token, "%s", inv->token);
+    else if ((err = store_invitations(ctx->st, &f, &mine, &n)) == EQ_OK &&
+             n > 0)
+        snprintf(k->token, sizeof k->token, "%s", mine[0].token);
+    store_invitations_free(mine, n);
+    if (err == EQ_OK && k->token[0])
+        k->kind = ACK_OPT_OUT;
+    return err;
+}
+
+/* Composes and sends k, after the commit. A failure is told in diag and
+ * counted; what was recorded stays. */
+static void
+acknowledge(const struct ingest_ctx *ctx, const struct ack *k,
+            struct ingest_summary *sum, struct eq_buf *diag)
+{
+    struct store_invitation inv;
+    struct campaign none;
+    struct transport_result res;
+    struct eq_buf why = {0};
+    char *msg = NULL, *env = NULL;
+    size_t len = 0;
+    enum eq_err err;
+
+    if (ctx->tx == NULL || k->kind == ACK_NONE)
+        return;
+    memset(&inv, 0, sizeof inv);
+    memset(&none, 0, sizeof none);
+    none.name = (char *)"";
+    err = store_invitation_by_token(ctx->st, k->token, &inv);
+    if (err == EQ_OK) {
+        const struct campaign *c = campaign_by_id(ctx, inv.campaign_id);
+        struct compose_ack ca = {
+            .cfg = ctx->cfg,
+            .campaign = c ? c : &none,
+            .inv = &inv,
+            .n = k->n,
+            .scores = k->scores,
+            .n_scores = k->n_scores,
+            .comment = k->comment,
+            .now = ctx->now,
+        };
+        err = k->kind == ACK_OPT_OUT
+                  ? compose_optout_confirmation(&ca, &msg, &len, &env, &why)
+                  : compose_confirmation(&ca, &msg, &len, &env, &why);
+    }
+    if (err == EQ_OK) {
+        const char *rcpt[1] = {inv.email};
+        struct transport_msg tm = {env, rcpt, 1, msg, len};
+        if ((err = transport_send(ctx->tx, &tm, &res)) != EQ_OK)
+            eq_diag(&why, "%d %s", res.code, res.text);
+    }
+    if (sum != NULL && err == EQ_OK)
+        sum->confirmations++;
+    else if (sum != NULL)
+        sum->confirmations_failed++;
+    if (err != EQ_OK)
+        eq_diag(diag, "ingest: confirmation for %s not sent: %s%s%s", k->token,
+                eq_strerror(err), why.len ? ": " : "", buf_str(&why));
+    free(msg);
+    free(env);
+    buf_free(&why);
+    store_invitation_clear(&inv);
 }
 
 /* An opt-out ends every invitation still waiting for this person. */
@@ -297,9 +416,11 @@ judge(const struct ingest_ctx *ctx, const struct mime_msg *m,
         break;
     case CLASSIFY_OPT_OUT:
         sum->opt_outs++;
-        if (have_sender)
+        if (have_sender && !sender.opted_out)
+            err = ack_opt_out(ctx, &v->ack, &sender, have_inv ? &inv : NULL);
+        if (have_sender && err == EQ_OK)
             err = opt_out(ctx, &sender);
-        else
+        else if (!have_sender)
             to_review(v, sum, "opt-out from an unknown sender");
         break;
     case CLASSIFY_REPLY:
@@ -326,6 +447,8 @@ judge(const struct ingest_ctx *ctx, const struct mime_msg *m,
                       a.review_reason[0] ? a.review_reason : "no score found");
         } else {
             err = record_answer(ctx, &inv, &a, rm, n_rm, inbound_id);
+            if (err == EQ_OK)
+                err = ack_answer(&v->ack, c, &inv, &a, rm, n_rm, inbound_id);
             sum->recorded += err == EQ_OK;
         }
         break;
@@ -399,7 +522,10 @@ ingest_message(const struct ingest_ctx *ctx, const char *raw, size_t len,
     if (err != EQ_OK)
         eq_diag(diag, "ingest %s: %s", source_key,
                 err == EQ_ERR_DB ? store_errmsg(ctx->st) : eq_strerror(err));
+    else
+        acknowledge(ctx, &v.ack, sum, diag);
 out:
+    free(v.ack.comment);
     store_inbound_clear(&seen);
     mime_free(m);
     return err;
@@ -437,8 +563,10 @@ ingest_assign(const struct ingest_ctx *ctx, int64_t inbound_id,
     const struct campaign *c;
     char tok[TOKEN_LEN + 1];
     size_t n_rm;
+    struct ack k;
     enum eq_err err;
 
+    memset(&k, 0, sizeof k);
     memset(&a, 0, sizeof a);
     memset(&inv, 0, sizeof inv);
     if ((err = store_begin(ctx->st)) != EQ_OK)
@@ -485,6 +613,8 @@ ingest_assign(const struct ingest_ctx *ctx, int64_t inbound_id,
     a.not_applicable = not_applicable;
     err = record_answer(ctx, &inv, &a, rm, n_rm, inbound_id);
     if (err == EQ_OK)
+        err = ack_answer(&k, c, &inv, &a, rm, n_rm, inbound_id);
+    if (err == EQ_OK)
         err = store_inbound_set_outcome(ctx->st, inbound_id, "recorded",
                                         "assigned by hand", inv.id);
 out:
@@ -492,6 +622,9 @@ out:
         err = store_commit(ctx->st);
     else
         store_rollback(ctx->st);
+    if (err == EQ_OK)
+        acknowledge(ctx, &k, NULL, diag);
+    free(k.comment);
     store_inbound_clear(&in);
     store_invitation_clear(&inv);
     return err;

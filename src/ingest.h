@@ -4,6 +4,8 @@
  * plus address → subject tag → delimited token in the text), checks the
  * sender, reads the answer, classifies bounces/auto-replies/opt-outs, records
  * everything in one transaction and only then files the message at the source.
+ * Confirmations (of an answer, of an opt-out) go out only after that
+ * transaction commits, and a failed one never undoes what was recorded.
  */
 #ifndef INGEST_H
 #define INGEST_H
@@ -13,10 +15,13 @@
 #include "eq.h"
 #include "source.h"
 #include "store.h"
+#include "transport.h"
 
 struct ingest_summary {
     size_t seen, recorded, review, bounces, auto_replies, opt_outs,
         duplicates, late;
+    size_t confirmations;        /* sent: answers and opt-outs */
+    size_t confirmations_failed; /* composed or sent in vain (see diag) */
 };
 
 struct ingest_ctx {
@@ -26,6 +31,13 @@ struct ingest_ctx {
     const int64_t *campaign_ids; /* store ids, parallel to campaigns */
     size_t n_campaigns;
     eq_time now;
+    /* Where confirmations go; NULL sends none (inspect, review). An
+     * answer's confirmation needs `confirmation = yes`, and is Message-ID
+     * ack.TOKEN.N@DOMAIN with N the id of the inbound mail it answers:
+     * unique per token and the same if it were ever composed again. An
+     * opt-out's is ack.TOKEN.0@DOMAIN, sent once, when the person was not
+     * opted out yet, threaded under their invitation (none without one). */
+    struct transport *tx;
 };
 
 /* Reads every pending message of src. */

@@ -686,7 +686,7 @@ run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
         for (size_t i = 0; i < ctx->n_campaigns && err == EQ_OK; i++)
             err = campaign_id(ctx, ctx->campaigns[i], &ids[i]);
         struct ingest_ctx ic = {ctx->st, ctx->cfg, ctx->campaigns, ids,
-                                ctx->n_campaigns, ctx->now};
+                                ctx->n_campaigns, ctx->now, ctx->tx};
         STEP(err != EQ_OK ? err : ingest_run(&ic, ctx->src, &sum->in, diag));
     }
     if (steps & RUN_EXPIRE)
@@ -743,9 +743,10 @@ run_summary_format(const struct run_summary *s, struct eq_buf *out)
                "planned %zu, sent %zu, reminded %zu, deferred %zu, failed %zu, "
                "replies %zu (recorded %zu, review %zu, bounces %zu, "
                "auto-replies %zu, opt-outs %zu, late %zu, duplicates %zu), "
-               "expired %zu, digests %zu",
+               "confirmations %zu (failed %zu), expired %zu, digests %zu",
                s->planned, s->sent, s->reminded, s->deferred, s->failed,
                s->in.seen, s->in.recorded, s->in.review, s->in.bounces,
                s->in.auto_replies, s->in.opt_outs, s->in.late,
-               s->in.duplicates, s->expired, s->digests);
+               s->in.duplicates, s->in.confirmations,
+               s->in.confirmations_failed, s->expired, s->digests);
 }

@@ -109,6 +109,19 @@ decode_2047(const char *s)
     return buf_take(&b);
 }
 
+/* Asserts that the Subject of msg decodes to exactly want. */
+static void
+assert_subject(const char *msg, const char *want)
+{
+    char *v = header(msg, "Subject"), *subj;
+
+    cr_assert_not_null(v, "no Subject header");
+    subj = decode_2047(v);
+    cr_assert_str_eq(subj, want);
+    free(subj);
+    free(v);
+}
+
 static char *
 qp_decode(const char *s, size_t n)
 {
@@ -629,6 +642,129 @@ Test(compose, reminder_references_the_invitation)
     free(v);
     free(out);
     free(env);
+}
+
+/* --- confirmations ---------------------------------------------------- */
+
+static struct compose_ack
+ack_of(struct fixture *f, const struct compose_score *scores, size_t n)
+{
+    struct compose_ack ca = {
+        .cfg = &f->cfg,
+        .campaign = &f->camp,
+        .inv = &f->inv,
+        .n = 2,
+        .scores = scores,
+        .n_scores = n,
+        .comment = "Snel geholpen",
+        .now = f->ci.now,
+    };
+    return ca;
+}
+
+Test(compose, confirmation_answers_the_reply_in_its_thread)
+{
+    struct fixture f;
+    struct compose_score s[2] = {{"nps", 8}, {"ces", -1}};
+    char *out = NULL, *env = NULL;
+    size_t len;
+    struct eq_buf d = {0};
+
+    fixture_init(&f, TEMPLATES);
+    f.camp.n_metrics = 2;
+    struct compose_ack ca = ack_of(&f, s, 2);
+    cr_assert_eq(compose_confirmation(&ca, &out, &len, &env, &d), EQ_OK, "%s",
+                 buf_str(&d));
+    assert_crlf_only(out, len);
+    assert_header(out, "Message-ID", "<ack." TOKEN ".2@example.org>");
+    assert_header(out, "In-Reply-To", "<inv." TOKEN "@example.org>");
+    assert_header(out, "References", "<inv." TOKEN "@example.org>");
+    assert_header(out, "Reply-To", "<enquete+" TOKEN "@example.org>");
+    assert_header(out, "To", "Anna de Vries <anna@example.org>");
+    assert_header(out, "Auto-Submitted", "auto-replied");
+    assert_header(out, "X-Auto-Response-Suppress", "OOF, AutoReply");
+    cr_assert_null(header(out, "List-Unsubscribe"));
+    cr_assert_str_eq(env, "enquete+" TOKEN "@example.org");
+    assert_subject(out, "Bedankt voor uw antwoord over Facilitaire Zaken "
+                        "[#" TOKEN "]");
+    char *text = part_body(out, "text/plain");
+    cr_assert(strstr(text, "Beste Anna de Vries,\r\n") != NULL, "%s", text);
+    cr_assert(strstr(text, "  Aanbeveling: 8\r\n") != NULL, "%s", text);
+    cr_assert(strstr(text, "  Gemak: n.v.t.\r\n") != NULL, "%s", text);
+    cr_assert(strstr(text, "  Snel geholpen\r\n") != NULL, "%s", text);
+    char *html = part_body(out, "text/html");
+    cr_assert(strstr(html, "Aanbeveling</td>") != NULL);
+    free(html);
+    free(text);
+    free(out);
+    free(env);
+
+    /* N numbers the confirmations of one token; 0 is the opt-out's. */
+    ca.n = 0;
+    cr_assert_eq(compose_confirmation(&ca, &out, NULL, NULL, &d), EQ_ERR_DATA);
+    cr_assert_null(out);
+    buf_free(&d);
+}
+
+Test(compose, english_confirmation_uses_english_labels)
+{
+    struct fixture f;
+    struct compose_score s[1] = {{"nps", 10}};
+    char *out = NULL;
+
+    fixture_init(&f, TEMPLATES);
+    f.inv.language = (char *)"en";
+    f.inv.employee_name = (char *)"";
+    struct compose_ack ca = ack_of(&f, s, 1);
+    ca.n = 1;
+    ca.comment = NULL;
+    cr_assert_eq(compose_confirmation(&ca, &out, NULL, NULL, NULL), EQ_OK);
+    assert_header(out, "Message-ID", "<ack." TOKEN ".1@example.org>");
+    assert_header(out, "To", "<anna@example.org>");
+    assert_header(out, "Auto-Submitted", "auto-replied");
+    assert_subject(out, "Thank you for your answer about Facilitaire Zaken "
+                        "[#" TOKEN "]");
+    char *text = part_body(out, "text/plain");
+    cr_assert(strncmp(text, "Hi,\r\n", 5) == 0, "%s", text);
+    cr_assert(strstr(text, "  Recommendation: 10\r\n") != NULL, "%s", text);
+    cr_assert(strstr(text, "Your comment") == NULL, "%s", text);
+    free(text);
+    free(out);
+}
+
+Test(compose, optout_confirmation_in_both_languages)
+{
+    static const struct {
+        const char *lang, *subject, *hr;
+    } want[] = {
+        {"nl", "U bent afgemeld voor de enquêtes [#" TOKEN "]",
+         "Wilt u toch weer meedoen? Laat het HR weten."},
+        {"en", "You have been unsubscribed from the surveys [#" TOKEN "]",
+         "Changed your mind? Let HR know."},
+    };
+
+    for (size_t i = 0; i < 2; i++) {
+        struct fixture f;
+        char *out = NULL, *env = NULL;
+
+        fixture_init(&f, TEMPLATES);
+        f.inv.language = (char *)want[i].lang;
+        struct compose_ack ca = ack_of(&f, NULL, 0);
+        cr_assert_eq(compose_optout_confirmation(&ca, &out, NULL, &env, NULL),
+                     EQ_OK);
+        assert_header(out, "Message-ID", "<ack." TOKEN ".0@example.org>");
+        assert_header(out, "In-Reply-To", "<inv." TOKEN "@example.org>");
+        assert_header(out, "Reply-To", "<enquete+" TOKEN "@example.org>");
+        assert_header(out, "Auto-Submitted", "auto-replied");
+        cr_assert_null(header(out, "List-Unsubscribe"));
+        cr_assert_str_eq(env, "enquete+" TOKEN "@example.org");
+        assert_subject(out, want[i].subject);
+        char *text = part_body(out, "text/plain");
+        cr_assert(strstr(text, want[i].hr) != NULL, "%s", text);
+        free(text);
+        free(out);
+        free(env);
+    }
 }
 
 Test(compose, english_invitation_with_two_questions)
@@ -1190,11 +1326,19 @@ Test(compose, check_templates_reports_every_error_with_file_and_line)
         "/nl/invite.html:1: section {{#metrics}} is not closed\n" BROKEN
         "/nl/reminder.txt:1: the first line must be 'Subject: …'\n" BROKEN
         "/nl/confirmation.txt:4: unknown variable 'lable'\n" BROKEN
+        "/nl/optout.txt: cannot open template: No such file or "
+        "directory\n" BROKEN
+        "/nl/optout.html: cannot open template: No such file or "
+        "directory\n" BROKEN
         "/en/invite.html:1: {{/metrics}} does not match {{^several}} "
         "of line 1\n" BROKEN
         "/en/confirmation.txt: cannot open template: No such file or "
         "directory\n" BROKEN
         "/en/confirmation.html: cannot open template: No such file or "
+        "directory\n" BROKEN
+        "/en/optout.txt: cannot open template: No such file or "
+        "directory\n" BROKEN
+        "/en/optout.html: cannot open template: No such file or "
         "directory\n");
     buf_reset(&d);
     cr_assert_eq(digest_check_templates(BROKEN, &f.camp, &d), EQ_ERR_DATA);

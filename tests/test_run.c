@@ -43,8 +43,9 @@ at(const char *iso)
     return t;
 }
 
+/* The fixture with extra lines in the [campaign] section of it.ini. */
 static void
-setup(void)
+setup_with(const char *campaign_extra)
 {
     struct eq_buf diag = {0};
     char path[256];
@@ -66,6 +67,13 @@ setup(void)
                "customers = *\ncadence = monthly\nstart = 2026-03-01\n"
                "end = 2026-03-31\ntarget_responses = 6\n"
                "expected_response_rate = 0.5\nanonymity_min = 3\n");
+    if (*campaign_extra) {
+        snprintf(path, sizeof path, "%s/campaigns/it.ini", dir);
+        FILE *f = fopen(path, "a");
+        cr_assert_not_null(f);
+        fputs(campaign_extra, f);
+        fclose(f);
+    }
     snprintf(path, sizeof path, "%s/config.ini", dir);
     cr_assert_eq(config_load(path, &cfg, &diag), EQ_OK, "%s", buf_str(&diag));
     free(cfg->general.templates);
@@ -95,6 +103,12 @@ setup(void)
         }
     }
     buf_free(&diag);
+}
+
+static void
+setup(void)
+{
+    setup_with("");
 }
 
 static void
@@ -165,7 +179,7 @@ Test(run, invitation_reply_answer_digest)
     int64_t cid;
     cr_assert_eq(store_campaign_ensure(st, "it", &cid), EQ_OK);
     struct ingest_ctx ic = {st, cfg, camps, &cid, n_camps,
-                            at("2026-03-03T15:00")};
+                            at("2026-03-03T15:00"), NULL};
     struct ingest_summary is;
     memset(&is, 0, sizeof is);
     for (size_t i = 0; i < transport_capture_count(tx); i++) {
@@ -259,7 +273,7 @@ static struct ingest_ctx
 ictx(int64_t *cid, eq_time now)
 {
     cr_assert_eq(store_campaign_ensure(st, "it", cid), EQ_OK);
-    return (struct ingest_ctx){st, cfg, camps, cid, n_camps, now};
+    return (struct ingest_ctx){st, cfg, camps, cid, n_camps, now, NULL};
 }
 
 static size_t
@@ -436,4 +450,204 @@ Test(run, review_assign_records_a_message_once)
     store_invitation_clear(&inv);
     buf_free(&diag);
     transport_close(tx);
+}
+
+/* --- confirmations ---------------------------------------------------- */
+
+static void
+setup_confirm(void)
+{
+    setup_with("confirmation = yes\n");
+}
+
+/* Quoted-printable soft breaks and =XX undone, enough to search a text. */
+static void
+qp_text(const char *msg, char *out, size_t n)
+{
+    const char *p = strstr(msg, "Content-Type: text/plain");
+    size_t k = 0;
+
+    cr_assert_not_null(p);
+    p = strstr(p, "\r\n\r\n") + 4;
+    for (; *p && strncmp(p, "\r\n--", 4) != 0 && k + 1 < n; p++) {
+        if (p[0] == '=' && p[1] == '\r' && p[2] == '\n') {
+            p += 2;
+        } else if (p[0] == '=') {
+            unsigned v;
+            cr_assert_eq(sscanf(p + 1, "%2x", &v), 1);
+            out[k++] = (char)v;
+            p += 2;
+        } else {
+            out[k++] = *p;
+        }
+    }
+    out[k] = '\0';
+}
+
+/* One confirmation scenario: the first invitations sent and captured, an
+ * ingest context that confirms through capture, and the first token. */
+struct confirm_case {
+    struct transport *tx;
+    struct eq_buf diag;
+    struct ingest_summary is;
+    struct ingest_ctx ic;
+    int64_t cid;
+    char tok[TOKEN_LEN + 1];
+    size_t before; /* captured messages before any reply */
+    char raw[2048], h[256], want[256], text[4096];
+};
+
+static void
+confirm_case_init(struct confirm_case *k, const char *now)
+{
+    struct run_summary sum = {0};
+    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
+                          .n_campaigns = n_camps,
+                          .now = at("2026-03-03T12:00"), .seed = 42};
+
+    memset(k, 0, sizeof *k);
+    k->tx = ctx.tx = transport_capture_new();
+    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &k->diag),
+                 EQ_OK, "%s", buf_str(&k->diag));
+    k->before = transport_capture_count(k->tx);
+    cr_assert_gt(k->before, 0);
+    cr_assert_eq(
+        token_find(transport_capture_get(k->tx, 0)->envelope_from, k->tok), 0);
+    k->ic = ictx(&k->cid, at(now));
+    k->ic.tx = k->tx;
+}
+static void
+confirm_case_free(struct confirm_case *k)
+{
+    buf_free(&k->diag);
+    transport_close(k->tx);
+}
+
+/* The reply body to invitation 0, ingested; what the summary says after. */
+static void
+confirm_reply(struct confirm_case *k, const char *body, const char *id)
+{
+    enum source_folder folder;
+
+    reply_to(k->tx, 0, body, id, k->raw, sizeof k->raw);
+    cr_assert_eq(ingest_message(&k->ic, k->raw, strlen(k->raw), "t", &k->is,
+                                &folder, &k->diag),
+                 EQ_OK, "%s", buf_str(&k->diag));
+}
+
+/* The i-th confirmation: to the invitee, from their token's address. */
+static const struct transport_msg *
+confirm_get(struct confirm_case *k, size_t i)
+{
+    const struct transport_msg *ack = transport_capture_get(k->tx, i);
+    const struct transport_msg *inv = transport_capture_get(k->tx, 0);
+
+    cr_assert_eq(ack->n_rcpt, 1);
+    cr_assert_str_eq(ack->rcpt[0], inv->rcpt[0]);
+    cr_assert_str_eq(ack->envelope_from, inv->envelope_from);
+    header(ack->data, "Auto-Submitted", k->h, sizeof k->h);
+    cr_assert_str_eq(k->h, "auto-replied");
+    header(ack->data, "In-Reply-To", k->h, sizeof k->h);
+    snprintf(k->want, sizeof k->want, "<inv.%s@org.example>", k->tok);
+    cr_assert_str_eq(k->h, k->want);
+    qp_text(ack->data, k->text, sizeof k->text);
+    header(ack->data, "Message-ID", k->h, sizeof k->h);
+    return ack;
+}
+
+TestSuite(confirm, .init = setup_confirm, .fini = teardown);
+
+Test(confirm, recorded_answer_is_confirmed_once_to_the_invitee)
+{
+    struct confirm_case k;
+    char first_id[256];
+
+    confirm_case_init(&k, "2026-03-03T15:00");
+    confirm_reply(&k, "8 - snel geholpen", "first");
+    cr_assert_eq(k.is.recorded, 1);
+    cr_assert_eq(transport_capture_count(k.tx), k.before + 1);
+    cr_assert_eq(k.is.confirmations, 1);
+    const struct transport_msg *ack = confirm_get(&k, k.before);
+    snprintf(k.want, sizeof k.want, "<ack.%s.", k.tok);
+    cr_assert(strncmp(k.h, k.want, strlen(k.want)) == 0, "%s", k.h);
+    cr_assert(strstr(k.h, "@org.example>") != NULL, "%s", k.h);
+    snprintf(first_id, sizeof first_id, "%s", k.h);
+    cr_assert(strstr(k.text, "  Aanbeveling: 8\r\n") != NULL, "%s", k.text);
+    cr_assert(strstr(k.text, "snel geholpen") != NULL, "%s", k.text);
+    header(ack->data, "Subject", k.h, sizeof k.h);
+    snprintf(k.want, sizeof k.want, "[#%s]", k.tok);
+    cr_assert(strstr(k.h, k.want) != NULL, "%s", k.h);
+
+    /* The same mail again is a duplicate: nothing recorded, nothing sent. */
+    confirm_reply(&k, "8 - snel geholpen", "first");
+    cr_assert_eq(k.is.duplicates, 1);
+    cr_assert_eq(transport_capture_count(k.tx), k.before + 1);
+
+    /* A new answer is confirmed again, with its own Message-ID. */
+    confirm_reply(&k, "9", "second");
+    cr_assert_eq(transport_capture_count(k.tx), k.before + 2);
+    confirm_get(&k, k.before + 1);
+    cr_assert_str_neq(k.h, first_id);
+    cr_assert(strstr(k.text, "  Aanbeveling: 9\r\n") != NULL, "%s", k.text);
+    confirm_case_free(&k);
+}
+
+Test(confirm, opt_out_is_confirmed_once)
+{
+    struct confirm_case k;
+
+    confirm_case_init(&k, "2026-03-03T14:00");
+    confirm_reply(&k, "afmelden", "optout");
+    cr_assert_eq(k.is.opt_outs, 1);
+    cr_assert_eq(transport_capture_count(k.tx), k.before + 1);
+    confirm_get(&k, k.before);
+    snprintf(k.want, sizeof k.want, "<ack.%s.0@org.example>", k.tok);
+    cr_assert_str_eq(k.h, k.want);
+    cr_assert(strstr(k.text, "Laat het HR weten.") != NULL, "%s", k.text);
+
+    /* "stop" a second time: already out, no second confirmation. */
+    confirm_reply(&k, "stop", "optout-again");
+    cr_assert_eq(k.is.opt_outs, 2);
+    cr_assert_eq(transport_capture_count(k.tx), k.before + 1);
+    cr_assert_eq(k.is.confirmations, 1);
+    confirm_case_free(&k);
+}
+
+Test(run, no_confirmation_unless_the_campaign_asks)
+{
+    struct confirm_case k;
+
+    confirm_case_init(&k, "2026-03-03T15:00");
+    confirm_reply(&k, "7", "plain");
+    cr_assert_eq(k.is.recorded, 1);
+    cr_assert_eq(transport_capture_count(k.tx), k.before);
+    cr_assert_eq(k.is.confirmations, 0);
+    confirm_case_free(&k);
+}
+
+Test(confirm, failed_confirmation_keeps_the_answer)
+{
+    struct confirm_case k;
+    struct transport *broken = NULL;
+    char path[256];
+
+    confirm_case_init(&k, "2026-03-03T15:00");
+    /* A Maildir whose tmp/ vanished: every delivery fails. */
+    snprintf(path, sizeof path, "%s/md", dir);
+    cr_assert_eq(transport_maildir_new(path, &broken, &k.diag), EQ_OK);
+    snprintf(path, sizeof path, "%s/md/tmp", dir);
+    cr_assert_eq(rmdir(path), 0);
+    k.ic.tx = broken;
+    confirm_reply(&k, "6", "unlucky");
+    cr_assert_eq(k.is.recorded, 1);
+    cr_assert_eq(k.is.confirmations, 0);
+    cr_assert_eq(k.is.confirmations_failed, 1);
+    cr_assert(strstr(buf_str(&k.diag), "confirmation for ") != NULL, "%s",
+              buf_str(&k.diag));
+    struct store_invitation inv;
+    cr_assert_eq(store_invitation_by_token(st, k.tok, &inv), EQ_OK);
+    cr_assert_eq(inv.state, INV_ANSWERED);
+    store_invitation_clear(&inv);
+    transport_close(broken);
+    confirm_case_free(&k);
 }
