@@ -481,6 +481,90 @@ folder_of(const struct store_inbound *in)
     return SOURCE_PROCESSED;
 }
 
+/* Hard limits: mail past them is not parsed (unbounded work for a hostile
+ * or broken message) but goes to Review with the reason. */
+#define MAX_MESSAGE (25u << 20) /* bytes */
+#define MAX_HEADERS 1000        /* header fields */
+#define MAX_LINE (1u << 20)     /* bytes in one line */
+#define MAX_PARTS 1000          /* MIME boundary lines */
+
+static int
+too_hostile(const char *raw, size_t len, char *why, size_t n)
+{
+    size_t headers = 0, parts = 0, line = 0, longest = 0;
+    int in_header = 1;
+
+    if (len > MAX_MESSAGE) {
+        snprintf(why, n, "message too large (%zu bytes, at most %u)", len,
+                 MAX_MESSAGE);
+        return 1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (raw[i] != '\n') {
+            line++;
+            continue;
+        }
+        if (line > longest)
+            longest = line;
+        const char *next = raw + i + 1;
+        size_t left = len - i - 1;
+        if (in_header && (line == 0 || (line == 1 && raw[i - 1] == '\r')))
+            in_header = 0;
+        else if (in_header && left > 0 && *next != ' ' && *next != '\t')
+            headers++;
+        if (left >= 2 && next[0] == '-' && next[1] == '-')
+            parts++;
+        line = 0;
+    }
+    if (line > longest)
+        longest = line;
+    if (headers > MAX_HEADERS)
+        snprintf(why, n, "too many header fields (%zu, at most %d)", headers,
+                 MAX_HEADERS);
+    else if (longest > MAX_LINE)
+        snprintf(why, n, "a line of %zu bytes (at most %u)", longest,
+                 MAX_LINE);
+    else if (parts > MAX_PARTS)
+        snprintf(why, n, "too many MIME parts (%zu boundary lines, at most %d)",
+                 parts, MAX_PARTS);
+    else
+        return 0;
+    return 1;
+}
+
+/* Records a message that is not read at all, for a person to look at. */
+static enum eq_err
+set_aside(const struct ingest_ctx *ctx, const char *sha, const char *key,
+          const char *why, struct ingest_summary *sum,
+          enum source_folder *folder)
+{
+    struct store_inbound in;
+    int64_t id;
+    enum eq_err err = store_begin(ctx->st);
+
+    if (err != EQ_OK)
+        return err;
+    if (store_inbound_find(ctx->st, NULL, sha, &id) == EQ_OK) {
+        sum->duplicates++;
+    } else {
+        memset(&in, 0, sizeof in);
+        in.sha256 = (char *)sha;
+        in.source_key = (char *)key;
+        in.received_at = ctx->now;
+        in.kind = "reply";
+        in.outcome = "review";
+        in.note = (char *)why;
+        err = store_inbound_add(ctx->st, &in, &id);
+        sum->review += err == EQ_OK;
+    }
+    if (err == EQ_OK)
+        err = store_commit(ctx->st);
+    else
+        store_rollback(ctx->st);
+    *folder = SOURCE_REVIEW;
+    return err;
+}
+
 enum eq_err
 ingest_message(const struct ingest_ctx *ctx, const char *raw, size_t len,
                const char *source_key, struct ingest_summary *sum,
@@ -499,6 +583,9 @@ ingest_message(const struct ingest_ctx *ctx, const char *raw, size_t len,
     *folder = SOURCE_PROCESSED;
     if ((err = sha256_hex(raw, len, sha)) != EQ_OK)
         return err;
+    char why[96];
+    if (too_hostile(raw, len, why, sizeof why))
+        return set_aside(ctx, sha, source_key, why, sum, folder);
     if ((err = mime_parse(raw, len, &m, diag)) != EQ_OK)
         return err;
     if ((err = store_begin(ctx->st)) != EQ_OK)

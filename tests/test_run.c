@@ -651,3 +651,44 @@ Test(confirm, failed_confirmation_keeps_the_answer)
     transport_close(broken);
     confirm_case_free(&k);
 }
+
+Test(run, hostile_mail_goes_to_review_unread_with_the_reason)
+{
+    struct eq_buf raw = {0}, diag = {0};
+    struct ingest_summary is = {0};
+    enum source_folder folder;
+    struct store_inbound *in = NULL;
+    size_t n = 0;
+    int64_t cid;
+    struct ingest_ctx ic = ictx(&cid, at("2026-03-03T15:00"));
+
+    for (int i = 0; i < 1500; i++)
+        buf_printf(&raw, "X-Filler-%d: yes\r\n", i);
+    buf_add(&raw, "Subject: many headers\r\n\r\n8\r\n");
+    cr_assert_eq(ingest_message(&ic, raw.s, raw.len, "t1", &is, &folder,
+                                &diag),
+                 EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(folder, SOURCE_REVIEW);
+    buf_reset(&raw);
+    buf_add(&raw, "Subject: one long line\r\n\r\n");
+    for (int i = 0; i < (1 << 20) / 16 + 1; i++)
+        buf_add(&raw, "0123456789abcdef");
+    cr_assert_eq(ingest_message(&ic, raw.s, raw.len, "t2", &is, &folder,
+                                &diag),
+                 EQ_OK);
+    cr_assert_eq(folder, SOURCE_REVIEW);
+    /* The same hostile mail again is a duplicate, not a second review. */
+    cr_assert_eq(ingest_message(&ic, raw.s, raw.len, "t2", &is, &folder,
+                                &diag),
+                 EQ_OK);
+    cr_assert_eq(is.review, 2);
+    cr_assert_eq(is.duplicates, 1);
+    cr_assert_eq(store_review_list(st, &in, &n), EQ_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_not_null(strstr(in[0].note, "too many header fields (1501"),
+                       "%s", in[0].note);
+    cr_assert_not_null(strstr(in[1].note, "a line of"), "%s", in[1].note);
+    store_inbounds_free(in, n);
+    buf_free(&raw);
+    buf_free(&diag);
+}
