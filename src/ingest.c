@@ -532,7 +532,8 @@ too_hostile(const char *raw, size_t len, char *why, size_t n)
     return 1;
 }
 
-/* Records a message that is not read at all, for a person to look at. */
+/* Records a message that is not read at all, for a person to look at
+ * (inside the caller's transaction). */
 static enum eq_err
 set_aside(const struct ingest_ctx *ctx, const char *sha, const char *key,
           const char *why, struct ingest_summary *sum,
@@ -540,10 +541,8 @@ set_aside(const struct ingest_ctx *ctx, const char *sha, const char *key,
 {
     struct store_inbound in;
     int64_t id;
-    enum eq_err err = store_begin(ctx->st);
+    enum eq_err err = EQ_OK;
 
-    if (err != EQ_OK)
-        return err;
     if (store_inbound_find(ctx->st, NULL, sha, &id) == EQ_OK) {
         sum->duplicates++;
     } else {
@@ -557,39 +556,35 @@ set_aside(const struct ingest_ctx *ctx, const char *sha, const char *key,
         err = store_inbound_add(ctx->st, &in, &id);
         sum->review += err == EQ_OK;
     }
-    if (err == EQ_OK)
-        err = store_commit(ctx->st);
-    else
-        store_rollback(ctx->st);
     *folder = SOURCE_REVIEW;
     return err;
 }
 
-enum eq_err
-ingest_message(const struct ingest_ctx *ctx, const char *raw, size_t len,
-               const char *source_key, struct ingest_summary *sum,
-               enum source_folder *folder, struct eq_buf *diag)
+/* One message inside the caller's transaction; k gets what to acknowledge
+ * once that transaction has committed. */
+static enum eq_err
+ingest_one(const struct ingest_ctx *ctx, const char *raw, size_t len,
+           const char *source_key, struct ingest_summary *sum,
+           enum source_folder *folder, struct ack *k, struct eq_buf *diag)
 {
     struct mime_msg *m = NULL;
     struct store_inbound seen;
     struct verdict v;
-    char sha[65];
+    char sha[65], why[96];
     int64_t seen_id;
     enum eq_err err;
 
     memset(&v, 0, sizeof v);
     memset(&seen, 0, sizeof seen);
+    memset(k, 0, sizeof *k);
     sum->seen++;
     *folder = SOURCE_PROCESSED;
     if ((err = sha256_hex(raw, len, sha)) != EQ_OK)
         return err;
-    char why[96];
     if (too_hostile(raw, len, why, sizeof why))
         return set_aside(ctx, sha, source_key, why, sum, folder);
     if ((err = mime_parse(raw, len, &m, diag)) != EQ_OK)
         return err;
-    if ((err = store_begin(ctx->st)) != EQ_OK)
-        goto out;
     /* Seen before (a crash between recording and filing, or the same mail
      * twice): file it where it went the first time, record nothing. */
     if (store_inbound_find(ctx->st, m->message_id, sha, &seen_id) == EQ_OK) {
@@ -599,22 +594,39 @@ ingest_message(const struct ingest_ctx *ctx, const char *raw, size_t len,
         sum->duplicates++;
     } else {
         err = judge(ctx, m, sha, source_key, &v, sum);
-        if (err == EQ_OK)
+        if (err == EQ_OK) {
             *folder = v.folder;
+            *k = v.ack;
+            v.ack.comment = NULL;
+        }
     }
+    if (err != EQ_OK)
+        eq_diag(diag, "ingest %s: %s", source_key,
+                err == EQ_ERR_DB ? store_errmsg(ctx->st) : eq_strerror(err));
+    free(v.ack.comment);
+    store_inbound_clear(&seen);
+    mime_free(m);
+    return err;
+}
+
+enum eq_err
+ingest_message(const struct ingest_ctx *ctx, const char *raw, size_t len,
+               const char *source_key, struct ingest_summary *sum,
+               enum source_folder *folder, struct eq_buf *diag)
+{
+    struct ack k;
+    enum eq_err err = store_begin(ctx->st);
+
+    memset(&k, 0, sizeof k);
+    if (err == EQ_OK)
+        err = ingest_one(ctx, raw, len, source_key, sum, folder, &k, diag);
     if (err == EQ_OK)
         err = store_commit(ctx->st);
     else
         store_rollback(ctx->st);
-    if (err != EQ_OK)
-        eq_diag(diag, "ingest %s: %s", source_key,
-                err == EQ_ERR_DB ? store_errmsg(ctx->st) : eq_strerror(err));
-    else
-        acknowledge(ctx, &v.ack, sum, diag);
-out:
-    free(v.ack.comment);
-    store_inbound_clear(&seen);
-    mime_free(m);
+    if (err == EQ_OK)
+        acknowledge(ctx, &k, sum, diag);
+    free(k.comment);
     return err;
 }
 
@@ -738,13 +750,51 @@ ingest_drop(const struct ingest_ctx *ctx, int64_t inbound_id,
     return err;
 }
 
+/* Batched reading (imap): one transaction per batch of messages, and the
+ * moves of that batch filed only after it committed. */
+struct pending_acks {
+    struct ack *v;
+    size_t n, cap;
+};
+
+static enum eq_err
+batch_commit(const struct ingest_ctx *ctx, struct source *src,
+             struct pending_acks *acks, struct source_checkpoint *cp,
+             const struct source_checkpoint *last, struct ingest_summary *sum,
+             struct eq_buf *diag)
+{
+    enum eq_err err = store_commit(ctx->st);
+
+    if (err == EQ_OK)
+        err = source_flush(src);
+    for (size_t i = 0; i < acks->n; i++) {
+        if (err == EQ_OK)
+            acknowledge(ctx, &acks->v[i], sum, diag);
+        free(acks->v[i].comment);
+    }
+    acks->n = 0;
+    if (err == EQ_OK && (last->uidvalidity != cp->uidvalidity ||
+                         last->last_uid > cp->last_uid)) {
+        *cp = *last;
+        err = store_mailbox_set(ctx->st, ctx->cfg->imap.srv.url,
+                                cp->uidvalidity, cp->last_uid, ctx->now);
+    }
+    return err;
+}
+
 enum eq_err
 ingest_run(const struct ingest_ctx *ctx, struct source *src,
            struct ingest_summary *sum, struct eq_buf *diag)
 {
     const char *box = ctx->cfg->imap.srv.url;
-    struct source_checkpoint cp = {0, 0};
+    size_t per_batch = source_defers(src) && ctx->cfg->imap.batch > 0
+                           ? (size_t)ctx->cfg->imap.batch
+                           : 1;
+    struct source_checkpoint cp = {0, 0}, last;
+    struct pending_acks acks = {NULL, 0, 0};
     struct source_msg msg;
+    size_t in_batch = 0;
+    int open = 0;
     enum eq_err err;
 
     /* Resume where the last run stopped (IMAP keeps handled mail out of
@@ -754,31 +804,66 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
         return err;
     if ((err = source_resume(src, &cp)) != EQ_OK)
         return err;
+    last = cp;
     for (;;) {
         enum source_folder folder;
+        struct ack k;
         memset(&msg, 0, sizeof msg);
         err = source_next(src, &msg);
-        if (err == EQ_ERR_NOTFOUND)
-            return EQ_OK;
+        if (err == EQ_ERR_NOTFOUND) {
+            err = EQ_OK;
+            break;
+        }
         if (err != EQ_OK)
-            return err;
-        err = ingest_message(ctx, msg.data, msg.len, msg.key, sum, &folder,
-                             diag);
-        /* Filed only after it is recorded: a crash in between re-reads the
-         * message next time, and the dedupe makes that harmless. */
-        if (err == EQ_OK)
+            break;
+        if (!open && (err = store_begin(ctx->st)) != EQ_OK)
+            break;
+        open = 1;
+        err = ingest_one(ctx, msg.data, msg.len, msg.key, sum, &folder, &k,
+                         diag);
+        if (err == EQ_OK && acks.n == acks.cap) {
+            size_t cap = acks.cap ? 2 * acks.cap : 16;
+            struct ack *g = realloc(acks.v, cap * sizeof *g);
+            if (g == NULL)
+                err = EQ_ERR_NOMEM;
+            else {
+                acks.v = g;
+                acks.cap = cap;
+            }
+        }
+        if (err == EQ_OK) {
+            acks.v[acks.n++] = k;
+            k.comment = NULL;
+        }
+        free(k.comment);
+        /* Recorded first; a source that files at once (maildir) does so
+         * only after its one-message batch committed. */
+        if (err == EQ_OK && source_defers(src))
             err = source_done(src, &msg, folder);
-        if (err == EQ_OK && msg.uid != 0 &&
-            (msg.uidvalidity != cp.uidvalidity || msg.uid > cp.last_uid)) {
-            cp.uidvalidity = msg.uidvalidity;
-            cp.last_uid = msg.uid;
-            err = store_mailbox_set(ctx->st, box, cp.uidvalidity, cp.last_uid,
-                                    ctx->now);
+        if (err == EQ_OK && msg.uid != 0) {
+            last.uidvalidity = msg.uidvalidity;
+            if (msg.uidvalidity != cp.uidvalidity || msg.uid > last.last_uid)
+                last.last_uid = msg.uid;
+        }
+        if (err == EQ_OK && ++in_batch >= per_batch) {
+            err = batch_commit(ctx, src, &acks, &cp, &last, sum, diag);
+            open = 0;
+            in_batch = 0;
+            if (err == EQ_OK && !source_defers(src))
+                err = source_done(src, &msg, folder);
         }
         source_msg_clear(&msg);
         if (err != EQ_OK)
-            return err;
+            break;
     }
+    if (open && err == EQ_OK)
+        err = batch_commit(ctx, src, &acks, &cp, &last, sum, diag);
+    else if (open)
+        store_rollback(ctx->st); /* nothing of it is filed: read again */
+    for (size_t i = 0; i < acks.n; i++)
+        free(acks.v[i].comment);
+    free(acks.v);
+    return err;
 }
 
 enum eq_err

@@ -1002,10 +1002,6 @@ imap_next_inner(struct source *s, struct source_msg *out)
             return EQ_OK;
         }
         imap_drop_batch(im);
-        /* File the last batch before reading on: keeps the unfiled window
-         * (re-read after a crash) to one batch. */
-        if ((err = imap_flush(im, &im->diag)) != EQ_OK)
-            return err;
         if (im->pos >= im->n_uids)
             return EQ_ERR_NOTFOUND;
         if ((err = imap_fetch_batch(im, &im->diag)) != EQ_OK)
@@ -1040,6 +1036,19 @@ imap_done(struct source *s, const struct source_msg *m,
 }
 
 static enum eq_err
+imap_flush_op(struct source *s)
+{
+    struct imap_src *im = s->priv;
+    enum eq_err err;
+
+    buf_reset(&im->diag);
+    err = imap_flush(im, &im->diag);
+    if (err != EQ_OK && im->diag.len)
+        log_msg(LOG_ERROR, "%s", buf_str(&im->diag));
+    return err;
+}
+
+static enum eq_err
 imap_resume(struct source *s, const struct source_checkpoint *cp)
 {
     struct imap_src *im = s->priv;
@@ -1055,15 +1064,10 @@ imap_close(struct source *s)
     if (im) {
         imap_drop_batch(im);
         if (im->imap) {
-            if (!im->broken) {
-                /* Errors here only mean a re-read next run. */
-                buf_reset(&im->diag);
-                if (imap_flush(im, &im->diag) != EQ_OK)
-                    log_msg(LOG_WARN, "%s (those messages are filed next run)",
-                            buf_str(&im->diag));
-                if (!im->broken)
-                    mailimap_logout(im->imap);
-            }
+            /* What is still queued was not flushed after a commit: it
+             * stays in the folder and is read (as a duplicate) next time. */
+            if (!im->broken)
+                mailimap_logout(im->imap);
             mailimap_free(im->imap);
         }
         for (int f = 0; f < N_FOLDERS; f++)
@@ -1082,6 +1086,7 @@ static const struct source_ops imap_ops = {
     .next = imap_next,
     .done = imap_done,
     .resume = imap_resume,
+    .flush = imap_flush_op,
     .close = imap_close,
 };
 
@@ -1170,6 +1175,18 @@ source_done(struct source *s, const struct source_msg *m,
             enum source_folder folder)
 {
     return s->ops->done(s, m, folder);
+}
+
+enum eq_err
+source_flush(struct source *s)
+{
+    return s->ops->flush ? s->ops->flush(s) : EQ_OK;
+}
+
+int
+source_defers(const struct source *s)
+{
+    return s->ops->flush != NULL;
 }
 
 enum eq_err

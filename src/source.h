@@ -45,6 +45,10 @@ struct source_ops {
     /* Optional (imap): resume after cp; called before the first next(). */
     enum eq_err (*resume)(struct source *s,
                           const struct source_checkpoint *cp);
+    /* Optional (imap): done() only queues; flush files the queue. Nothing
+     * queued is moved before flush (close drops the queue: those messages
+     * are read again next time), so the caller can commit first. */
+    enum eq_err (*flush)(struct source *s);
     void (*close)(struct source *s);
 };
 
@@ -63,6 +67,10 @@ enum eq_err source_maildir_new(const char *dir, struct source **out,
 enum eq_err source_next(struct source *s, struct source_msg *out);
 enum eq_err source_done(struct source *s, const struct source_msg *m,
                         enum source_folder folder);
+/* Files what done() queued; EQ_OK at once for sources that file in done(). */
+enum eq_err source_flush(struct source *s);
+/* 1 when done() only queues until source_flush (imap). */
+int source_defers(const struct source *s);
 /* Tells the source where the last run stopped (no-op for maildir). */
 enum eq_err source_resume(struct source *s, const struct source_checkpoint *cp);
 void source_msg_clear(struct source_msg *m);
