@@ -497,6 +497,61 @@ batch_finish(const struct run_ctx *ctx, struct batch *b, enum eq_err *stop,
     return err;
 }
 
+/* Sends out[0…n) in batches of par. While one batch is on its way the next
+ * is composed and committed as `sending`: a crash leaves that one to the
+ * next run and never sends it twice; only the batch on the wire (at most
+ * par) can go twice. Returns with nothing in flight. */
+static enum eq_err
+send_all(const struct run_ctx *ctx, struct outgoing *out, size_t n,
+         size_t par, struct batch b[2], enum eq_err *stop,
+         struct run_summary *sum, struct eq_buf *diag)
+{
+    size_t i = 0;
+    int cur = 0, flying = -1;
+    enum eq_err err = EQ_OK;
+
+    while (err == EQ_OK && *stop == EQ_OK && (i < n || flying >= 0)) {
+        if (i < n)
+            err = batch_prepare(ctx, out, n, &i, par, &b[cur], sum, diag);
+        if (flying >= 0) {
+            enum eq_err e2 = batch_finish(ctx, &b[flying], stop, sum, diag);
+            if (err == EQ_OK)
+                err = e2;
+            flying = -1;
+        }
+        if (err != EQ_OK || *stop != EQ_OK || b[cur].k == 0)
+            continue;
+        transport_submit(ctx->tx, b[cur].msgs, b[cur].k, b[cur].res);
+        flying = cur;
+        cur ^= 1;
+    }
+    if (flying >= 0) { /* stopped by an error: still collect the batch */
+        enum eq_err e2 = batch_finish(ctx, &b[flying], stop, sum, diag);
+        if (err == EQ_OK)
+            err = e2;
+    }
+    /* A batch prepared while the server turned out unusable never left:
+     * back to the queue, not `sending`. */
+    if (err == EQ_OK && *stop != EQ_OK && b[cur].k > 0) {
+        err = store_begin(ctx->st);
+        for (size_t j = 0; j < b[cur].k && err == EQ_OK; j++)
+            if (!b[cur].out[j]->reminder)
+                err = store_invitation_set_state(ctx->st,
+                                                 b[cur].out[j]->inv->id,
+                                                 INV_PLANNED, ctx->now, NULL);
+        if (err == EQ_OK)
+            err = store_commit(ctx->st);
+        else
+            store_rollback(ctx->st);
+    }
+    b[cur].k = 0;
+    return err;
+}
+
+/* Due mail is read a page at a time (the queue as ids, the rows per page),
+ * so memory stays flat however long the queue. */
+#define SEND_PAGE 256
+
 enum eq_err
 run_send(const struct run_ctx *ctx, struct run_summary *sum,
          struct eq_buf *diag)
@@ -510,82 +565,71 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
         {.state_mask = STATE(INV_DEFERRED), .next_attempt_before = ctx->now},
         {.state_mask = STATE(INV_SENT) | STATE(INV_REMINDED)},
     };
-    struct store_invitation *list[3] = {NULL, NULL, NULL};
-    size_t n_list[3] = {0, 0, 0}, n = 0, i = 0,
-           par = transport_parallel(ctx->tx);
-    struct outgoing *out = NULL;
+    size_t par = transport_parallel(ctx->tx), total = 0, done = 0;
+    /* No reminder comes before the shortest reminder_after. */
+    int soonest = 0;
+    for (size_t c = 0; c < ctx->n_campaigns; c++)
+        if (soonest == 0 || ctx->campaigns[c]->reminder_after < soonest)
+            soonest = ctx->campaigns[c]->reminder_after;
+    q[2].sent_before = ctx->now - (eq_time)soonest * DAY;
+    int64_t *ids[3] = {NULL, NULL, NULL};
+    size_t n_ids[3] = {0, 0, 0};
+    struct store_invitation *page = NULL;
     struct batch b[2];
-    int cur = 0, flying = -1;
     enum eq_err err = EQ_OK, stop = EQ_OK;
 
     memset(b, 0, sizeof b);
-    for (int j = 0; j < 3 && err == EQ_OK; j++)
-        if ((err = store_invitations(ctx->st, &q[j], &list[j], &n_list[j])) ==
-            EQ_OK)
-            err = gather(ctx, list[j], n_list[j], j == 2, &out, &n);
-    if (err != EQ_OK || n == 0)
-        goto out;
     if (par < 1)
         par = 1;
-    for (int j = 0; j < 2; j++) {
+    for (int j = 0; j < 3 && err == EQ_OK; j++) {
+        err = store_invitation_ids(ctx->st, &q[j], &ids[j], &n_ids[j]);
+        total += n_ids[j];
+    }
+    for (int j = 0; j < 2 && err == EQ_OK; j++) {
         b[j].msgs = calloc(par, sizeof *b[j].msgs);
         b[j].res = calloc(par, sizeof *b[j].res);
         b[j].out = calloc(par, sizeof *b[j].out);
         if (!b[j].msgs || !b[j].res || !b[j].out)
             err = EQ_ERR_NOMEM;
     }
-    /* Batches of as many as the transport hands over at once, so a crash
-     * can send only those twice. While one batch is on its way the next is
-     * composed and committed as `sending`: a crash then leaves that one to
-     * be sent by the next run, not sent twice. */
-    while (err == EQ_OK && stop == EQ_OK && (i < n || flying >= 0)) {
-        if (i < n)
-            err = batch_prepare(ctx, out, n, &i, par, &b[cur], sum, diag);
-        if (flying >= 0) {
-            enum eq_err e2 = batch_finish(ctx, &b[flying], &stop, sum, diag);
+    if (err == EQ_OK && total > 0 &&
+        (page = calloc(SEND_PAGE, sizeof *page)) == NULL)
+        err = EQ_ERR_NOMEM;
+    for (int j = 0; j < 3 && err == EQ_OK && stop == EQ_OK; j++) {
+        for (size_t at = 0; at < n_ids[j] && err == EQ_OK && stop == EQ_OK;) {
+            struct outgoing *out = NULL;
+            size_t np = 0, n = 0;
+            for (; at < n_ids[j] && np < SEND_PAGE && err == EQ_OK; at++) {
+                err = store_invitation_get(ctx->st, ids[j][at], &page[np]);
+                if (err == EQ_ERR_NOTFOUND)
+                    err = EQ_OK; /* gone meanwhile */
+                else if (err == EQ_OK)
+                    np++;
+            }
             if (err == EQ_OK)
-                err = e2;
-            flying = -1;
+                err = gather(ctx, page, np, j == 2, &out, &n);
+            if (err == EQ_OK && n > 0)
+                err = send_all(ctx, out, n, par, b, &stop, sum, diag);
+            for (size_t k = 0; k < n; k++) {
+                free(out[k].raw);
+                free(out[k].env);
+            }
+            free(out);
+            for (size_t k = 0; k < np; k++)
+                store_invitation_clear(&page[k]);
+            done += np;
             if (ctx->progress)
-                ctx->progress(ctx->progress_arg, i, n);
+                ctx->progress(ctx->progress_arg, done, total);
         }
-        if (err != EQ_OK || stop != EQ_OK || b[cur].k == 0)
-            continue;
-        transport_submit(ctx->tx, b[cur].msgs, b[cur].k, b[cur].res);
-        flying = cur;
-        cur ^= 1;
     }
-    if (flying >= 0) { /* stopped by an error: still collect the batch */
-        enum eq_err e2 = batch_finish(ctx, &b[flying], &stop, sum, diag);
-        if (err == EQ_OK)
-            err = e2;
-    }
-    /* A batch prepared while the server turned out unusable never left:
-     * back to the queue, not `sending`. */
-    if (err == EQ_OK && stop != EQ_OK && b[cur].k > 0) {
-        err = store_begin(ctx->st);
-        for (size_t j = 0; j < b[cur].k && err == EQ_OK; j++)
-            if (!b[cur].out[j]->reminder)
-                err = store_invitation_set_state(ctx->st, b[cur].out[j]->inv->id,
-                                                 INV_PLANNED, ctx->now, NULL);
-        if (err == EQ_OK)
-            err = store_commit(ctx->st);
-        else
-            store_rollback(ctx->st);
-    }
-out:
-    for (size_t j = 0; j < n; j++) {
-        free(out[j].raw);
-        free(out[j].env);
-    }
-    free(out);
+    free(page);
+    for (int j = 0; j < 3; j++)
+        free(ids[j]);
     for (int j = 0; j < 2; j++) {
         free(b[j].msgs);
         free(b[j].res);
         free(b[j].out);
     }
-    for (int j = 0; j < 3; j++)
-        store_invitations_free(list[j], n_list[j]);
     return err != EQ_OK ? err : stop;
 }
 

@@ -163,6 +163,17 @@ static const char *const migrations[] = {
     "  AND m.department_id = e.department_id), e.joined_at"                    \
     " FROM employee e LEFT JOIN department d ON d.id = e.department_id "
 
+#define INV_WHERE                                                              \
+    "WHERE i.state IN (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"          \
+    " AND (?12 = 0 OR i.campaign_id = ?12)"                                    \
+    " AND (?13 = 0 OR i.period_id = ?13)"                                      \
+    " AND (?14 = 0 OR i.employee_id = ?14)"                                    \
+    " AND (?15 = 0 OR i.planned_at <= ?15)"                                    \
+    " AND (?16 = 0 OR i.sent_at <= ?16)"                                       \
+    " AND (?17 = 0 OR i.next_attempt_at <= ?17)"                               \
+    " AND (?18 = 0 OR i.closes_at <= ?18)"                                     \
+    " ORDER BY i.planned_at, i.id LIMIT ?19"
+
 #define INV_SELECT                                                             \
     "SELECT i.id, i.token, i.campaign_id, i.period_id, i.employee_id,"         \
     " i.rater_department_id, i.provider_department_id, i.language, i.state,"   \
@@ -226,6 +237,7 @@ enum sid {
     S_INV_BY_TOKEN,
     S_INV_GET,
     S_INV_FILTER,
+    S_INV_IDS,
     S_INV_SET_STATE,
     S_INV_DEFER,
     S_INV_REMINDED,
@@ -335,17 +347,8 @@ static const char *const sql_text[S__COUNT] = {
     [S_INV_GET] = INV_SELECT "WHERE i.id = ?1",
     /* The state mask becomes eleven IN slots, NULL for unwanted states, so
      * the (state, planned_at) index stays usable. */
-    [S_INV_FILTER] =
-        INV_SELECT "WHERE i.state IN (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-                   " ?10, ?11)"
-                   " AND (?12 = 0 OR i.campaign_id = ?12)"
-                   " AND (?13 = 0 OR i.period_id = ?13)"
-                   " AND (?14 = 0 OR i.employee_id = ?14)"
-                   " AND (?15 = 0 OR i.planned_at <= ?15)"
-                   " AND (?16 = 0 OR i.sent_at <= ?16)"
-                   " AND (?17 = 0 OR i.next_attempt_at <= ?17)"
-                   " AND (?18 = 0 OR i.closes_at <= ?18)"
-                   " ORDER BY i.planned_at, i.id LIMIT ?19",
+    [S_INV_FILTER] = INV_SELECT INV_WHERE,
+    [S_INV_IDS] = "SELECT i.id FROM invitation i " INV_WHERE,
     [S_INV_SET_STATE] =
         "UPDATE invitation SET state = ?2,"
         " sent_at = CASE WHEN ?2 = 'sent' THEN ?3 ELSE sent_at END,"
@@ -1893,31 +1896,51 @@ store_invitation_get(struct store *st, int64_t id, struct store_invitation *out)
     return invitation_one(st, S_INV_GET, NULL, id, out);
 }
 
-enum eq_err
-store_invitations(struct store *st, const struct store_inv_filter *f,
-                  struct store_invitation **out, size_t *n)
+/* Binds a filter to S_INV_FILTER or S_INV_IDS (the same WHERE). */
+static int
+bind_filter(sqlite3_stmt *s, const struct store_inv_filter *f)
 {
     static const struct store_inv_filter any;
-    sqlite3_stmt *s;
-    enum eq_err err = prep_out(st, S_INV_FILTER, &s, out, sizeof *out, n);
     unsigned mask;
     int brc = SQLITE_OK;
 
-    if (err != EQ_OK)
-        return err;
     if (f == NULL)
         f = &any;
     mask = f->state_mask ? f->state_mask : (1u << INV__COUNT) - 1;
     for (int i = 0; i < INV__COUNT; i++)
         brc |= bind_text(s, i + 1, (mask & (1u << i)) ? state_names[i] : NULL);
-    brc |= bind_i64(s, 12, f->campaign_id) | bind_i64(s, 13, f->period_id) |
-           bind_i64(s, 14, f->employee_id) |
+    return brc | bind_i64(s, 12, f->campaign_id) |
+           bind_i64(s, 13, f->period_id) | bind_i64(s, 14, f->employee_id) |
            bind_i64(s, 15, f->planned_before) |
            bind_i64(s, 16, f->sent_before) |
            bind_i64(s, 17, f->next_attempt_before) |
            bind_i64(s, 18, f->closes_before) |
            bind_i64(s, 19, f->limit ? (int64_t)f->limit : -1);
-    return collect(st, s, brc, sizeof **out, read_invitation, clear_invitation,
+}
+
+enum eq_err
+store_invitations(struct store *st, const struct store_inv_filter *f,
+                  struct store_invitation **out, size_t *n)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep_out(st, S_INV_FILTER, &s, out, sizeof *out, n);
+
+    if (err != EQ_OK)
+        return err;
+    return collect(st, s, bind_filter(s, f), sizeof **out, read_invitation,
+                   clear_invitation, out, n);
+}
+
+enum eq_err
+store_invitation_ids(struct store *st, const struct store_inv_filter *f,
+                     int64_t **out, size_t *n)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep_out(st, S_INV_IDS, &s, out, sizeof *out, n);
+
+    if (err != EQ_OK)
+        return err;
+    return collect(st, s, bind_filter(s, f), sizeof **out, read_i64, NULL,
                    out, n);
 }
 
