@@ -293,7 +293,10 @@ check_feasibility(struct app *a, struct campaign **cs, size_t n)
         struct run_feasible *f = NULL;
         size_t k = 0;
         eq_day today;
-        eqtime_to_local(a->now, cs[i]->timezone, &today, NULL);
+        eqtime_to_local(a->now,
+                        cs[i]->timezone ? cs[i]->timezone
+                                        : a->cfg->general.timezone,
+                        &today, NULL);
         err = run_feasibility(&ctx, cs[i], today, &f, &k, &a->diag);
         if (err == EQ_ERR_NOTFOUND) { /* not running today */
             err = EQ_OK;
@@ -573,7 +576,8 @@ cmd_digest(struct app *a, int argc, char **argv)
     }
     if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
-    if (!dry && (rc = open_io(a, RUN_DIGEST, &tx, NULL)) != 0)
+    if (!dry && ((rc = lock_runs(a)) != 0 ||
+                 (rc = open_io(a, RUN_DIGEST, &tx, NULL)) != 0))
         return rc;
     for (size_t i = 0; i < a->n_camps && err == EQ_OK; i++) {
         struct digest_summary ds;

@@ -470,8 +470,20 @@ out:
 
 /* Where a message recorded before was filed, from what was decided then. */
 static enum source_folder
-folder_of(const struct store_inbound *in)
+folder_of(const struct ingest_ctx *ctx, const struct store_inbound *in)
 {
+    /* Anonymous campaigns keep no raw replies, also when one comes back. */
+    if (in->invitation_id != 0 && in->kind && strcmp(in->kind, "reply") == 0 &&
+        (!in->outcome || strcmp(in->outcome, "review") != 0)) {
+        struct store_invitation inv;
+        const struct campaign *c = NULL;
+        memset(&inv, 0, sizeof inv);
+        if (store_invitation_get(ctx->st, in->invitation_id, &inv) == EQ_OK)
+            c = campaign_by_id(ctx, inv.campaign_id);
+        store_invitation_clear(&inv);
+        if (c && c->anonymous)
+            return SOURCE_DELETE;
+    }
     if (in->outcome && strcmp(in->outcome, "review") == 0)
         return SOURCE_REVIEW;
     if (in->kind && strcmp(in->kind, "bounce") == 0)
@@ -590,7 +602,7 @@ ingest_one(const struct ingest_ctx *ctx, const char *raw, size_t len,
     if (store_inbound_find(ctx->st, m->message_id, sha, &seen_id) == EQ_OK) {
         err = store_inbound_get(ctx->st, seen_id, &seen);
         if (err == EQ_OK)
-            *folder = folder_of(&seen);
+            *folder = folder_of(ctx, &seen);
         sum->duplicates++;
     } else {
         err = judge(ctx, m, sha, source_key, &v, sum);
@@ -765,14 +777,16 @@ batch_commit(const struct ingest_ctx *ctx, struct source *src,
 {
     enum eq_err err = store_commit(ctx->st);
 
-    if (err == EQ_OK)
-        err = source_flush(src);
+    /* Recorded answers are confirmed whatever happens to the filing: a
+     * message not moved comes back as a duplicate, which confirms nothing. */
     for (size_t i = 0; i < acks->n; i++) {
         if (err == EQ_OK)
             acknowledge(ctx, &acks->v[i], sum, diag);
         free(acks->v[i].comment);
     }
     acks->n = 0;
+    if (err == EQ_OK)
+        err = source_flush(src);
     if (err == EQ_OK && (last->uidvalidity != cp->uidvalidity ||
                          last->last_uid > cp->last_uid)) {
         *cp = *last;
@@ -797,8 +811,9 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
     int open = 0;
     enum eq_err err;
 
-    /* Resume where the last run stopped (IMAP keeps handled mail out of
-     * the folder anyway; this spares re-reading what could not be moved). */
+    /* The checkpoint is kept for `status` and handed to the source; IMAP
+     * reads whatever is still in the folder (handled mail is moved out, and
+     * what was recorded but not moved comes back as a duplicate). */
     err = store_mailbox_get(ctx->st, box, &cp.uidvalidity, &cp.last_uid, NULL);
     if (err != EQ_OK && err != EQ_ERR_NOTFOUND)
         return err;

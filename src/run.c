@@ -571,7 +571,9 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
     for (size_t c = 0; c < ctx->n_campaigns; c++)
         if (soonest == 0 || ctx->campaigns[c]->reminder_after < soonest)
             soonest = ctx->campaigns[c]->reminder_after;
-    q[2].sent_before = ctx->now - (eq_time)soonest * DAY;
+    /* A day of slack: reminders fall on the same local clock time, which a
+     * DST change moves by an hour; schedule_reminder_at decides exactly. */
+    q[2].sent_before = ctx->now - (eq_time)(soonest - 1) * DAY;
     int64_t *ids[3] = {NULL, NULL, NULL};
     size_t n_ids[3] = {0, 0, 0};
     struct store_invitation *page = NULL;

@@ -1028,7 +1028,13 @@ store_begin(struct store *st)
 enum eq_err
 store_commit(struct store *st)
 {
-    return run_plain(st, S_COMMIT);
+    enum eq_err err = run_plain(st, S_COMMIT);
+
+    /* A failed COMMIT (busy, disk full) leaves the transaction open: end
+     * it, so the next store_begin starts clean. */
+    if (err != EQ_OK)
+        store_rollback(st);
+    return err;
 }
 
 void

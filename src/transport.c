@@ -453,6 +453,9 @@ smtp_configure(struct smtp *s, struct conn *c)
             rc = curl_easy_setopt(h, opt, val);                                \
     } while (0)
     SET(CURLOPT_URL, s->url);
+    /* No proxy from the environment: curl would read it with getenv while
+     * the main thread may change TZ (eqtime) for another campaign. */
+    SET(CURLOPT_PROXY, "");
     SET(CURLOPT_UPLOAD, 1L);
     SET(CURLOPT_READFUNCTION, smtp_read);
     SET(CURLOPT_READDATA, c);
@@ -638,8 +641,11 @@ batch_drain(struct smtp *s, struct conn *c)
     while (s->m != NULL && s->stop == EQ_OK) {
         while (s->next < s->n && s->res[s->next].err != NOT_YET)
             s->next++; /* refused by msg_check: never reaches the server */
-        if (s->next >= s->n)
+        if (s->next >= s->n) {
+            /* Also when nothing was left to send: the waiter must wake. */
+            pthread_cond_broadcast(&s->idle);
             break;
+        }
         size_t i = s->next++;
         const struct transport_msg *m = &s->m[i];
         struct transport_result *r = &s->res[i];
@@ -703,7 +709,11 @@ smtp_submit(struct transport *t, const struct transport_msg *m, size_t n,
             struct transport_result *res)
 {
     struct smtp *s = t->priv;
-    int async = smtp_start_workers(s) == EQ_OK;
+    /* The workers take the batch if the first one runs (a partial start
+     * still has a thread per handle in use); else it is sent here, on the
+     * first connection, which then has no thread of its own. */
+    smtp_start_workers(s);
+    int async = s->conns[0].started;
 
     for (size_t i = 0; i < n; i++)
         if ((res[i].err = msg_check(&m[i], &res[i])) == EQ_OK)

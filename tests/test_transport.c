@@ -928,3 +928,23 @@ Test(transport, user_without_password_is_a_config_error)
 
     cr_assert_null(smtp_open_with(25, &o, EQ_ERR_CONFIG));
 }
+
+/* A batch whose every message is refused before the server (a bad address)
+ * still returns from the wait: nothing is left for the workers to do. */
+Test(transport, batch_of_only_refused_messages_does_not_hang, .timeout = 20)
+{
+    struct smtp_opts o = {.connections = 2, .tls = EQ_TLS_OFF};
+    struct transport *t = smtp_open_with(9, &o, EQ_OK); /* never connected */
+    const char *bad[1] = {"x\r\ny@example.org"};
+    struct transport_msg m[2] = {{"a@example.org", bad, 1, msg1, strlen(msg1)},
+                                 {"a@example.org", bad, 1, msg1, strlen(msg1)}};
+    struct transport_result r[2];
+
+    for (int round = 0; round < 3; round++) {
+        cr_assert_eq(transport_submit(t, m, 2, r), EQ_OK);
+        cr_assert_eq(transport_wait(t), EQ_OK);
+        cr_assert_eq(r[0].err, EQ_ERR_DATA);
+        cr_assert_eq(r[1].err, EQ_ERR_DATA);
+    }
+    transport_close(t);
+}
