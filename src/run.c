@@ -179,6 +179,19 @@ schedule_campaign(const struct run_ctx *ctx, const struct campaign *c,
     eqtime_to_local(ctx->now, zone_of(ctx, c), &today, NULL);
     if (!campaign_is_send_day(c, today))
         return EQ_OK;
+    /* Once a day is planned, later ticks of that day (cron every minute)
+     * skip reading the whole organisation: the marker commits with the
+     * day's invitations, so a crash before that plans the day again. */
+    char key[160], day_s[11], *done_day = NULL;
+    eqtime_format_day(today, day_s);
+    snprintf(key, sizeof key, "scheduled:%s", c->name);
+    err = store_meta_get(ctx->st, key, &done_day);
+    int already = err == EQ_OK && strcmp(done_day, day_s) == 0;
+    free(done_day);
+    if (err != EQ_OK && err != EQ_ERR_NOTFOUND)
+        return err;
+    if (already)
+        return EQ_OK;
     err = sched_load(ctx, c, today, &d);
     if (err == EQ_ERR_NOTFOUND) {
         sched_free(&d);
@@ -218,6 +231,8 @@ schedule_campaign(const struct run_ctx *ctx, const struct campaign *c,
         if (err == EQ_OK)
             sum->planned++;
     }
+    if (err == EQ_OK)
+        err = store_meta_set(ctx->st, key, day_s);
     if (err != EQ_OK)
         eq_diag(diag, "schedule %s: %s", c->name, eq_strerror(err));
     free(items);

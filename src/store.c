@@ -2397,6 +2397,33 @@ store_cancel_inactive(struct store *st, int64_t *n)
 }
 
 enum eq_err
+store_meta_get(struct store *st, const char *key, char **value)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, S_META_GET, &s);
+
+    *value = NULL;
+    if (err != EQ_OK)
+        return err;
+    err = step_row(st, s, bind_text(s, 1, key));
+    if (err == EQ_OK && col_dup(s, 0, value) != 0)
+        err = EQ_ERR_NOMEM;
+    done(s);
+    return err;
+}
+
+enum eq_err
+store_meta_set(struct store *st, const char *key, const char *value)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, S_META_SET, &s);
+
+    if (err != EQ_OK)
+        return err;
+    return run(st, s, bind_text(s, 1, key) | bind_text(s, 2, value));
+}
+
+enum eq_err
 store_seed(struct store *st, uint64_t *seed)
 {
     sqlite3_stmt *s;

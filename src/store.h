@@ -21,6 +21,11 @@ int store_schema_version(struct store *st); /* PRAGMA user_version */
 enum eq_err store_begin(struct store *st);
 enum eq_err store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* Small settings kept with the data (table meta). EQ_ERR_NOTFOUND (and
+ * *value NULL) for a key never set. */
+enum eq_err store_meta_get(struct store *st, const char *key, char **value);
+enum eq_err store_meta_set(struct store *st, const char *key,
+                           const char *value);
 /* The scheduler's seed: random on first use, then kept in the database so
  * `plan` and `run` make the same choices. */
 enum eq_err store_seed(struct store *st, uint64_t *seed);
