@@ -303,21 +303,6 @@ campaign_named(const struct run_ctx *ctx, const char *name)
     return NULL;
 }
 
-/* Nobody who left, opted out or bounces is mailed again. */
-static enum eq_err
-still_reachable(const struct run_ctx *ctx, const struct store_invitation *inv,
-                int *ok)
-{
-    struct store_employee e;
-    enum eq_err err;
-
-    memset(&e, 0, sizeof e);
-    err = store_employee_get(ctx->st, inv->employee_id, &e);
-    *ok = err == EQ_OK && e.active && !e.opted_out && !e.undeliverable;
-    store_employee_clear(&e);
-    return err == EQ_ERR_NOTFOUND ? EQ_OK : err;
-}
-
 /* One invitation or reminder on its way. */
 struct outgoing {
     struct store_invitation *inv;
@@ -346,12 +331,10 @@ prepare(const struct run_ctx *ctx, struct outgoing *o, int *ready,
     };
     struct eq_buf why = {0};
     enum eq_err err;
-    int ok;
 
     *ready = 0;
-    if ((err = still_reachable(ctx, o->inv, &ok)) != EQ_OK)
-        return err;
-    if (!ok)
+    /* Nobody who left, opted out or bounces is mailed again. */
+    if (!o->inv->reachable)
         return store_invitation_set_state(ctx->st, o->inv->id, INV_CANCELLED,
                                           ctx->now, "not reachable");
     if (compose_invitation(&ci, &o->raw, &o->len, &o->env, &why) != EQ_OK) {
@@ -592,6 +575,7 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
     int64_t *ids[3] = {NULL, NULL, NULL};
     size_t n_ids[3] = {0, 0, 0};
     struct store_invitation *page = NULL;
+    size_t np = 0;
     struct batch b[2];
     enum eq_err err = EQ_OK, stop = EQ_OK;
 
@@ -609,20 +593,15 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
         if (!b[j].msgs || !b[j].res || !b[j].out)
             err = EQ_ERR_NOMEM;
     }
-    if (err == EQ_OK && total > 0 &&
-        (page = calloc(SEND_PAGE, sizeof *page)) == NULL)
-        err = EQ_ERR_NOMEM;
     for (int j = 0; j < 3 && err == EQ_OK && stop == EQ_OK; j++) {
         for (size_t at = 0; at < n_ids[j] && err == EQ_OK && stop == EQ_OK;) {
             struct outgoing *out = NULL;
-            size_t np = 0, n = 0;
-            for (; at < n_ids[j] && np < SEND_PAGE && err == EQ_OK; at++) {
-                err = store_invitation_get(ctx->st, ids[j][at], &page[np]);
-                if (err == EQ_ERR_NOTFOUND)
-                    err = EQ_OK; /* gone meanwhile */
-                else if (err == EQ_OK)
-                    np++;
-            }
+            size_t n = 0, take = n_ids[j] - at;
+            if (take > SEND_PAGE)
+                take = SEND_PAGE;
+            err = store_invitations_by_id(ctx->st, ids[j] + at, take, &page,
+                                          &np);
+            at += take;
             if (err == EQ_OK)
                 err = gather(ctx, page, np, j == 2, &out, &n);
             if (err == EQ_OK && n > 0)
@@ -632,14 +611,13 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
                 free(out[k].env);
             }
             free(out);
-            for (size_t k = 0; k < np; k++)
-                store_invitation_clear(&page[k]);
-            done += np;
+            store_invitations_free(page, np);
+            page = NULL;
+            done += take;
             if (ctx->progress)
                 ctx->progress(ctx->progress_arg, done, total);
         }
     }
-    free(page);
     for (int j = 0; j < 3; j++)
         free(ids[j]);
     for (int j = 0; j < 2; j++) {

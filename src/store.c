@@ -179,7 +179,8 @@ static const char *const migrations[] = {
     " i.rater_department_id, i.provider_department_id, i.language, i.state,"   \
     " i.planned_at, i.sent_at, i.answered_at, i.closes_at, i.next_attempt_at," \
     " i.reminders, i.attempts, i.last_error, c.name, p.label, e.email,"        \
-    " e.name, d.code, d.name"                                                  \
+    " e.name, d.code, d.name,"                                                 \
+    " COALESCE(e.active AND NOT e.undeliverable AND NOT e.opted_out, 0)"       \
     " FROM invitation i JOIN campaign c ON c.id = i.campaign_id"               \
     " JOIN period p ON p.id = i.period_id"                                     \
     " LEFT JOIN employee e ON e.id = i.employee_id"                            \
@@ -238,6 +239,7 @@ enum sid {
     S_INV_GET,
     S_INV_FILTER,
     S_INV_IDS,
+    S_INV_BY_IDS,
     S_INV_SET_STATE,
     S_INV_DEFER,
     S_INV_REMINDED,
@@ -349,6 +351,9 @@ static const char *const sql_text[S__COUNT] = {
      * the (state, planned_at) index stays usable. */
     [S_INV_FILTER] = INV_SELECT INV_WHERE,
     [S_INV_IDS] = "SELECT i.id FROM invitation i " INV_WHERE,
+    /* A page of rows by id: the ids as one JSON array parameter. */
+    [S_INV_BY_IDS] = INV_SELECT "WHERE i.id IN (SELECT value FROM"
+                                " json_each(?1)) ORDER BY i.planned_at, i.id",
     [S_INV_SET_STATE] =
         "UPDATE invitation SET state = ?2,"
         " sent_at = CASE WHEN ?2 = 'sent' THEN ?3 ELSE sent_at END,"
@@ -1750,6 +1755,7 @@ read_invitation(sqlite3_stmt *s, void *rec)
     inv->next_attempt_at = sqlite3_column_int64(s, 13);
     inv->reminders = sqlite3_column_int(s, 14);
     inv->attempts = sqlite3_column_int(s, 15);
+    inv->reachable = sqlite3_column_int(s, 23);
     if (col_dup(s, 7, &inv->language) || col_dup(s, 16, &inv->last_error) ||
         col_dup(s, 17, &inv->campaign) || col_dup(s, 18, &inv->period) ||
         col_dup(s, 19, &inv->email) || col_dup(s, 20, &inv->employee_name) ||
@@ -1935,6 +1941,30 @@ store_invitations(struct store *st, const struct store_inv_filter *f,
         return err;
     return collect(st, s, bind_filter(s, f), sizeof **out, read_invitation,
                    clear_invitation, out, n);
+}
+
+enum eq_err
+store_invitations_by_id(struct store *st, const int64_t *ids, size_t n_ids,
+                        struct store_invitation **out, size_t *n)
+{
+    struct eq_buf json = {0};
+    sqlite3_stmt *s;
+    enum eq_err err = prep_out(st, S_INV_BY_IDS, &s, out, sizeof *out, n);
+
+    if (err != EQ_OK)
+        return err;
+    err = buf_addc(&json, '[');
+    for (size_t i = 0; i < n_ids && err == EQ_OK; i++)
+        err = buf_printf(&json, "%s%lld", i ? "," : "", (long long)ids[i]);
+    if (err == EQ_OK)
+        err = buf_addc(&json, ']');
+    if (err == EQ_OK)
+        err = collect(st, s, bind_text(s, 1, json.s), sizeof **out,
+                      read_invitation, clear_invitation, out, n);
+    else
+        done(s);
+    buf_free(&json);
+    return err;
 }
 
 enum eq_err

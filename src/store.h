@@ -171,6 +171,7 @@ struct store_invitation {
     char *employee_name;
     char *provider_code;
     char *provider_name;
+    int reachable; /* the invitee is active, deliverable, not opted out */
 };
 
 /* Inserts the token (kind "invitation") and the invitation; sets inv->id.
@@ -203,6 +204,11 @@ enum eq_err store_invitations(struct store *st,
 enum eq_err store_invitation_ids(struct store *st,
                                  const struct store_inv_filter *f,
                                  int64_t **out, size_t *n);
+/* The rows of these ids (those that still exist), in store_invitations'
+ * order. */
+enum eq_err store_invitations_by_id(struct store *st, const int64_t *ids,
+                                    size_t n_ids,
+                                    struct store_invitation **out, size_t *n);
 /* Sets state; sets sent_at for SENT, answered_at for ANSWERED, and stores
  * error (may be NULL) in last_error. */
 enum eq_err store_invitation_set_state(struct store *st, int64_t id,

@@ -36,6 +36,7 @@ cat > "$tmp/config.ini" <<CONF
 database = db/enquete.db
 from = HR Enquête <hr@org.example>
 reply_address = enquete@org.example
+quiet_period = 1
 templates = $ENQUETE_TOP/templates
 [smtp]
 url = smtp://127.0.0.1:$out_port
