@@ -308,7 +308,7 @@ def main():
     if BIG:
         big, t_big = big_rss(BIG)
     eq_rate, mb_rate, nf_rate = N / t_eq, N / t_mb, N / t_nf
-    B.say("ingest", eq_rate / mb_rate, n=N,
+    B.say("ingest-imap", eq_rate / mb_rate, n=N,
           enquete=B.secs(t_eq),
           enquete_msgs_per_s="%.0f" % eq_rate,
           mbsync=B.secs(t_mb),
