@@ -288,56 +288,82 @@ count_state(enum inv_state s, int64_t employee)
     return n;
 }
 
+/* The campaign's first send day, Tuesday 3 March: a capture transport, a
+ * run context at noon, and (when send) the day's invitations sent. */
+struct day {
+    struct transport *tx;
+    struct eq_buf diag;
+    struct run_summary sum;
+    struct run_ctx ctx;
+    struct ingest_summary is;
+    enum source_folder folder;
+};
+
+static void
+day_start(struct day *d, unsigned steps)
+{
+    memset(d, 0, sizeof *d);
+    d->tx = transport_capture_new();
+    d->ctx = (struct run_ctx){.st = st, .cfg = cfg, .campaigns = camps,
+                              .n_campaigns = n_camps, .tx = d->tx,
+                              .now = at("2026-03-03T12:00"), .seed = 42};
+    cr_assert_eq(run_tick(&d->ctx, steps, &d->sum, &d->diag), EQ_OK, "%s",
+                 buf_str(&d->diag));
+}
+
+static void
+day_end(struct day *d)
+{
+    buf_free(&d->diag);
+    transport_close(d->tx);
+}
+
+/* Ingests a reply (body) to the i-th captured invitation. */
+static void
+day_reply(struct day *d, const struct ingest_ctx *ic, size_t i,
+          const char *body, const char *id)
+{
+    char raw[2048];
+
+    reply_to(d->tx, i, body, id, raw, sizeof raw);
+    cr_assert_eq(ingest_message(ic, raw, strlen(raw), "t", &d->is, &d->folder,
+                                &d->diag),
+                 EQ_OK, "%s", buf_str(&d->diag));
+}
+
 Test(run, invitation_left_sending_by_a_crash_goes_out_again)
 {
-    struct transport *tx = transport_capture_new();
-    struct eq_buf diag = {0};
-    struct run_summary sum = {0};
-    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
-                          .n_campaigns = n_camps, .tx = tx,
-                          .now = at("2026-03-03T12:00"), .seed = 42};
+    struct day d;
     struct store_invitation *inv = NULL;
     size_t n = 0;
     struct store_inv_filter f = {.state_mask = 1u << INV_PLANNED};
 
-    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE, &sum, &diag), EQ_OK);
+    day_start(&d, RUN_SCHEDULE);
     cr_assert_eq(store_invitations(st, &f, &inv, &n), EQ_OK);
     cr_assert_geq(n, 1);
     /* The process died after committing `sending`, before the 250. */
     cr_assert_eq(store_invitation_set_state(st, inv[0].id, INV_SENDING,
-                                            ctx.now, NULL),
+                                            d.ctx.now, NULL),
                  EQ_OK);
-    cr_assert_eq(run_tick(&ctx, RUN_SEND, &sum, &diag), EQ_OK);
-    cr_assert_eq(sum.sent, n, "sent %zu of %zu", sum.sent, n);
+    cr_assert_eq(run_tick(&d.ctx, RUN_SEND, &d.sum, &d.diag), EQ_OK);
+    cr_assert_eq(d.sum.sent, n, "sent %zu of %zu", d.sum.sent, n);
     cr_assert_eq(count_state(INV_SENDING, 0), 0);
     store_invitations_free(inv, n);
-    buf_free(&diag);
-    transport_close(tx);
+    day_end(&d);
 }
 
 Test(run, opt_out_ends_every_open_invitation_of_that_person)
 {
-    struct transport *tx = transport_capture_new();
-    struct eq_buf diag = {0};
-    struct run_summary sum = {0};
-    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
-                          .n_campaigns = n_camps, .tx = tx,
-                          .now = at("2026-03-03T12:00"), .seed = 42};
-    char raw[2048];
+    struct day d;
     int64_t cid;
-    enum source_folder folder;
-    struct ingest_summary is = {0};
     struct store_employee e;
 
-    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &diag), EQ_OK);
-    const struct transport_msg *m = transport_capture_get(tx, 0);
+    day_start(&d, RUN_SCHEDULE | RUN_SEND);
+    const struct transport_msg *m = transport_capture_get(d.tx, 0);
     cr_assert_eq(store_employee_find(st, m->rcpt[0], &e), EQ_OK);
-    reply_to(tx, 0, "afmelden", "optout", raw, sizeof raw);
     struct ingest_ctx ic = ictx(&cid, at("2026-03-03T14:00"));
-    cr_assert_eq(ingest_message(&ic, raw, strlen(raw), "t", &is, &folder,
-                                &diag),
-                 EQ_OK, "%s", buf_str(&diag));
-    cr_assert_eq(is.opt_outs, 1);
+    day_reply(&d, &ic, 0, "afmelden", "optout");
+    cr_assert_eq(d.is.opt_outs, 1);
     cr_assert_eq(count_state(INV_SENT, e.id), 0);
     cr_assert_geq(count_state(INV_OPTED_OUT, e.id), 1);
     store_employee_clear(&e);
@@ -345,51 +371,37 @@ Test(run, opt_out_ends_every_open_invitation_of_that_person)
     cr_assert_eq(e.opted_out, 1);
 
     /* Weeks later nobody mails them again. */
-    size_t before = transport_capture_count(tx);
-    for (int d = 4; d <= 26; d++) {
+    size_t before = transport_capture_count(d.tx);
+    for (int day = 4; day <= 26; day++) {
         char iso[32];
-        snprintf(iso, sizeof iso, "2026-03-%02dT12:00", d);
-        ctx.now = at(iso);
-        cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &diag),
+        snprintf(iso, sizeof iso, "2026-03-%02dT12:00", day);
+        d.ctx.now = at(iso);
+        cr_assert_eq(run_tick(&d.ctx, RUN_SCHEDULE | RUN_SEND, &d.sum,
+                              &d.diag),
                      EQ_OK);
     }
-    for (size_t i = before; i < transport_capture_count(tx); i++)
-        cr_assert_str_neq(transport_capture_get(tx, i)->rcpt[0], e.email);
+    for (size_t i = before; i < transport_capture_count(d.tx); i++)
+        cr_assert_str_neq(transport_capture_get(d.tx, i)->rcpt[0], e.email);
     store_employee_clear(&e);
-    buf_free(&diag);
-    transport_close(tx);
+    day_end(&d);
 }
 
 Test(run, answer_after_the_digest_is_kept_as_late_and_not_counted)
 {
-    struct transport *tx = transport_capture_new();
-    struct eq_buf diag = {0};
-    struct run_summary sum = {0};
-    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
-                          .n_campaigns = n_camps, .tx = tx,
-                          .now = at("2026-03-03T12:00"), .seed = 42};
-    struct ingest_summary is = {0};
-    enum source_folder folder;
-    char raw[2048];
+    struct day d;
     int64_t cid;
 
-    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &diag), EQ_OK);
+    day_start(&d, RUN_SCHEDULE | RUN_SEND);
     struct ingest_ctx ic = ictx(&cid, at("2026-03-03T15:00"));
-    reply_to(tx, 0, "9", "first", raw, sizeof raw);
-    cr_assert_eq(ingest_message(&ic, raw, strlen(raw), "t", &is, &folder,
-                                &diag),
-                 EQ_OK);
-    cr_assert_eq(is.recorded, 1);
-    ctx.now = at("2026-04-20T09:00");
-    cr_assert_eq(run_tick(&ctx, RUN_EXPIRE | RUN_DIGEST, &sum, &diag), EQ_OK,
-                 "%s", buf_str(&diag));
+    day_reply(&d, &ic, 0, "9", "first");
+    cr_assert_eq(d.is.recorded, 1);
+    d.ctx.now = at("2026-04-20T09:00");
+    cr_assert_eq(run_tick(&d.ctx, RUN_EXPIRE | RUN_DIGEST, &d.sum, &d.diag),
+                 EQ_OK, "%s", buf_str(&d.diag));
     /* After the digest the same person changes their mind: too late. */
     ic.now = at("2026-04-21T09:00");
-    reply_to(tx, 0, "2", "second", raw, sizeof raw);
-    cr_assert_eq(ingest_message(&ic, raw, strlen(raw), "t", &is, &folder,
-                                &diag),
-                 EQ_OK);
-    cr_assert_eq(is.late, 1);
+    day_reply(&d, &ic, 0, "2", "second");
+    cr_assert_eq(d.is.late, 1);
     struct store_period per;
     struct store_score_row *rows = NULL;
     size_t n = 0;
@@ -398,35 +410,23 @@ Test(run, answer_after_the_digest_is_kept_as_late_and_not_counted)
     cr_assert_eq(n, 1);
     cr_assert_eq(rows[0].score, 9);
     free(rows);
-    buf_free(&diag);
-    transport_close(tx);
+    day_end(&d);
 }
 
 Test(run, review_assign_records_a_message_once)
 {
-    struct transport *tx = transport_capture_new();
-    struct eq_buf diag = {0};
-    struct run_summary sum = {0};
-    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
-                          .n_campaigns = n_camps, .tx = tx,
-                          .now = at("2026-03-03T12:00"), .seed = 42};
-    struct ingest_summary is = {0};
-    enum source_folder folder;
-    char raw[2048], tok[TOKEN_LEN + 1];
+    struct day d;
+    char tok[TOKEN_LEN + 1];
     int64_t cid;
 
-    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &diag), EQ_OK);
-    const struct transport_msg *m = transport_capture_get(tx, 0);
+    day_start(&d, RUN_SCHEDULE | RUN_SEND);
+    const struct transport_msg *m = transport_capture_get(d.tx, 0);
     cr_assert_eq(token_find(m->envelope_from, tok), 0);
     /* "tussen 6 en 8" has two candidate numbers: a human decides. */
-    reply_to(tx, 0, "Ergens tussen 6 en 8, denk ik.", "vague", raw,
-             sizeof raw);
     struct ingest_ctx ic = ictx(&cid, at("2026-03-03T15:00"));
-    cr_assert_eq(ingest_message(&ic, raw, strlen(raw), "t", &is, &folder,
-                                &diag),
-                 EQ_OK);
-    cr_assert_eq(is.review, 1);
-    cr_assert_eq(folder, SOURCE_REVIEW);
+    day_reply(&d, &ic, 0, "Ergens tussen 6 en 8, denk ik.", "vague");
+    cr_assert_eq(d.is.review, 1);
+    cr_assert_eq(d.folder, SOURCE_REVIEW);
     struct store_inbound *in = NULL;
     size_t n = 0;
     cr_assert_eq(store_review_list(st, &in, &n), EQ_OK);
@@ -436,20 +436,19 @@ Test(run, review_assign_records_a_message_once)
     store_inbounds_free(in, n);
 
     struct ingest_score bad = {"ces", 4}, good = {"nps", 7};
-    cr_assert_eq(ingest_assign(&ic, id, tok, &bad, 1, 0, &diag), EQ_ERR_DATA,
+    cr_assert_eq(ingest_assign(&ic, id, tok, &bad, 1, 0, &d.diag), EQ_ERR_DATA,
                  "the campaign asks no ces");
-    cr_assert_eq(ingest_assign(&ic, id, tok, &good, 1, 0, &diag), EQ_OK, "%s",
-                 buf_str(&diag));
-    cr_assert_eq(ingest_assign(&ic, id, tok, &good, 1, 0, &diag), EQ_ERR_DATA,
-                 "assigned twice");
-    cr_assert_eq(ingest_drop(&ic, id, &diag), EQ_ERR_DATA);
-    cr_assert_eq(ingest_drop(&ic, 9999, &diag), EQ_ERR_DATA);
+    cr_assert_eq(ingest_assign(&ic, id, tok, &good, 1, 0, &d.diag), EQ_OK,
+                 "%s", buf_str(&d.diag));
+    cr_assert_eq(ingest_assign(&ic, id, tok, &good, 1, 0, &d.diag),
+                 EQ_ERR_DATA, "assigned twice");
+    cr_assert_eq(ingest_drop(&ic, id, &d.diag), EQ_ERR_DATA);
+    cr_assert_eq(ingest_drop(&ic, 9999, &d.diag), EQ_ERR_DATA);
     struct store_invitation inv;
     cr_assert_eq(store_invitation_by_token(st, tok, &inv), EQ_OK);
     cr_assert_eq(inv.state, INV_ANSWERED);
     store_invitation_clear(&inv);
-    buf_free(&diag);
-    transport_close(tx);
+    day_end(&d);
 }
 
 /* --- confirmations ---------------------------------------------------- */
