@@ -762,6 +762,8 @@ ingest_drop(const struct ingest_ctx *ctx, int64_t inbound_id,
     return err;
 }
 
+#define INGEST_FILE_EVERY 2000
+
 /* Batched reading (imap): one transaction per batch of messages, and the
  * moves of that batch filed only after it committed. */
 struct pending_acks {
@@ -801,9 +803,15 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
            struct ingest_summary *sum, struct eq_buf *diag)
 {
     const char *box = ctx->cfg->imap.srv.url;
-    size_t per_batch = source_defers(src) && ctx->cfg->imap.batch > 0
-                           ? (size_t)ctx->cfg->imap.batch
-                           : 1;
+    /* Each filing expunges from the folder, which costs the server time in
+     * proportion to the folder's size: file in steps of a few fetch
+     * batches (at most that many messages are read again after a crash). */
+    size_t per_batch = 1;
+    if (source_defers(src) && ctx->cfg->imap.batch > 0) {
+        per_batch = (size_t)ctx->cfg->imap.batch;
+        while (per_batch < INGEST_FILE_EVERY)
+            per_batch += (size_t)ctx->cfg->imap.batch;
+    }
     struct source_checkpoint cp = {0, 0}, last;
     struct pending_acks acks = {NULL, 0, 0};
     struct source_msg msg;
