@@ -1209,6 +1209,8 @@ build_context(struct invite_state *st, struct eq_buf *diag)
     if (err == EQ_OK)
         err = tpl_set(st->ctx, "token", st->token);
     if (err == EQ_OK)
+        err = tpl_set(st->ctx, "lang", st->lang);
+    if (err == EQ_OK)
         err = tpl_setf(st->ctx, "reply_to", "%s+%s@%s", st->local, st->token,
                        st->domain);
     if (err == EQ_OK)
