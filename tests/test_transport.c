@@ -842,6 +842,17 @@ Test(transport, tls_required_refuses_a_server_without_starttls)
     fake_stop(&f);
 }
 
+/* A fake server that accepts AUTH PLAIN for enquete/s3cret; the client's
+ * password (from $EQ_TEST_SMTP_PW) is `password`. */
+static void
+auth_server(struct fake *f, const char *password)
+{
+    setenv("EQ_TEST_SMTP_PW", password, 1);
+    fake_init(f);
+    f->auth_plain = "AGVucXVldGUAczNjcmV0"; /* \0enquete\0s3cret */
+    fake_run(f);
+}
+
 Test(transport, credentials_never_go_out_without_tls_when_opportunistic)
 {
     struct fake f;
@@ -852,10 +863,7 @@ Test(transport, credentials_never_go_out_without_tls_when_opportunistic)
     struct transport *t;
     struct batch b;
 
-    setenv("EQ_TEST_SMTP_PW", "s3cret", 1);
-    fake_init(&f);
-    f.auth_plain = "AGVucXVldGUAczNjcmV0"; /* \0enquete\0s3cret */
-    fake_run(&f);
+    auth_server(&f, "s3cret");
     t = smtp_open_with(f.port, &o, EQ_OK);
     batch_make(&b, 1, "p");
     cr_assert_eq(transport_send(t, &b.m[0], &b.res[0]), EQ_ERR_UNAVAILABLE);
@@ -877,10 +885,7 @@ Test(transport, auth_plain_over_tls_off_logs_in_and_sends)
     struct transport *t;
     struct batch b;
 
-    setenv("EQ_TEST_SMTP_PW", "s3cret", 1);
-    fake_init(&f);
-    f.auth_plain = "AGVucXVldGUAczNjcmV0";
-    fake_run(&f);
+    auth_server(&f, "s3cret");
     t = smtp_open_with(f.port, &o, EQ_OK);
     batch_make(&b, 2, "p");
     cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK, "%s",
@@ -901,10 +906,7 @@ Test(transport, refused_login_is_a_config_error_and_stops_the_batch)
     struct transport *t;
     struct batch b;
 
-    setenv("EQ_TEST_SMTP_PW", "wrong", 1);
-    fake_init(&f);
-    f.auth_plain = "AGVucXVldGUAczNjcmV0";
-    fake_run(&f);
+    auth_server(&f, "wrong");
     t = smtp_open_with(f.port, &o, EQ_OK);
     batch_make(&b, 5, "p");
     cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_ERR_CONFIG);
