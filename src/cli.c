@@ -1,4 +1,5 @@
 #include "cli.h"
+#include "cli_int.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -30,24 +31,6 @@
 #include "token.h"
 #include "transport.h"
 
-#ifndef ENQUETE_VERSION
-#define ENQUETE_VERSION "0.1.0"
-#endif
-
-/* What every command may need; opened lazily by need(). */
-struct app {
-    const char *config_path;
-    const char *now_arg;
-    eq_time now;
-    struct eq_config *cfg;
-    struct store *st;
-    struct campaign **camps;
-    size_t n_camps;
-    struct eq_buf diag;
-};
-
-enum need { NEED_CONFIG = 1, NEED_STORE = 2, NEED_CAMPAIGNS = 4 };
-
 struct command {
     const char *name;
     int (*fn)(struct app *a, int argc, char **argv);
@@ -55,8 +38,12 @@ struct command {
     const char *help;
 };
 
-static void
-print_diag(struct eq_buf *diag)
+#ifndef ENQUETE_VERSION
+#define ENQUETE_VERSION "0.1.0"
+#endif
+
+void
+cli_print_diag(struct eq_buf *diag)
 {
     if (diag->len > 0)
         fputs(buf_str(diag), stderr);
@@ -66,11 +53,11 @@ print_diag(struct eq_buf *diag)
 /* "enquete: what failed: why" and the sysexits code. Config and data errors
  * come as "FILE:LINE: message" lines first; other details replace the
  * generic why. */
-static int
-fail(struct app *a, enum eq_err err, const char *what)
+int
+cli_fail(struct app *a, enum eq_err err, const char *what)
 {
     if (a->diag.len > 0 && (err == EQ_ERR_CONFIG || err == EQ_ERR_DATA)) {
-        print_diag(&a->diag);
+        cli_print_diag(&a->diag);
         fprintf(stderr, "enquete: %s: %s\n", what, eq_strerror(err));
     } else if (a->diag.len > 0) {
         const char *p = buf_str(&a->diag);
@@ -86,11 +73,8 @@ fail(struct app *a, enum eq_err err, const char *what)
     return eq_exit_code(err);
 }
 
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
+int
+cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
 
@@ -102,40 +86,40 @@ usage_error(const char *fmt, ...)
     return 64;
 }
 
-static int
-need(struct app *a, unsigned what)
+int
+cli_need(struct app *a, unsigned what)
 {
     enum eq_err err;
 
     if (a->cfg == NULL) {
         err = config_load(a->config_path, &a->cfg, &a->diag);
         if (err != EQ_OK)
-            return fail(a, err, "config");
+            return cli_fail(a, err, "config");
         if (a->now_arg) {
             if (eqtime_parse_iso(a->now_arg, a->cfg->general.timezone,
                                  &a->now) != 0)
-                return usage_error("--now: not an ISO 8601 time: %s",
+                return cli_usage_error("--now: not an ISO 8601 time: %s",
                                    a->now_arg);
         }
     }
     if ((what & NEED_STORE) && a->st == NULL) {
         err = store_open(a->cfg->general.database, &a->st, &a->diag);
         if (err != EQ_OK)
-            return fail(a, err, a->cfg->general.database);
+            return cli_fail(a, err, a->cfg->general.database);
     }
     if ((what & NEED_CAMPAIGNS) && a->camps == NULL) {
         err = campaign_load_dir(a->cfg->general.campaigns,
                                 a->cfg->general.timezone, &a->camps,
                                 &a->n_camps, &a->diag);
         if (err != EQ_OK)
-            return fail(a, err, "campaigns");
+            return cli_fail(a, err, "campaigns");
     }
     return 0;
 }
 
 /* getopt_long over a command's own arguments; argv[0] is the command. */
-static void
-reset_getopt(void)
+void
+cli_reset_getopt(void)
 {
     optind = 1;
     opterr = 1;
@@ -170,8 +154,8 @@ cmd_init(struct app *a, int argc, char **argv)
     int rc;
     (void)argv;
     if (argc > 1)
-        return usage_error("init: unexpected argument %s", argv[1]);
-    if ((rc = need(a, NEED_STORE)) != 0)
+        return cli_usage_error("init: unexpected argument %s", argv[1]);
+    if ((rc = cli_need(a, NEED_STORE)) != 0)
         return rc;
     printf("database %s at schema version %d\n", a->cfg->general.database,
            store_schema_version(a->st));
@@ -186,7 +170,7 @@ cmd_org(struct app *a, int argc, char **argv)
     enum eq_err err;
 
     if (argc < 2)
-        return usage_error("org: missing subcommand%s (import, show, reactivate)",
+        return cli_usage_error("org: missing subcommand%s (import, show, reactivate)",
                            "");
     const char *sub = argv[1];
     if (strcmp(sub, "import") == 0) {
@@ -195,22 +179,22 @@ cmd_org(struct app *a, int argc, char **argv)
             if (strcmp(argv[i], "--prune") == 0)
                 prune = 1;
             else if (argv[i][0] == '-')
-                return usage_error("org import: unknown option %s", argv[i]);
+                return cli_usage_error("org import: unknown option %s", argv[i]);
             else if (file == NULL)
                 file = argv[i];
             else
-                return usage_error("org import: unexpected argument %s",
+                return cli_usage_error("org import: unexpected argument %s",
                                    argv[i]);
         }
         if (file == NULL)
-            return usage_error("org import: missing FILE.csv%s", "");
-        if ((rc = need(a, NEED_STORE)) != 0)
+            return cli_usage_error("org import: missing FILE.csv%s", "");
+        if ((rc = cli_need(a, NEED_STORE)) != 0)
             return rc;
         struct org_report rep;
         memset(&rep, 0, sizeof rep);
         err = org_import(a->st, file, prune, a->now, &rep, &a->diag);
         if (err != EQ_OK)
-            return fail(a, err, "org import");
+            return cli_fail(a, err, "org import");
         printf("%s: %zu rows; departments: %zu added, %zu changed; "
                "employees: %zu added, %zu changed, %zu deactivated, "
                "%zu unchanged; %zu open invitations cancelled\n",
@@ -222,8 +206,8 @@ cmd_org(struct app *a, int argc, char **argv)
     }
     if (strcmp(sub, "show") == 0 || strcmp(sub, "reactivate") == 0) {
         if (argc != 3)
-            return usage_error("org %s: expects one EMAIL", sub);
-        if ((rc = need(a, NEED_STORE)) != 0)
+            return cli_usage_error("org %s: expects one EMAIL", sub);
+        if ((rc = cli_need(a, NEED_STORE)) != 0)
             return rc;
         struct eq_buf out = {0};
         if (sub[0] == 's')
@@ -233,9 +217,9 @@ cmd_org(struct app *a, int argc, char **argv)
         if (err == EQ_OK)
             fputs(sub[0] == 's' ? buf_str(&out) : "reactivated\n", stdout);
         buf_free(&out);
-        return err == EQ_OK ? 0 : fail(a, err, argv[2]);
+        return err == EQ_OK ? 0 : cli_fail(a, err, argv[2]);
     }
-    return usage_error("org: unknown subcommand %s", sub);
+    return cli_usage_error("org: unknown subcommand %s", sub);
 }
 
 /* --- campaign -------------------------------------------------------- */
@@ -343,9 +327,9 @@ cmd_campaign(struct app *a, int argc, char **argv)
     char b[32];
 
     if (argc < 2)
-        return usage_error("campaign: missing subcommand%s (list, check)", "");
+        return cli_usage_error("campaign: missing subcommand%s (list, check)", "");
     if (strcmp(argv[1], "list") == 0) {
-        if ((rc = need(a, NEED_CAMPAIGNS)) != 0)
+        if ((rc = cli_need(a, NEED_CAMPAIGNS)) != 0)
             return rc;
         for (size_t i = 0; i < a->n_camps; i++) {
             const struct campaign *c = a->camps[i];
@@ -372,7 +356,7 @@ cmd_campaign(struct app *a, int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "check") == 0) {
-        if ((rc = need(a, NEED_CONFIG)) != 0)
+        if ((rc = cli_need(a, NEED_CONFIG)) != 0)
             return rc;
         struct campaign **cs = NULL;
         size_t n = 0;
@@ -380,13 +364,13 @@ cmd_campaign(struct app *a, int argc, char **argv)
         if (argc > 2) {
             cs = calloc((size_t)argc - 2, sizeof *cs);
             if (cs == NULL)
-                return fail(a, EQ_ERR_NOMEM, "campaign check");
+                return cli_fail(a, EQ_ERR_NOMEM, "campaign check");
             for (int i = 2; i < argc; i++) {
                 err = campaign_load(argv[i], a->cfg->general.timezone, &cs[n],
                                     &a->diag);
                 if (err != EQ_OK) {
                     campaign_free_all(cs, n);
-                    return fail(a, err, argv[i]);
+                    return cli_fail(a, err, argv[i]);
                 }
                 n++;
             }
@@ -395,7 +379,7 @@ cmd_campaign(struct app *a, int argc, char **argv)
                                     a->cfg->general.timezone, &cs, &n,
                                     &a->diag);
             if (err != EQ_OK)
-                return fail(a, err, a->cfg->general.campaigns);
+                return cli_fail(a, err, a->cfg->general.campaigns);
         }
         err = EQ_OK;
         /* Department codes are checked against the organisation once one
@@ -403,7 +387,7 @@ cmd_campaign(struct app *a, int argc, char **argv)
         struct store_department *deps = NULL;
         size_t n_deps = 0;
         int have_org = access(a->cfg->general.database, F_OK) == 0 &&
-                       need(a, NEED_STORE) == 0 &&
+                       cli_need(a, NEED_STORE) == 0 &&
                        store_departments(a->st, &deps, &n_deps) == EQ_OK &&
                        n_deps > 0;
         for (size_t i = 0; i < n && have_org; i++)
@@ -420,14 +404,14 @@ cmd_campaign(struct app *a, int argc, char **argv)
         if (err == EQ_OK && have_org)
             err = check_feasibility(a, cs, n);
         campaign_free_all(cs, n);
-        return err == EQ_OK ? 0 : fail(a, err, "campaign check");
+        return err == EQ_OK ? 0 : cli_fail(a, err, "campaign check");
     }
-    return usage_error("campaign: unknown subcommand %s", argv[1]);
+    return cli_usage_error("campaign: unknown subcommand %s", argv[1]);
 }
 
 /* --- the mail work --------------------------------------------------- */
-static int
-open_io(struct app *a, unsigned steps, struct transport **tx,
+int
+cli_open_io(struct app *a, unsigned steps, struct transport **tx,
         struct source **src)
 {
     enum eq_err err;
@@ -435,12 +419,12 @@ open_io(struct app *a, unsigned steps, struct transport **tx,
     if (steps & (RUN_SEND | RUN_DIGEST)) {
         err = transport_open(a->cfg, tx, &a->diag);
         if (err != EQ_OK)
-            return fail(a, err, "outgoing mail");
+            return cli_fail(a, err, "outgoing mail");
     }
     if (steps & RUN_INGEST) {
         err = source_open(a->cfg, src, &a->diag);
         if (err != EQ_OK)
-            return fail(a, err, "incoming mail");
+            return cli_fail(a, err, "incoming mail");
     }
     return 0;
 }
@@ -458,8 +442,8 @@ progress_bar(void *arg, size_t done, size_t total)
 /* One mail-working command at a time per database: a second `run` started
  * while one is busy (cron every minute, a slow server) leaves at once, so
  * nothing is sent twice. The lock goes with the process. */
-static int
-lock_runs(struct app *a)
+int
+cli_lock_runs(struct app *a)
 {
     char path[4096];
     int fd;
@@ -480,8 +464,8 @@ lock_runs(struct app *a)
     return 0; /* fd stays open, and locked, until exit */
 }
 
-static int
-do_steps(struct app *a, const char *command, unsigned steps)
+int
+cli_do_steps(struct app *a, const char *command, unsigned steps)
 {
     struct transport *tx = NULL;
     struct source *src = NULL;
@@ -491,27 +475,27 @@ do_steps(struct app *a, const char *command, unsigned steps)
     eq_time started;
     int rc;
 
-    if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0 ||
-        (rc = lock_runs(a)) != 0)
+    if ((rc = cli_need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0 ||
+        (rc = cli_lock_runs(a)) != 0)
         return rc;
-    started = a->now; /* --now is read in the configured zone by need() */
+    started = a->now; /* --now is read in the configured zone by cli_need() */
     /* A mailbox that cannot be opened skips its steps, not the others. */
     if ((steps & (RUN_SEND | RUN_DIGEST)) &&
         (err = transport_open(a->cfg, &tx, &a->diag)) != EQ_OK) {
         io = err;
-        fail(a, err, "outgoing mail");
+        cli_fail(a, err, "outgoing mail");
     }
     if ((steps & RUN_INGEST) &&
         (err = source_open(a->cfg, &src, &a->diag)) != EQ_OK) {
         if (io == EQ_OK)
             io = err;
-        fail(a, err, "incoming mail");
+        cli_fail(a, err, "incoming mail");
     }
     struct run_ctx ctx = {.st = a->st, .cfg = a->cfg, .campaigns = a->camps,
                           .n_campaigns = a->n_camps, .tx = tx, .src = src,
                           .now = a->now};
     if ((err = store_seed(a->st, &ctx.seed)) != EQ_OK) {
-        rc = fail(a, err, command);
+        rc = cli_fail(a, err, command);
         goto out;
     }
     if (isatty(STDERR_FILENO))
@@ -524,10 +508,10 @@ do_steps(struct app *a, const char *command, unsigned steps)
                   err == EQ_OK && io == EQ_OK, buf_str(&line));
     printf("%s: %s\n", command, buf_str(&line));
     if (err != EQ_OK)
-        rc = fail(a, err, command);
+        rc = cli_fail(a, err, command);
     else if (io != EQ_OK)
         rc = eq_exit_code(io);
-    print_diag(&a->diag); /* warnings, e.g. permanent failures */
+    cli_print_diag(&a->diag); /* warnings, e.g. permanent failures */
 out:
     buf_free(&line);
     transport_close(tx);
@@ -539,24 +523,24 @@ static int
 cmd_run(struct app *a, int argc, char **argv)
 {
     if (argc > 1)
-        return usage_error("run: unexpected argument %s", argv[1]);
-    return do_steps(a, "run", RUN_ALL);
+        return cli_usage_error("run: unexpected argument %s", argv[1]);
+    return cli_do_steps(a, "run", RUN_ALL);
 }
 
 static int
 cmd_send(struct app *a, int argc, char **argv)
 {
     if (argc > 1)
-        return usage_error("send: unexpected argument %s", argv[1]);
-    return do_steps(a, "send", RUN_SCHEDULE | RUN_SEND);
+        return cli_usage_error("send: unexpected argument %s", argv[1]);
+    return cli_do_steps(a, "send", RUN_SCHEDULE | RUN_SEND);
 }
 
 static int
 cmd_ingest(struct app *a, int argc, char **argv)
 {
     if (argc > 1)
-        return usage_error("ingest: unexpected argument %s", argv[1]);
-    return do_steps(a, "ingest", RUN_INGEST);
+        return cli_usage_error("ingest: unexpected argument %s", argv[1]);
+    return cli_do_steps(a, "ingest", RUN_INGEST);
 }
 
 static int
@@ -572,12 +556,12 @@ cmd_digest(struct app *a, int argc, char **argv)
         if (strcmp(argv[i], "--dry-run") == 0)
             dry = 1;
         else
-            return usage_error("digest: unexpected argument %s", argv[i]);
+            return cli_usage_error("digest: unexpected argument %s", argv[i]);
     }
-    if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
+    if ((rc = cli_need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
-    if (!dry && ((rc = lock_runs(a)) != 0 ||
-                 (rc = open_io(a, RUN_DIGEST, &tx, NULL)) != 0))
+    if (!dry && ((rc = cli_lock_runs(a)) != 0 ||
+                 (rc = cli_open_io(a, RUN_DIGEST, &tx, NULL)) != 0))
         return rc;
     for (size_t i = 0; i < a->n_camps && err == EQ_OK; i++) {
         struct digest_summary ds;
@@ -589,7 +573,7 @@ cmd_digest(struct app *a, int argc, char **argv)
     transport_close(tx);
     if (err != EQ_OK) {
         buf_free(&out);
-        return fail(a, err, "digest");
+        return cli_fail(a, err, "digest");
     }
     fputs(buf_str(&out), stdout);
     if (!dry)
@@ -598,17 +582,6 @@ cmd_digest(struct app *a, int argc, char **argv)
         printf("digest: nothing due\n");
     buf_free(&out);
     return 0;
-}
-
-static int
-cmd_daemon(struct app *a, int argc, char **argv)
-{
-    (void)a;
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "enquete: daemon: not available yet; run 'enquete run' "
-                    "from cron or a systemd timer instead\n");
-    return 69;
 }
 
 static const struct campaign *
@@ -621,8 +594,8 @@ campaign_arg(struct app *a, const char *name)
 }
 
 /* Minimal JSON string output for names and codes. */
-static void
-json_str(const char *v)
+void
+cli_json_str(const char *v)
 {
     putchar('"');
     for (const unsigned char *p = (const unsigned char *)(v ? v : ""); *p;
@@ -753,9 +726,9 @@ static void
 print_feasible_json(const struct campaign *c, const struct run_feasible *f)
 {
     printf("{\"campaign\":");
-    json_str(c->name);
+    cli_json_str(c->name);
     printf(",\"period\":\"%s\",\"provider\":", f->period);
-    json_str(f->code);
+    cli_json_str(f->code);
     printf(",\"need\":%lld,\"feasible\":%lld,\"expected_responses\":%.1f,"
            "\"nps_margin\":%.1f,\"capped\":%s}\n",
            (long long)f->f.need, (long long)f->f.feasible,
@@ -799,7 +772,7 @@ cmd_plan(struct app *a, int argc, char **argv)
     eq_day from, to;
     enum eq_err err;
 
-    reset_getopt();
+    cli_reset_getopt();
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'f': from_s = optarg; break;
@@ -809,18 +782,18 @@ cmd_plan(struct app *a, int argc, char **argv)
         }
     }
     if (optind < argc)
-        return usage_error("plan: unexpected argument %s", argv[optind]);
-    if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
+        return cli_usage_error("plan: unexpected argument %s", argv[optind]);
+    if ((rc = cli_need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
     const char *tz = a->cfg->general.timezone;
     eqtime_to_local(a->now, tz, &from, NULL);
     if (from_s && eqtime_parse_day(from_s, &from) != 0)
-        return usage_error("plan: --from wants YYYY-MM-DD, not %s", from_s);
+        return cli_usage_error("plan: --from wants YYYY-MM-DD, not %s", from_s);
     to = from + 13;
     if (to_s && eqtime_parse_day(to_s, &to) != 0)
-        return usage_error("plan: --to wants YYYY-MM-DD, not %s", to_s);
+        return cli_usage_error("plan: --to wants YYYY-MM-DD, not %s", to_s);
     if (to < from || to - from > 366)
-        return usage_error("plan: --to must be within a year after --from");
+        return cli_usage_error("plan: --to must be within a year after --from");
     /* The schedule runs for real, but on a copy that is thrown away. */
     struct run_ctx ctx = {.cfg = a->cfg, .campaigns = a->camps,
                           .n_campaigns = a->n_camps,
@@ -855,7 +828,7 @@ cmd_plan(struct app *a, int argc, char **argv)
         }
     }
     if (err != EQ_OK) {
-        rc = fail(a, err, "plan");
+        rc = cli_fail(a, err, "plan");
         goto out;
     }
     if (n_lines > 0)
@@ -865,11 +838,11 @@ cmd_plan(struct app *a, int argc, char **argv)
             char iso[21];
             eqtime_format_iso(lines[i].at, iso);
             printf("{\"campaign\":");
-            json_str(lines[i].inv->campaign);
+            cli_json_str(lines[i].inv->campaign);
             printf(",\"period\":\"%s\",\"provider\":", lines[i].inv->period);
-            json_str(lines[i].inv->provider_code);
+            cli_json_str(lines[i].inv->provider_code);
             printf(",\"employee\":");
-            json_str(lines[i].inv->email);
+            cli_json_str(lines[i].inv->email);
             printf(",\"send_at\":\"%s\",\"kind\":\"%s\"}\n", iso,
                    lines[i].reminder ? "reminder" : "invite");
         }
@@ -939,58 +912,6 @@ out:
     return rc;
 }
 
-/* --- report ---------------------------------------------------------- */
-static int
-cmd_report(struct app *a, int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"period", required_argument, NULL, 'p'},
-        {"department", required_argument, NULL, 'd'},
-        {"campaign", required_argument, NULL, 'c'},
-        {"format", required_argument, NULL, 'f'},
-        {"actions", no_argument, NULL, 'a'},
-        {NULL, 0, NULL, 0}};
-    const char *period = NULL, *dept = NULL, *camp = NULL, *fmt = "text";
-    int o, rc, shown = 0;
-
-    reset_getopt();
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case 'p': period = optarg; break;
-        case 'd': dept = optarg; break;
-        case 'c': camp = optarg; break;
-        case 'f': fmt = optarg; break;
-        case 'a':
-            fprintf(stderr, "enquete: report --actions: not available yet\n");
-            return 69;
-        default: return 64;
-        }
-    }
-    if (optind < argc)
-        return usage_error("report: unexpected argument %s", argv[optind]);
-    if (strcmp(fmt, "text") && strcmp(fmt, "html") && strcmp(fmt, "json") &&
-        strcmp(fmt, "csv"))
-        return usage_error("report: --format must be text, html, json or csv, "
-                           "not %s", fmt);
-    if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
-        return rc;
-    for (size_t i = 0; i < a->n_camps; i++) {
-        char *out = NULL;
-        if (camp && strcmp(camp, a->camps[i]->name) != 0)
-            continue;
-        enum eq_err err = digest_report(a->st, a->cfg, a->camps[i], period,
-                                        dept, fmt, &out, &a->diag);
-        if (err != EQ_OK)
-            return fail(a, err, "report");
-        fputs(out, stdout);
-        free(out);
-        shown++;
-    }
-    if (shown == 0)
-        return usage_error("report: no campaign %s", camp ? camp : "defined");
-    return 0;
-}
-
 /* --- review ---------------------------------------------------------- */
 /* Mail text on the operator's terminal: control characters shown as '?'. */
 static void
@@ -1007,11 +928,11 @@ review_ctx(struct app *a, struct ingest_ctx *ic, int64_t **ids)
 
     *ids = calloc(a->n_camps ? a->n_camps : 1, sizeof **ids);
     if (*ids == NULL)
-        return fail(a, EQ_ERR_NOMEM, "review");
+        return cli_fail(a, EQ_ERR_NOMEM, "review");
     for (size_t i = 0; i < a->n_camps && err == EQ_OK; i++)
         err = store_campaign_ensure(a->st, a->camps[i]->name, &(*ids)[i]);
     if (err != EQ_OK)
-        return fail(a, err, "review");
+        return cli_fail(a, err, "review");
     *ic = (struct ingest_ctx){.st = a->st, .cfg = a->cfg,
                               .campaigns = a->camps, .campaign_ids = *ids,
                               .n_campaigns = a->n_camps, .now = a->now};
@@ -1031,16 +952,16 @@ cmd_review(struct app *a, int argc, char **argv)
     enum eq_err err;
 
     if (argc < 2)
-        return usage_error("review: missing subcommand (list, assign, drop)");
-    if ((rc = need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
+        return cli_usage_error("review: missing subcommand (list, assign, drop)");
+    if ((rc = cli_need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
     if (strcmp(argv[1], "list") == 0) {
         struct store_inbound *in = NULL;
         size_t n = 0;
         if (argc > 2)
-            return usage_error("review list: unexpected argument %s", argv[2]);
+            return cli_usage_error("review list: unexpected argument %s", argv[2]);
         if ((err = store_review_list(a->st, &in, &n)) != EQ_OK)
-            return fail(a, err, "review list");
+            return cli_fail(a, err, "review list");
         for (size_t i = 0; i < n; i++) {
             char iso[21];
             eqtime_format_iso(in[i].received_at, iso);
@@ -1058,14 +979,14 @@ cmd_review(struct app *a, int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "assign") != 0 && strcmp(argv[1], "drop") != 0)
-        return usage_error("review: unknown subcommand %s", argv[1]);
+        return cli_usage_error("review: unknown subcommand %s", argv[1]);
     if (argc < 3 || eq_parse_long(argv[2], 1, INT64_MAX, &id) != 0)
-        return usage_error("review %s: expects a message ID from 'review "
+        return cli_usage_error("review %s: expects a message ID from 'review "
                            "list'",
                            argv[1]);
     for (int i = 3; i < argc; i++) {
         if (strcmp(argv[1], "assign") != 0)
-            return usage_error("review drop: unexpected argument %s", argv[i]);
+            return cli_usage_error("review drop: unexpected argument %s", argv[i]);
         if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
             token = argv[++i];
         } else if (strcmp(argv[i], "--nvt") == 0) {
@@ -1076,19 +997,19 @@ cmd_review(struct app *a, int argc, char **argv)
             long sc;
             if (eqs == NULL || eqs == v ||
                 eq_parse_long(eqs + 1, 0, 100, &sc) != 0)
-                return usage_error("review assign: --score wants METRIC=N, "
+                return cli_usage_error("review assign: --score wants METRIC=N, "
                                    "not %s",
                                    v);
             *eqs = '\0';
             scores[ns].metric = v;
             scores[ns++].score = (int)sc;
         } else {
-            return usage_error("review assign: unexpected argument %s",
+            return cli_usage_error("review assign: unexpected argument %s",
                                argv[i]);
         }
     }
     if (strcmp(argv[1], "assign") == 0 && token == NULL)
-        return usage_error("review assign: --token TOKEN is required");
+        return cli_usage_error("review assign: --token TOKEN is required");
     if ((rc = review_ctx(a, &ic, &ids)) != 0)
         goto out;
     if (strcmp(argv[1], "drop") == 0)
@@ -1096,7 +1017,7 @@ cmd_review(struct app *a, int argc, char **argv)
     else
         err = ingest_assign(&ic, id, token, scores, ns, nvt, &a->diag);
     if (err != EQ_OK)
-        rc = fail(a, err, "review");
+        rc = cli_fail(a, err, "review");
     else
         printf("message %ld %s\n", id,
                argv[1][0] == 'd' ? "dropped" : "recorded as the answer");
@@ -1118,23 +1039,23 @@ compose_sample(struct app *a, const char *camp, const char *employee,
     enum eq_err err;
     int rc;
 
-    if ((rc = need(a, NEED_CAMPAIGNS)) != 0)
+    if ((rc = cli_need(a, NEED_CAMPAIGNS)) != 0)
         return rc;
     /* Real names come from the database when there is one; a preview never
      * creates it. */
     if ((employee || access(a->cfg->general.database, F_OK) == 0) &&
-        (rc = need(a, NEED_STORE)) != 0)
+        (rc = cli_need(a, NEED_STORE)) != 0)
         return rc;
     if ((c = campaign_arg(a, camp)) == NULL)
-        return usage_error("no campaign named %s (see 'enquete campaign list')",
+        return cli_usage_error("no campaign named %s (see 'enquete campaign list')",
                            camp ? camp : "(none)");
     memset(&e, 0, sizeof e);
     memset(&inv, 0, sizeof inv);
     if ((err = token_new(inv.token)) != EQ_OK)
-        return fail(a, err, "token");
+        return cli_fail(a, err, "token");
     if (employee) {
         if ((err = store_employee_find(a->st, employee, &e)) != EQ_OK)
-            return fail(a, err, employee);
+            return cli_fail(a, err, employee);
     }
     inv.email = to ? (char *)to : e.email ? e.email : "voorbeeld@example.org";
     inv.employee_name = e.name ? e.name : "Voorbeeld Medewerker";
@@ -1160,7 +1081,7 @@ compose_sample(struct app *a, const char *camp, const char *employee,
     err = compose_invitation(&ci, raw, len, env, &a->diag);
     store_department_clear(&d);
     store_employee_clear(&e);
-    return err == EQ_OK ? 0 : fail(a, err, "compose");
+    return err == EQ_OK ? 0 : cli_fail(a, err, "compose");
 }
 
 static int
@@ -1182,13 +1103,13 @@ cmd_preview(struct app *a, int argc, char **argv)
         else if (strcmp(argv[i], "--html") == 0 && i + 1 < argc)
             html = argv[++i];
         else
-            return usage_error("preview: unexpected argument %s", argv[i]);
+            return cli_usage_error("preview: unexpected argument %s", argv[i]);
     }
     if (camp == NULL)
-        return usage_error("preview: --campaign C is required");
+        return cli_usage_error("preview: --campaign C is required");
     if (lang && strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0)
-        return usage_error("preview: --lang must be nl or en, not %s", lang);
-    if ((rc = need(a, NEED_CONFIG)) != 0)
+        return cli_usage_error("preview: --lang must be nl or en, not %s", lang);
+    if ((rc = cli_need(a, NEED_CONFIG)) != 0)
         return rc;
     if ((rc = compose_sample(a, camp, emp, NULL, lang, &raw, &len, &env)) != 0)
         return rc;
@@ -1201,7 +1122,7 @@ cmd_preview(struct app *a, int argc, char **argv)
         if (f && (fputs(m->html, f) < 0 || fclose(f) != 0))
             err = EQ_ERR_IO;
         if (err != EQ_OK)
-            rc = fail(a, err, html);
+            rc = cli_fail(a, err, html);
         else
             fprintf(stderr, "enquete: HTML part written to %s\n", html);
     }
@@ -1229,16 +1150,16 @@ cmd_test_send(struct app *a, int argc, char **argv)
         else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
             to = argv[++i];
         else
-            return usage_error("test-send: unexpected argument %s", argv[i]);
+            return cli_usage_error("test-send: unexpected argument %s", argv[i]);
     }
     if (camp == NULL || to == NULL)
-        return usage_error("test-send: --campaign C and --to ADDRESS are "
+        return cli_usage_error("test-send: --campaign C and --to ADDRESS are "
                            "required%s", "");
-    if ((rc = need(a, NEED_CONFIG)) != 0)
+    if ((rc = cli_need(a, NEED_CONFIG)) != 0)
         return rc;
     if ((rc = compose_sample(a, camp, NULL, to, NULL, &raw, &len, &env)) != 0)
         return rc;
-    if ((rc = open_io(a, RUN_SEND, &tx, NULL)) == 0) {
+    if ((rc = cli_open_io(a, RUN_SEND, &tx, NULL)) == 0) {
         const char *rcpt[1] = {to};
         struct transport_msg m = {env, rcpt, 1, raw, len};
         enum eq_err err = transport_send(tx, &m, &res);
@@ -1253,107 +1174,6 @@ cmd_test_send(struct app *a, int argc, char **argv)
     free(raw);
     free(env);
     return rc;
-}
-
-/* --- status ---------------------------------------------------------- */
-static int
-cmd_status(struct app *a, int argc, char **argv)
-{
-    int json = 0, rc;
-    struct store_status s;
-    enum eq_err err;
-    char t1[21] = "never", t2[21] = "-", t3[21] = "-";
-
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = 1;
-        else
-            return usage_error("status: unexpected argument %s", argv[i]);
-    }
-    if ((rc = need(a, NEED_STORE)) != 0)
-        return rc;
-    memset(&s, 0, sizeof s);
-    if ((err = store_status_get(a->st, &s)) != EQ_OK)
-        return fail(a, err, "status");
-    uint32_t uidvalidity = 0, last_uid = 0;
-    int box_found = store_mailbox_get(a->st, a->cfg->imap.srv.url,
-                                      &uidvalidity, &last_uid, NULL) == EQ_OK;
-    if (s.last_run_started)
-        eqtime_format_iso(s.last_run_started, t1);
-    if (s.last_run_finished)
-        eqtime_format_iso(s.last_run_finished, t2);
-    if (s.next_planned)
-        eqtime_format_iso(s.next_planned, t3);
-    if (json) {
-        printf("{\"database\":");
-        json_str(a->cfg->general.database);
-        printf(",\"schema_version\":%d,\"employees_active\":%lld,"
-               "\"invitations\":{",
-               store_schema_version(a->st), (long long)s.employees_active);
-        for (int i = 0; i < INV__COUNT; i++)
-            printf("%s\"%s\":%lld", i ? "," : "",
-                   store_inv_state_name((enum inv_state)i),
-                   (long long)s.by_state[i]);
-        printf("},\"mailbox\":");
-        if (box_found)
-            printf("{\"uidvalidity\":%lu,\"last_uid\":%lu}",
-                   (unsigned long)uidvalidity, (unsigned long)last_uid);
-        else
-            printf("null");
-        printf(",\"review\":%lld,\"inbound\":%lld,\"next_planned\":%s%s%s,"
-               "\"last_run\":",
-               (long long)s.review, (long long)s.inbound,
-               s.next_planned ? "\"" : "", s.next_planned ? t3 : "null",
-               s.next_planned ? "\"" : "");
-        if (s.last_run_started)
-        {
-            printf("{\"command\":");
-            json_str(s.last_run_command);
-            printf(",\"started\":\"%s\",\"finished\":\"%s\",\"ok\":%s}", t1,
-                   t2, s.last_run_ok ? "true" : "false");
-        }
-        else
-            printf("null");
-        printf("}\n");
-    } else {
-        printf("database:   %s (schema %d)\n", a->cfg->general.database,
-               store_schema_version(a->st));
-        printf("employees:  %lld active\n", (long long)s.employees_active);
-        printf("queue:      %lld planned, %lld deferred, %lld sending; next "
-               "planned %s\n",
-               (long long)s.by_state[INV_PLANNED],
-               (long long)s.by_state[INV_DEFERRED],
-               (long long)s.by_state[INV_SENDING], t3);
-        printf("invitations:");
-        for (int i = 0; i < INV__COUNT; i++)
-            printf(" %s %lld%s", store_inv_state_name((enum inv_state)i),
-                   (long long)s.by_state[i], i + 1 < INV__COUNT ? "," : "\n");
-        printf("inbound:    %lld messages, %lld to review\n",
-               (long long)s.inbound, (long long)s.review);
-        if (box_found)
-            printf("mailbox:    %s read up to UID %lu (UIDVALIDITY %lu)\n",
-                   a->cfg->imap.srv.url, (unsigned long)last_uid,
-                   (unsigned long)uidvalidity);
-        printf("last run:   %s %s%s%s\n", t1,
-               s.last_run_command ? s.last_run_command : "",
-               s.last_run_started ? (s.last_run_ok ? " ok" : " FAILED") : "",
-               s.last_run_summary ? "" : "");
-        if (s.last_run_summary)
-            printf("            %s\n", s.last_run_summary);
-    }
-    store_status_clear(&s);
-    return 0;
-}
-
-static int
-cmd_privacy(struct app *a, int argc, char **argv)
-{
-    (void)a;
-    if (argc < 3 || (strcmp(argv[1], "export") && strcmp(argv[1], "erase")))
-        return usage_error("privacy: expects export EMAIL or erase EMAIL%s",
-                           "");
-    fprintf(stderr, "enquete: privacy %s: not available yet\n", argv[1]);
-    return 69;
 }
 
 /* --- inspect --------------------------------------------------------- */
@@ -1400,10 +1220,10 @@ cmd_inspect(struct app *a, int argc, char **argv)
             first++;
             break;
         } else
-            return usage_error("inspect: unknown option %s", argv[first]);
+            return cli_usage_error("inspect: unknown option %s", argv[first]);
     }
     if (first >= argc)
-        return usage_error("inspect: no FILE given%s", "");
+        return cli_usage_error("inspect: no FILE given%s", "");
     char *mcopy = metrics ? strdup(metrics) : NULL;
     for (char *p = mcopy, *s; p && n_ids < 16; p = s) {
         s = strchr(p, ',');
@@ -1424,7 +1244,7 @@ cmd_inspect(struct app *a, int argc, char **argv)
         enum eq_err err =
             ingest_inspect(argv[i], raw, len, ids, n_ids, json, &out, &a->diag);
         if (err != EQ_OK) {
-            rc = fail(a, err, argv[i]);
+            rc = cli_fail(a, err, argv[i]);
         } else {
             fputs(buf_str(&out), stdout);
         }
@@ -1461,9 +1281,9 @@ static const struct command commands[] = {
     {"run", cmd_run, "run",
      "One tick: schedule, send, ingest, expire, digest. For cron or systemd\n"
      "timers; --now replaces the clock."},
-    {"daemon", cmd_daemon, "daemon",
+    {"daemon", cli_cmd_daemon, "daemon",
      "Tick forever with IMAP IDLE. Not available yet (exit 69)."},
-    {"report", cmd_report,
+    {"report", cli_cmd_report,
      "report [--campaign C] [--period P] [--department D] [--actions] "
      "[--format text|html|json|csv]",
      "Results on demand, with the same numbers and suppression as the "
@@ -1481,9 +1301,9 @@ static const struct command commands[] = {
      "part to FILE to open in a browser."},
     {"test-send", cmd_test_send, "test-send --campaign C --to ADDRESS",
      "Send a sample invitation to ADDRESS through the configured transport."},
-    {"status", cmd_status, "status [--json]",
+    {"status", cli_cmd_status, "status [--json]",
      "Queue, invitations by state, inbound and review counts, last run."},
-    {"privacy", cmd_privacy, "privacy export EMAIL | privacy erase EMAIL",
+    {"privacy", cli_cmd_privacy, "privacy export EMAIL | privacy erase EMAIL",
      "A person's data (AVG/GDPR). Not available yet (exit 69)."},
     {"inspect", cmd_inspect, "inspect [--metrics a,b,…] [--json] FILE…",
      "Read .eml files as ingest would, without a database: one JSON object\n"
@@ -1545,7 +1365,7 @@ cli_main(int argc, char **argv)
         } else if (strncmp(o, "--now=", 6) == 0) {
             a.now_arg = o + 6;
         } else {
-            return usage_error("unknown option %s", o);
+            return cli_usage_error("unknown option %s", o);
         }
     }
     if (i >= argc) {
@@ -1554,7 +1374,7 @@ cli_main(int argc, char **argv)
     }
     const struct command *c = find_command(argv[i]);
     if (c == NULL)
-        return usage_error("unknown command %s", argv[i]);
+        return cli_usage_error("unknown command %s", argv[i]);
     if (wants_help(argc - i, argv + i))
         return cmd_help_for(c);
     if (a.config_path == NULL || *a.config_path == '\0')
@@ -1565,7 +1385,7 @@ cli_main(int argc, char **argv)
          * zone-independent form is checked here so errors come early. */
         eq_time t;
         if (eqtime_parse_iso(a.now_arg, "UTC", &t) != 0)
-            return usage_error("--now: not an ISO 8601 time: %s", a.now_arg);
+            return cli_usage_error("--now: not an ISO 8601 time: %s", a.now_arg);
         a.now = t;
     }
     rc = c->fn(&a, argc - i, argv + i);

@@ -49,6 +49,16 @@ struct source_ops {
      * queued is moved before flush (close drops the queue: those messages
      * are read again next time), so the caller can commit first. */
     enum eq_err (*flush)(struct source *s);
+    /* Optional: removes handled mail (imap: the processed, bounces,
+     * auto-reply and review folders; maildir: cur/) that arrived before
+     * cutoff (imap INTERNALDATE, maildir file time); *removed = how many. */
+    enum eq_err (*purge_before)(struct source *s, eq_time cutoff,
+                                size_t *removed);
+    /* Optional: blocks until new mail may have arrived (imap IDLE), wake_fd
+     * (>= 0) becomes readable, or timeout_ms passes; *arrived = 1 when the
+     * server announced new mail. */
+    enum eq_err (*wait)(struct source *s, int wake_fd, int timeout_ms,
+                        int *arrived);
     void (*close)(struct source *s);
 };
 
@@ -73,6 +83,13 @@ enum eq_err source_flush(struct source *s);
 int source_defers(const struct source *s);
 /* Tells the source where the last run stopped (no-op for maildir). */
 enum eq_err source_resume(struct source *s, const struct source_checkpoint *cp);
+/* See source_ops.purge_before; EQ_ERR_UNAVAILABLE when the source has none. */
+enum eq_err source_purge_before(struct source *s, eq_time cutoff,
+                                size_t *removed);
+/* See source_ops.wait; EQ_ERR_UNAVAILABLE when the source cannot wait for
+ * new mail (the caller polls instead). */
+enum eq_err source_wait(struct source *s, int wake_fd, int timeout_ms,
+                        int *arrived);
 void source_msg_clear(struct source_msg *m);
 void source_close(struct source *s);
 

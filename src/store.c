@@ -1,4 +1,5 @@
 #include "store.h"
+#include "store_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -151,6 +152,33 @@ static const char *const migrations[] = {
     " uidvalidity INTEGER NOT NULL,"
     " last_uid INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL);",
+    /* 4: the feedback loop (actions managers send by replying to their
+     * digest, numbered per department as they see them; the notices that
+     * tell raters about them, once per period) and data-protection
+     * bookkeeping per period (anonymised at close, purged by retention). */
+    "CREATE TABLE action ("
+    " id INTEGER PRIMARY KEY,"
+    " department_id INTEGER NOT NULL REFERENCES department(id),"
+    " campaign_id INTEGER NOT NULL REFERENCES campaign(id),"
+    " period_id INTEGER NOT NULL REFERENCES period(id),"
+    " number INTEGER NOT NULL,"
+    " text TEXT NOT NULL,"
+    " metric TEXT,"
+    " due_day INTEGER,"
+    " state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open','done')),"
+    " created_at INTEGER NOT NULL,"
+    " done_at INTEGER,"
+    " inbound_id INTEGER REFERENCES inbound(id) ON DELETE SET NULL,"
+    " author_id INTEGER REFERENCES employee(id) ON DELETE SET NULL,"
+    " UNIQUE (department_id, number));"
+    "CREATE INDEX action_period ON action(period_id, department_id);"
+    "CREATE TABLE action_notice ("
+    " period_id INTEGER NOT NULL REFERENCES period(id),"
+    " employee_id INTEGER NOT NULL REFERENCES employee(id) ON DELETE CASCADE,"
+    " sent_at INTEGER NOT NULL,"
+    " PRIMARY KEY (period_id, employee_id)) WITHOUT ROWID;"
+    "ALTER TABLE period ADD COLUMN anonymised_at INTEGER;"
+    "ALTER TABLE period ADD COLUMN purged_at INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -451,6 +479,7 @@ static const char *const sql_text[S__COUNT] = {
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[S__COUNT];
+    sqlite3_stmt *part[STORE_PART__COUNT][STORE_PART_SLOTS];
     struct eq_buf msg; /* last error, kept past statement resets */
 };
 
@@ -496,6 +525,45 @@ prep(struct store *st, enum sid id, sqlite3_stmt **out)
         }
     }
     *out = st->stmt[id];
+    return EQ_OK;
+}
+
+/* --- for the other files of the store module (store_int.h) ------------- */
+
+sqlite3 *
+store_db(struct store *st)
+{
+    return st->db;
+}
+
+enum eq_err
+store_fail(struct store *st, int rc)
+{
+    return fail(st, rc);
+}
+
+void
+store_set_msg(struct store *st, const char *msg)
+{
+    set_msg(st, msg);
+}
+
+enum eq_err
+store_prep_part(struct store *st, enum store_part part, int slot,
+                const char *sql, sqlite3_stmt **out)
+{
+    *out = NULL;
+    if (slot < 0 || slot >= STORE_PART_SLOTS)
+        return EQ_ERR_SOFTWARE;
+    if (st->part[part][slot] == NULL) {
+        int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                    &st->part[part][slot], NULL);
+        if (rc != SQLITE_OK) {
+            st->part[part][slot] = NULL;
+            return fail(st, rc);
+        }
+    }
+    *out = st->part[part][slot];
     return EQ_OK;
 }
 
@@ -983,6 +1051,9 @@ store_close(struct store *st)
         return;
     for (int i = 0; i < S__COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    for (int p = 0; p < STORE_PART__COUNT; p++)
+        for (int i = 0; i < STORE_PART_SLOTS; i++)
+            sqlite3_finalize(st->part[p][i]);
     if (st->db != NULL) {
         if (sqlite3_get_autocommit(st->db))
             sqlite3_exec(st->db, "PRAGMA optimize", NULL, NULL, NULL);

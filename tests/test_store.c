@@ -140,7 +140,7 @@ Test(store, fresh_database_is_migrated_and_private, .init = setup,
     struct stat sb;
     char dir[300];
 
-    cr_assert_eq(store_schema_version(st), 3);
+    cr_assert_eq(store_schema_version(st), 4);
     cr_assert_eq(stat(dbpath, &sb), 0);
     cr_assert_eq(sb.st_mode & 0777, 0600);
     snprintf(dir, sizeof dir, "%s/var/lib", tmpdir);
@@ -161,7 +161,7 @@ Test(store, in_memory_database_for_tests_of_other_modules, .fini = teardown)
     struct store_department d = {0};
 
     cr_assert_eq(store_open(":memory:", &st, NULL), EQ_OK);
-    cr_assert_eq(store_schema_version(st), 3);
+    cr_assert_eq(store_schema_version(st), 4);
     dept("it", "IT");
     cr_assert_eq(store_department_by_code(st, "it", &d), EQ_OK);
     store_department_clear(&d);
@@ -177,7 +177,7 @@ Test(store, reopening_keeps_data_and_migrates_nothing_twice, .init = setup,
     store_close(st);
     st = NULL;
     cr_assert_eq(store_open(dbpath, &st, &diag), EQ_OK, "%s", buf_str(&diag));
-    cr_assert_eq(store_schema_version(st), 3);
+    cr_assert_eq(store_schema_version(st), 4);
     cr_assert_eq(store_department_by_code(st, "sales", &d), EQ_OK);
     cr_assert_str_eq(d.name, "Sales");
     store_department_clear(&d);
@@ -968,12 +968,15 @@ Test(store, version_1_database_migrates_to_the_latest_keeping_people, .init = se
     cr_assert_eq(sqlite3_exec(db,
                               "ALTER TABLE employee DROP COLUMN joined_at;"
                               "DROP TABLE meta; DROP TABLE mailbox;"
+                              "DROP TABLE action_notice; DROP TABLE action;"
+                              "ALTER TABLE period DROP COLUMN anonymised_at;"
+                              "ALTER TABLE period DROP COLUMN purged_at;"
                               " PRAGMA user_version = 1;",
                               NULL, NULL, NULL),
                  SQLITE_OK, "%s", sqlite3_errmsg(db));
     sqlite3_close(db);
     cr_assert_eq(store_open(dbpath, &st, &diag), EQ_OK, "%s", buf_str(&diag));
-    cr_assert_eq(store_schema_version(st), 3);
+    cr_assert_eq(store_schema_version(st), 4);
     cr_assert_eq(store_employee_find(st, "ann@example.org", &e), EQ_OK);
     cr_assert_eq(e.joined_at, 0, "people from before are founding members");
     store_employee_clear(&e);

@@ -1,0 +1,61 @@
+#include "cli_int.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+
+/* --- report ---------------------------------------------------------- */
+int
+cli_cmd_report(struct app *a, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"period", required_argument, NULL, 'p'},
+        {"department", required_argument, NULL, 'd'},
+        {"campaign", required_argument, NULL, 'c'},
+        {"format", required_argument, NULL, 'f'},
+        {"actions", no_argument, NULL, 'a'},
+        {NULL, 0, NULL, 0}};
+    const char *period = NULL, *dept = NULL, *camp = NULL, *fmt = "text";
+    int o, rc, shown = 0;
+
+    cli_reset_getopt();
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case 'p': period = optarg; break;
+        case 'd': dept = optarg; break;
+        case 'c': camp = optarg; break;
+        case 'f': fmt = optarg; break;
+        case 'a':
+            fprintf(stderr, "enquete: report --actions: not available yet\n");
+            return 69;
+        default: return 64;
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("report: unexpected argument %s", argv[optind]);
+    if (strcmp(fmt, "text") && strcmp(fmt, "html") && strcmp(fmt, "json") &&
+        strcmp(fmt, "csv"))
+        return cli_usage_error("report: --format must be text, html, json or csv, "
+                           "not %s", fmt);
+    if ((rc = cli_need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
+        return rc;
+    for (size_t i = 0; i < a->n_camps; i++) {
+        char *out = NULL;
+        if (camp && strcmp(camp, a->camps[i]->name) != 0)
+            continue;
+        enum eq_err err = digest_report(a->st, a->cfg, a->camps[i], period,
+                                        dept, fmt, &out, &a->diag);
+        if (err != EQ_OK)
+            return cli_fail(a, err, "report");
+        fputs(out, stdout);
+        free(out);
+        shown++;
+    }
+    if (shown == 0)
+        return cli_usage_error("report: no campaign %s", camp ? camp : "defined");
+    return 0;
+}
+
