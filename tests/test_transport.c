@@ -179,7 +179,8 @@ struct fake {
     const char *rcpt_reply;  /* NULL = "250 2.1.5 ok" */
     const char *defer_rcpt;  /* RCPT TO this address: 451 */
     const char *reject_rcpt; /* RCPT TO this address: 550 */
-    const char *auth_plain;  /* accepted AUTH PLAIN response, or NULL */
+    const char *auth_plain;  /* accepted AUTH response, or NULL */
+    const char *auth_mechs;  /* advertised mechanisms; NULL = "PLAIN" */
     int data_delay_ms;       /* before the reply to the final dot */
     int idle_close_ms;       /* 421 and hang up when idle this long */
     int drop_mail;           /* 1: hang up at the 2nd MAIL FROM of a session,
@@ -268,13 +269,25 @@ session(void *arg)
         if (read_line(fd, line, sizeof(line)) <= 0)
             break;
         if (strncasecmp(line, "EHLO", 4) == 0) {
-            say(fd, f->auth_plain ? "250-fake\r\n250-AUTH PLAIN\r\n"
-                                    "250 8BITMIME\r\n"
-                                  : "250-fake\r\n250 8BITMIME\r\n");
+            if (f->auth_plain) {
+                char ehlo[160];
+                snprintf(ehlo, sizeof ehlo,
+                         "250-fake\r\n250-AUTH %s\r\n250 8BITMIME\r\n",
+                         f->auth_mechs ? f->auth_mechs : "PLAIN");
+                say(fd, ehlo);
+            } else {
+                say(fd, "250-fake\r\n250 8BITMIME\r\n");
+            }
         } else if (strncasecmp(line, "HELO", 4) == 0) {
             say(fd, "250 fake\r\n");
         } else if (strncasecmp(line, "AUTH", 4) == 0) {
             atomic_fetch_add(&f->auths, 1);
+            /* "AUTH MECH" without an initial response: ask for it. */
+            if (strchr(line + 5, ' ') == NULL) {
+                say(fd, "334 \r\n");
+                if (read_line(fd, line, sizeof(line)) <= 0)
+                    break;
+            }
             if (f->auth_plain != NULL && strstr(line, f->auth_plain) != NULL)
                 say(fd, "235 2.7.0 welcome\r\n");
             else
@@ -432,6 +445,7 @@ fake_got(struct fake *f, const char *addr)
 struct smtp_opts {
     int connections, rate;
     enum eq_tls tls;
+    enum eq_auth auth;
     const char *user, *password_env;
 };
 
@@ -450,6 +464,7 @@ smtp_open_with(int port, const struct smtp_opts *o, enum eq_err want)
     cfg.smtp.srv.timeout = 5;
     cfg.smtp.srv.user = (char *)o->user;
     cfg.smtp.srv.password_env = (char *)o->password_env;
+    cfg.smtp.srv.auth = o->auth;
     cfg.smtp.rate = o->rate;
     cfg.smtp.connections = o->connections;
     cr_assert_eq(transport_open(&cfg, &t, &d), want, "%s", buf_str(&d));
@@ -891,6 +906,34 @@ Test(transport, auth_plain_over_tls_off_logs_in_and_sends)
     cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK, "%s",
                  b.res[0].text);
     cr_assert_eq(atomic_load(&f.auths), 1); /* one login, one session */
+    cr_assert_eq(atomic_load(&f.messages), 2);
+    transport_close(t);
+    fake_stop(&f);
+}
+
+/* RFC 7628 / Google's XOAUTH2: base64 of "user=enquete^Aauth=Bearer
+ * tok-123^A^A", the token taken from the password setting. */
+Test(transport, xoauth2_sends_the_bearer_token_and_sends)
+{
+    struct fake f;
+    struct smtp_opts o = {.connections = 1,
+                          .tls = EQ_TLS_OFF,
+                          .auth = EQ_AUTH_XOAUTH2,
+                          .user = "enquete",
+                          .password_env = "EQ_TEST_SMTP_PW"};
+    struct transport *t;
+    struct batch b;
+
+    setenv("EQ_TEST_SMTP_PW", "tok-123", 1);
+    fake_init(&f);
+    f.auth_mechs = "PLAIN XOAUTH2";
+    f.auth_plain = "dXNlcj1lbnF1ZXRlAWF1dGg9QmVhcmVyIHRvay0xMjMBAQ==";
+    fake_run(&f);
+    t = smtp_open_with(f.port, &o, EQ_OK);
+    batch_make(&b, 2, "x");
+    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK, "%s",
+                 b.res[0].text);
+    cr_assert_eq(atomic_load(&f.auths), 1);
     cr_assert_eq(atomic_load(&f.messages), 2);
     transport_close(t);
     fake_stop(&f);

@@ -85,6 +85,8 @@ def main():
     p.add_argument("--defer-once", action="append", default=[])
     p.add_argument("--reject", action="append", default=[])
     p.add_argument("--data-delay", type=float, default=0.0)
+    p.add_argument("--smtps", action="store_true",
+                   help="TLS from the first byte (smtps://) instead of STARTTLS")
     p.add_argument("--log")
     args = p.parse_args()
 
@@ -93,7 +95,10 @@ def main():
     if args.cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(args.cert, args.key)
-        kw.update(tls_context=ctx, require_starttls=True)
+        if args.smtps:
+            kw.update(ssl_context=ctx)
+        else:
+            kw.update(tls_context=ctx, require_starttls=True)
     if args.auth:
         user, password = args.auth.split(":", 1)
 
@@ -105,7 +110,7 @@ def main():
             return AuthResult(success=ok)
 
         kw.update(authenticator=authenticator, auth_required=True,
-                  auth_require_tls=bool(args.cert))
+                  auth_require_tls=bool(args.cert) and not args.smtps)
     ctl = Controller(handler, hostname="127.0.0.1", port=args.port,
                      server_hostname="smtpd.test", ready_timeout=10, **kw)
     ctl.start()

@@ -178,4 +178,25 @@ grep -qi "certificate" "$tmp/run3.out" || fail "no word about the certificate: $
 [ "$(ls "$mail/new" | wc -l)" -eq "$before" ] || fail "mail went out over an untrusted connection"
 failed=$(sqlite3 "$tmp/b/db/enquete.db" "SELECT COUNT(*) FROM invitation WHERE state IN ('failed','sent','sending')")
 [ "$failed" -eq 0 ] || fail "invitations changed state: $(sqlite3 "$tmp/b/db/enquete.db" 'SELECT state, last_error FROM invitation')"
+
+# smtps:// (TLS from the first byte, port 465 style) with the same checks of
+# the certificate: delivered with AUTH over it.
+sport=$(free_port)
+"$py" "$ENQUETE_TOP/tests/e2e/smtpd.py" --port "$sport" --maildir "$tmp/mail465" \
+    --cert "$tmp/server.pem" --key "$tmp/server.key" --smtps \
+    --auth "enquete:pa55-w0rd" --log "$tmp/smtpd465.log" &
+pids="$pids $!"
+wait_port "$sport"
+mkdir -p "$tmp/c/campaigns"
+cp "$tmp/campaigns/it.ini" "$tmp/c/campaigns/"
+config "$tmp/c/config.ini" "$tmp/server.pem"
+sed -i "s|^url = smtp://127.0.0.1:$port|url = smtps://127.0.0.1:$sport|" "$tmp/c/config.ini"
+grep -q "^url = smtps://" "$tmp/c/config.ini" || fail "smtps config not written"
+ec() { "$ENQUETE_BIN" --config "$tmp/c/config.ini" "$@"; }
+ec init >/dev/null || fail "init c"
+ec org import "$tmp/org.csv" >/dev/null || fail "org import c"
+ec --now 2026-03-31T12:00 run > "$tmp/run4.out" 2>&1 || true
+n=$(ls "$tmp/mail465/new" 2>/dev/null | wc -l)
+[ "$n" -eq 5 ] || fail "smtps delivered $n, want 5: $(cat "$tmp/run4.out") $(cat "$tmp/smtpd465.log")"
+grep -q "AUTH PLAIN ok" "$tmp/smtpd465.log" || fail "no AUTH over smtps: $(cat "$tmp/smtpd465.log")"
 exit 0
