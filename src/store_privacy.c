@@ -1,0 +1,946 @@
+/*
+ * store_privacy: the SQL of anonymising, retention, export and erasure (see
+ * store_privacy.h). The export is built here with cJSON because it is a
+ * straight dump of rows; no other part of the store sees cJSON.
+ */
+#include "store_privacy.h"
+#include "store_int.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqtime.h"
+#include "token.h"
+
+/* The person's addresses, lowercase: primary and aliases (?1 = id). */
+#define ADDR_CTE                                                               \
+    "WITH addr(a) AS (SELECT lower(email) FROM employee WHERE id = ?1"         \
+    " UNION SELECT lower(email) FROM alias WHERE employee_id = ?1) "
+
+/* Inbound rows that belong to invitations of period ?1: by link, or by the
+ * token they carried (Review items often have the token but no link). */
+#define INB_OF_PERIOD                                                          \
+    "(invitation_id IN (SELECT id FROM invitation WHERE period_id = ?1)"       \
+    " OR token IN (SELECT token FROM invitation WHERE period_id = ?1))"
+
+/* Inbound rows from the person ?1: sent from one of their addresses or
+ * about one of their invitations. */
+#define INB_OF_PERSON                                                          \
+    "(lower(sender) IN (SELECT a FROM addr) OR invitation_id IN"               \
+    " (SELECT id FROM invitation WHERE employee_id = ?1))"
+
+#define PERIOD_COLS                                                            \
+    "SELECT p.id, p.campaign_id, c.name, p.label, p.first_day, p.last_day,"    \
+    " COALESCE(p.digest_at, 0) FROM period p JOIN campaign c"                  \
+    " ON c.id = p.campaign_id "
+
+enum slot {
+    Q_TO_ANON,
+    Q_ANON_REVIEW_COUNT,
+    Q_ANON_INBOUND,
+    Q_ANON_ANSWERS,
+    Q_ANON_COMMENTS,
+    Q_INV_TOKENS_PERIOD,
+    Q_TOKEN_INSERT,
+    Q_INV_SET_TOKEN,
+    Q_TOKEN_DELETE,
+    Q_ANON_INV,
+    Q_ANON_MARK,
+    Q_TO_PURGE,
+    Q_PURGE_COMMENTS,
+    Q_PURGE_MARK,
+    Q_PURGE_INBOUND,
+    Q_PERSON,
+    Q_ALIASES,
+    Q_MANAGES,
+    Q_INVS,
+    Q_INV_ANSWERS,
+    Q_INV_COMMENTS,
+    Q_INBOUND,
+    Q_ACTIONS,
+    Q_NOTICES,
+    Q_DIGESTS,
+    Q_ANON_PERIODS,
+    Q_ER_COMMENTS,
+    Q_ER_REVIEW,
+    Q_ER_INBOUND,
+    Q_ER_DIGESTS,
+    Q_ER_CANCEL,
+    Q_ER_INV_PERIODS,
+    Q_ER_COARSE_ANSWERS,
+    Q_ER_COARSE_COMMENTS,
+    Q_ER_COARSE_INV,
+    Q_INV_TOKENS_PERSON,
+    Q_ER_UNLINK,
+    Q_ER_NOTICES,
+    Q_ER_ACTIONS,
+    Q_ER_MANAGER,
+    Q_ER_ALIASES,
+    Q_ER_PERSON,
+    Q__COUNT
+};
+
+static const char *const sql[Q__COUNT] = {
+    [Q_TO_ANON] = PERIOD_COLS "WHERE p.campaign_id = ?1"
+                              " AND p.digest_at IS NOT NULL"
+                              " AND p.anonymised_at IS NULL"
+                              " ORDER BY p.first_day, p.id",
+    [Q_ANON_REVIEW_COUNT] = "SELECT COUNT(*) FROM inbound WHERE"
+                            " outcome = 'review' AND " INB_OF_PERIOD,
+    /* Times become the period's start: arrival order and the moment of a
+     * reply would otherwise point at whoever was mailed just before. */
+    [Q_ANON_INBOUND] =
+        "UPDATE inbound SET sender = NULL, subject = NULL, message_id = NULL,"
+        " source_key = NULL, token = NULL, invitation_id = NULL,"
+        " note = 'anonymised', received_at = ?2,"
+        " outcome = CASE WHEN outcome = 'review' THEN 'ignored'"
+        " ELSE outcome END WHERE " INB_OF_PERIOD,
+    [Q_ANON_ANSWERS] = "UPDATE answer SET received_at = ?2 WHERE invitation_id"
+                       " IN (SELECT id FROM invitation WHERE period_id = ?1)",
+    [Q_ANON_COMMENTS] = "UPDATE comment SET received_at = ?2 WHERE"
+                        " invitation_id IN (SELECT id FROM invitation"
+                        " WHERE period_id = ?1)",
+    [Q_INV_TOKENS_PERIOD] = "SELECT id, token FROM invitation"
+                            " WHERE period_id = ?1 ORDER BY id",
+    [Q_TOKEN_INSERT] = "INSERT INTO token (token, kind, created_at)"
+                       " VALUES (?1, 'invitation', ?2)",
+    [Q_INV_SET_TOKEN] = "UPDATE invitation SET token = ?2 WHERE id = ?1",
+    [Q_TOKEN_DELETE] = "DELETE FROM token WHERE token = ?1",
+    [Q_ANON_INV] =
+        "UPDATE invitation SET employee_id = NULL, language = NULL,"
+        " last_error = NULL, planned_at = ?2,"
+        " sent_at = CASE WHEN sent_at IS NULL THEN NULL ELSE ?2 END,"
+        " answered_at = CASE WHEN answered_at IS NULL THEN NULL ELSE ?2 END,"
+        " closes_at = CASE WHEN closes_at IS NULL THEN NULL ELSE ?2 END,"
+        " next_attempt_at = CASE WHEN next_attempt_at IS NULL THEN NULL"
+        " ELSE ?2 END,"
+        " reminded_at = CASE WHEN reminded_at IS NULL THEN NULL ELSE ?2 END"
+        " WHERE period_id = ?1",
+    [Q_ANON_MARK] = "UPDATE period SET anonymised_at = ?2 WHERE id = ?1",
+    [Q_TO_PURGE] = PERIOD_COLS "WHERE p.purged_at IS NULL"
+                               " AND p.last_day < ?1"
+                               " ORDER BY p.first_day, p.id",
+    [Q_PURGE_COMMENTS] = "DELETE FROM comment WHERE invitation_id IN"
+                         " (SELECT id FROM invitation WHERE period_id = ?1)",
+    [Q_PURGE_MARK] = "UPDATE period SET purged_at = ?2 WHERE id = ?1",
+    [Q_PURGE_INBOUND] =
+        "UPDATE inbound SET sender = NULL, subject = NULL, note = NULL"
+        " WHERE received_at < ?1 AND (sender IS NOT NULL"
+        " OR subject IS NOT NULL OR note IS NOT NULL)",
+    [Q_PERSON] = "SELECT e.id, e.email, e.name, d.code, d.name, e.language,"
+                 " e.active, e.undeliverable, e.opted_out, e.joined_at"
+                 " FROM employee e LEFT JOIN department d"
+                 " ON d.id = e.department_id WHERE e.email = ?1 OR e.id IN"
+                 " (SELECT employee_id FROM alias WHERE email = ?1) LIMIT 1",
+    [Q_ALIASES] = "SELECT email FROM alias WHERE employee_id = ?1"
+                  " ORDER BY email",
+    [Q_MANAGES] = "SELECT d.code, d.name FROM manager m JOIN department d"
+                  " ON d.id = m.department_id WHERE m.employee_id = ?1"
+                  " ORDER BY d.code",
+    [Q_INVS] = "SELECT i.id, c.name, p.label, pd.code, pd.name, rd.code,"
+               " i.state, i.language, i.planned_at, i.sent_at,"
+               " i.answered_at, i.closes_at, i.reminders"
+               " FROM invitation i JOIN campaign c ON c.id = i.campaign_id"
+               " JOIN period p ON p.id = i.period_id"
+               " LEFT JOIN department pd ON pd.id = i.provider_department_id"
+               " LEFT JOIN department rd ON rd.id = i.rater_department_id"
+               " WHERE i.employee_id = ?1 ORDER BY i.planned_at, i.id",
+    [Q_INV_ANSWERS] = "SELECT metric, score, not_applicable, received_at,"
+                      " superseded FROM answer WHERE invitation_id = ?1"
+                      " ORDER BY received_at, id",
+    [Q_INV_COMMENTS] = "SELECT text, received_at FROM comment"
+                       " WHERE invitation_id = ?1 ORDER BY received_at, id",
+    [Q_INBOUND] = ADDR_CTE "SELECT received_at, kind, outcome, subject,"
+                           " sender, note FROM inbound WHERE " INB_OF_PERSON
+                           " ORDER BY received_at, id",
+    [Q_ACTIONS] = "SELECT a.number, d.code, c.name, p.label, a.text, a.state,"
+                  " a.created_at, a.done_at FROM action a"
+                  " JOIN department d ON d.id = a.department_id"
+                  " JOIN campaign c ON c.id = a.campaign_id"
+                  " JOIN period p ON p.id = a.period_id"
+                  " WHERE a.author_id = ?1 ORDER BY a.created_at, a.id",
+    [Q_NOTICES] = "SELECT c.name, p.label, n.sent_at FROM action_notice n"
+                  " JOIN period p ON p.id = n.period_id"
+                  " JOIN campaign c ON c.id = p.campaign_id"
+                  " WHERE n.employee_id = ?1 ORDER BY n.sent_at",
+    /* Digest log keys are the address (HR) or "CODE:ADDRESS" (managers). */
+    [Q_DIGESTS] = ADDR_CTE "SELECT c.name, p.label, ds.sent_at"
+                           " FROM digest_sent ds"
+                           " JOIN period p ON p.id = ds.period_id"
+                           " JOIN campaign c ON c.id = p.campaign_id"
+                           " WHERE substr(lower(ds.recipient),"
+                           " instr(ds.recipient, ':') + 1) IN"
+                           " (SELECT a FROM addr) ORDER BY ds.sent_at, ds.id",
+    [Q_ANON_PERIODS] = "SELECT c.name, p.label FROM period p JOIN campaign c"
+                       " ON c.id = p.campaign_id WHERE p.anonymised_at"
+                       " IS NOT NULL ORDER BY c.name, p.first_day",
+    [Q_ER_COMMENTS] = "DELETE FROM comment WHERE invitation_id IN"
+                      " (SELECT id FROM invitation WHERE employee_id = ?1)",
+    [Q_ER_REVIEW] = ADDR_CTE "DELETE FROM inbound WHERE outcome = 'review'"
+                             " AND " INB_OF_PERSON,
+    [Q_ER_INBOUND] = ADDR_CTE "UPDATE inbound SET sender = NULL,"
+                              " subject = NULL, note = NULL,"
+                              " message_id = NULL WHERE " INB_OF_PERSON,
+    [Q_ER_DIGESTS] = ADDR_CTE "DELETE FROM digest_sent WHERE"
+                              " substr(lower(recipient), instr(recipient,"
+                              " ':') + 1) IN (SELECT a FROM addr)",
+    [Q_ER_CANCEL] = "UPDATE invitation SET state = 'cancelled',"
+                    " last_error = 'erased' WHERE employee_id = ?1"
+                    " AND state IN ('planned', 'deferred')",
+    [Q_ER_INV_PERIODS] = "SELECT DISTINCT p.id, p.first_day FROM invitation i"
+                         " JOIN period p ON p.id = i.period_id"
+                         " WHERE i.employee_id = ?1 ORDER BY p.id",
+    [Q_ER_COARSE_ANSWERS] =
+        "UPDATE answer SET received_at = ?3 WHERE invitation_id IN"
+        " (SELECT id FROM invitation WHERE employee_id = ?1"
+        " AND period_id = ?2)",
+    [Q_ER_COARSE_COMMENTS] =
+        "UPDATE comment SET received_at = ?3 WHERE invitation_id IN"
+        " (SELECT id FROM invitation WHERE employee_id = ?1"
+        " AND period_id = ?2)",
+    [Q_ER_COARSE_INV] =
+        "UPDATE invitation SET planned_at = ?3,"
+        " sent_at = CASE WHEN sent_at IS NULL THEN NULL ELSE ?3 END,"
+        " answered_at = CASE WHEN answered_at IS NULL THEN NULL ELSE ?3 END,"
+        " reminded_at = CASE WHEN reminded_at IS NULL THEN NULL ELSE ?3 END"
+        " WHERE employee_id = ?1 AND period_id = ?2",
+    [Q_INV_TOKENS_PERSON] = "SELECT id, token FROM invitation"
+                            " WHERE employee_id = ?1 ORDER BY id",
+    [Q_ER_UNLINK] = "UPDATE invitation SET employee_id = NULL,"
+                    " language = NULL, last_error = NULL"
+                    " WHERE employee_id = ?1",
+    [Q_ER_NOTICES] = "DELETE FROM action_notice WHERE employee_id = ?1",
+    [Q_ER_ACTIONS] = "UPDATE action SET author_id = NULL"
+                     " WHERE author_id = ?1",
+    [Q_ER_MANAGER] = "DELETE FROM manager WHERE employee_id = ?1",
+    [Q_ER_ALIASES] = "DELETE FROM alias WHERE employee_id = ?1",
+    [Q_ER_PERSON] = "DELETE FROM employee WHERE id = ?1",
+};
+
+/* --- helpers ---------------------------------------------------------- */
+
+static enum eq_err
+prep(struct store *st, enum slot q, sqlite3_stmt **out)
+{
+    return store_prep_part(st, STORE_PART_PRIVACY, (int)q, sql[q], out);
+}
+
+static void
+finish(sqlite3_stmt *s)
+{
+    if (s != NULL) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+}
+
+/* Binds up to three integers (?1..?n) to a prepared statement. */
+static int
+bind_ints(sqlite3_stmt *s, int n, int64_t a, int64_t b, int64_t c)
+{
+    int rc = SQLITE_OK;
+
+    if (n >= 1)
+        rc |= sqlite3_bind_int64(s, 1, a);
+    if (n >= 2)
+        rc |= sqlite3_bind_int64(s, 2, b);
+    if (n >= 3)
+        rc |= sqlite3_bind_int64(s, 3, c);
+    return rc;
+}
+
+/* Runs a writing statement with integer parameters; *changes = rows
+ * changed (may be NULL). */
+static enum eq_err
+exec_ints(struct store *st, enum slot q, int n, int64_t a, int64_t b,
+          int64_t c, int64_t *changes)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, q, &s);
+    int rc;
+
+    if (err != EQ_OK)
+        return err;
+    rc = bind_ints(s, n, a, b, c);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = store_fail(st, rc);
+    else if (changes != NULL)
+        *changes = sqlite3_changes(store_db(st));
+    finish(s);
+    return err;
+}
+
+/* One integer from a one-row query with one integer parameter. */
+static enum eq_err
+count_of(struct store *st, enum slot q, int64_t a, int64_t *out)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, q, &s);
+    int rc;
+
+    *out = 0;
+    if (err != EQ_OK)
+        return err;
+    rc = sqlite3_bind_int64(s, 1, a);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    else if (rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    finish(s);
+    return err;
+}
+
+static const char *
+col_text(sqlite3_stmt *s, int i)
+{
+    return (const char *)sqlite3_column_text(s, i);
+}
+
+static enum eq_err
+periods(struct store *st, enum slot q, int64_t param,
+        struct store_privacy_period **out, size_t *n)
+{
+    struct store_privacy_period *arr = NULL;
+    size_t len = 0, cap = 0;
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, q, &s);
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (err != EQ_OK)
+        return err;
+    if ((rc = sqlite3_bind_int64(s, 1, param)) != SQLITE_OK) {
+        err = store_fail(st, rc);
+        goto out;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            void *p = reallocarray(arr, nc, sizeof *arr);
+            if (p == NULL) {
+                err = EQ_ERR_NOMEM;
+                goto out;
+            }
+            arr = p;
+            cap = nc;
+        }
+        struct store_privacy_period *p = &arr[len++];
+        memset(p, 0, sizeof *p);
+        p->id = sqlite3_column_int64(s, 0);
+        p->campaign_id = sqlite3_column_int64(s, 1);
+        snprintf(p->campaign, sizeof p->campaign, "%s",
+                 col_text(s, 2) ? col_text(s, 2) : "");
+        snprintf(p->label, sizeof p->label, "%s",
+                 col_text(s, 3) ? col_text(s, 3) : "");
+        p->first = (eq_day)sqlite3_column_int64(s, 4);
+        p->last = (eq_day)sqlite3_column_int64(s, 5);
+        p->digest_at = sqlite3_column_int64(s, 6);
+    }
+    if (rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+out:
+    finish(s);
+    if (err != EQ_OK) {
+        free(arr);
+        return err;
+    }
+    *out = arr;
+    *n = len;
+    return EQ_OK;
+}
+
+/* Gives every invitation that list_q selects (parameter a) a fresh random
+ * token and drops the old one, so the token in mail already sent no
+ * longer finds the row. The new token is dated `at`. */
+static enum eq_err
+retoken(struct store *st, enum slot list_q, int64_t a, eq_time at)
+{
+    int64_t *ids = NULL;
+    char (*old)[TOKEN_LEN + 1] = NULL;
+    size_t len = 0, cap = 0;
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, list_q, &s);
+    int rc;
+
+    if (err != EQ_OK)
+        return err;
+    if ((rc = sqlite3_bind_int64(s, 1, a)) != SQLITE_OK) {
+        err = store_fail(st, rc);
+        goto out;
+    }
+    /* Collected first: the loop below updates the rows being listed. */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            void *p = reallocarray(ids, nc, sizeof *ids);
+            if (p == NULL) {
+                err = EQ_ERR_NOMEM;
+                goto out;
+            }
+            ids = p;
+            p = reallocarray(old, nc, sizeof *old);
+            if (p == NULL) {
+                err = EQ_ERR_NOMEM;
+                goto out;
+            }
+            old = p;
+            cap = nc;
+        }
+        ids[len] = sqlite3_column_int64(s, 0);
+        snprintf(old[len], sizeof old[len], "%s",
+                 col_text(s, 1) ? col_text(s, 1) : "");
+        len++;
+    }
+    if (rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    finish(s);
+    s = NULL;
+    for (size_t i = 0; i < len && err == EQ_OK; i++) {
+        char fresh[TOKEN_LEN + 1];
+        sqlite3_stmt *ins, *upd, *del;
+
+        if ((err = token_new(fresh)) != EQ_OK ||
+            (err = prep(st, Q_TOKEN_INSERT, &ins)) != EQ_OK ||
+            (err = prep(st, Q_INV_SET_TOKEN, &upd)) != EQ_OK ||
+            (err = prep(st, Q_TOKEN_DELETE, &del)) != EQ_OK)
+            break;
+        rc = sqlite3_bind_text(ins, 1, fresh, -1, SQLITE_STATIC) |
+             sqlite3_bind_int64(ins, 2, at);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(ins)) == SQLITE_DONE)
+            rc = SQLITE_OK;
+        finish(ins);
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_bind_int64(upd, 1, ids[i]) |
+                 sqlite3_bind_text(upd, 2, fresh, -1, SQLITE_STATIC);
+            if (rc == SQLITE_OK && (rc = sqlite3_step(upd)) == SQLITE_DONE)
+                rc = SQLITE_OK;
+            finish(upd);
+        }
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_bind_text(del, 1, old[i], -1, SQLITE_STATIC);
+            if (rc == SQLITE_OK && (rc = sqlite3_step(del)) == SQLITE_DONE)
+                rc = SQLITE_OK;
+            finish(del);
+        }
+        if (rc != SQLITE_OK)
+            err = store_fail(st, rc);
+    }
+out:
+    finish(s);
+    free(ids);
+    free(old);
+    return err;
+}
+
+/* --- anonymising ------------------------------------------------------ */
+
+enum eq_err
+store_privacy_to_anonymise(struct store *st, int64_t campaign_id,
+                           struct store_privacy_period **out, size_t *n)
+{
+    return periods(st, Q_TO_ANON, campaign_id, out, n);
+}
+
+enum eq_err
+store_privacy_anonymise(struct store *st, int64_t period_id, eq_time coarse,
+                        eq_time now, struct store_anon_counts *out)
+{
+    struct store_anon_counts c;
+    enum eq_err err;
+
+    memset(&c, 0, sizeof c);
+    if ((err = store_begin(st)) != EQ_OK)
+        return err;
+    /* Inbound first: it is found through the tokens about to change. */
+    if ((err = count_of(st, Q_ANON_REVIEW_COUNT, period_id, &c.review)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_ANON_INBOUND, 2, period_id, coarse, 0,
+                         &c.inbound)) != EQ_OK ||
+        (err = exec_ints(st, Q_ANON_ANSWERS, 2, period_id, coarse, 0,
+                         &c.answers)) != EQ_OK ||
+        (err = exec_ints(st, Q_ANON_COMMENTS, 2, period_id, coarse, 0,
+                         &c.comments)) != EQ_OK ||
+        (err = retoken(st, Q_INV_TOKENS_PERIOD, period_id, coarse)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_ANON_INV, 2, period_id, coarse, 0,
+                         &c.invitations)) != EQ_OK ||
+        (err = exec_ints(st, Q_ANON_MARK, 2, period_id, now, 0, NULL)) !=
+            EQ_OK)
+        goto fail;
+    if ((err = store_commit(st)) != EQ_OK)
+        goto fail;
+    if (out != NULL)
+        *out = c;
+    return EQ_OK;
+fail:
+    store_rollback(st);
+    return err;
+}
+
+/* --- retention -------------------------------------------------------- */
+
+enum eq_err
+store_privacy_to_purge(struct store *st, eq_day before,
+                       struct store_privacy_period **out, size_t *n)
+{
+    return periods(st, Q_TO_PURGE, before, out, n);
+}
+
+enum eq_err
+store_privacy_purge_period(struct store *st, int64_t period_id, eq_time now,
+                           int64_t *comments)
+{
+    enum eq_err err;
+    int64_t k = 0;
+
+    if ((err = store_begin(st)) != EQ_OK)
+        return err;
+    if ((err = exec_ints(st, Q_PURGE_COMMENTS, 1, period_id, 0, 0, &k)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_PURGE_MARK, 2, period_id, now, 0, NULL)) !=
+            EQ_OK ||
+        (err = store_commit(st)) != EQ_OK) {
+        store_rollback(st);
+        return err;
+    }
+    if (comments != NULL)
+        *comments = k;
+    return EQ_OK;
+}
+
+enum eq_err
+store_privacy_purge_inbound(struct store *st, eq_time cutoff, int64_t *n)
+{
+    int64_t k = 0;
+    enum eq_err err = exec_ints(st, Q_PURGE_INBOUND, 1, cutoff, 0, 0, &k);
+
+    if (n != NULL)
+        *n = err == EQ_OK ? k : 0;
+    return err;
+}
+
+/* --- export ----------------------------------------------------------- */
+
+/* Times are exported as RFC 3339 UTC, or null when unset. */
+static cJSON *
+json_time(eq_time t)
+{
+    char iso[21];
+
+    if (t == 0)
+        return cJSON_CreateNull();
+    eqtime_format_iso(t, iso);
+    return cJSON_CreateString(iso);
+}
+
+static cJSON *
+json_col_text(sqlite3_stmt *s, int i)
+{
+    const char *t = col_text(s, i);
+
+    return t ? cJSON_CreateString(t) : cJSON_CreateNull();
+}
+
+static cJSON *
+json_col_time(sqlite3_stmt *s, int i)
+{
+    return json_time(sqlite3_column_type(s, i) == SQLITE_NULL
+                         ? 0
+                         : sqlite3_column_int64(s, i));
+}
+
+/* Adds item to obj under key; on NULL (out of memory) returns -1. */
+static int
+put(cJSON *obj, const char *key, cJSON *item)
+{
+    if (item == NULL)
+        return -1;
+    if (cJSON_IsArray(obj))
+        return cJSON_AddItemToArray(obj, item) ? 0 : -1;
+    return cJSON_AddItemToObject(obj, key, item) ? 0 : -1;
+}
+
+/* Each row of query q (parameter id) becomes an object in arr, with
+ * fields described by names and kinds ('s' text, 'i' integer, 'b' bool,
+ * 't' time). */
+static enum eq_err
+rows_to_json(struct store *st, enum slot q, int64_t id,
+             const char *const *names, const char *kinds, cJSON *arr)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, q, &s);
+    int rc;
+
+    if (err != EQ_OK)
+        return err;
+    if ((rc = sqlite3_bind_int64(s, 1, id)) != SQLITE_OK) {
+        err = store_fail(st, rc);
+        goto out;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        if (o == NULL || put(arr, NULL, o) != 0) {
+            cJSON_Delete(o);
+            err = EQ_ERR_NOMEM;
+            goto out;
+        }
+        for (int i = 0; kinds[i]; i++) {
+            cJSON *v;
+            if (kinds[i] == 's')
+                v = json_col_text(s, i);
+            else if (kinds[i] == 'b')
+                v = cJSON_CreateBool(sqlite3_column_int64(s, i) != 0);
+            else if (kinds[i] == 't')
+                v = json_col_time(s, i);
+            else if (sqlite3_column_type(s, i) == SQLITE_NULL)
+                v = cJSON_CreateNull();
+            else
+                v = cJSON_CreateNumber((double)sqlite3_column_int64(s, i));
+            if (put(o, names[i], v) != 0) {
+                err = EQ_ERR_NOMEM;
+                goto out;
+            }
+        }
+    }
+    if (rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+out:
+    finish(s);
+    return err;
+}
+
+/* Primary address (or alias) → id; EQ_ERR_NOTFOUND when unknown. The
+ * statement stays on its row for the caller, who finishes it. */
+static enum eq_err
+person_row(struct store *st, const char *email, sqlite3_stmt **out)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, Q_PERSON, &s);
+    int rc;
+
+    *out = NULL;
+    if (err != EQ_OK)
+        return err;
+    rc = sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *out = s;
+        return EQ_OK;
+    }
+    finish(s);
+    if (rc == SQLITE_DONE) {
+        store_set_msg(st, "no such person");
+        return EQ_ERR_NOTFOUND;
+    }
+    return store_fail(st, rc);
+}
+
+static enum eq_err
+export_person(sqlite3_stmt *s, cJSON *root, int64_t *id)
+{
+    cJSON *p = cJSON_CreateObject();
+
+    if (put(root, "person", p) != 0)
+        return EQ_ERR_NOMEM;
+    *id = sqlite3_column_int64(s, 0);
+    if (put(p, "email", json_col_text(s, 1)) || put(p, "name", json_col_text(s, 2)) ||
+        put(p, "department_code", json_col_text(s, 3)) ||
+        put(p, "department", json_col_text(s, 4)) ||
+        put(p, "language", json_col_text(s, 5)) ||
+        put(p, "active", cJSON_CreateBool(sqlite3_column_int(s, 6))) ||
+        put(p, "undeliverable", cJSON_CreateBool(sqlite3_column_int(s, 7))) ||
+        put(p, "opted_out", cJSON_CreateBool(sqlite3_column_int(s, 8))) ||
+        put(p, "joined_at", json_col_time(s, 9)))
+        return EQ_ERR_NOMEM;
+    return EQ_OK;
+}
+
+static enum eq_err
+export_strings(struct store *st, enum slot q, int64_t id, cJSON *arr)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, q, &s);
+    int rc;
+
+    if (err != EQ_OK)
+        return err;
+    if ((rc = sqlite3_bind_int64(s, 1, id)) != SQLITE_OK)
+        err = store_fail(st, rc);
+    while (err == EQ_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (put(arr, NULL, json_col_text(s, 0)) != 0)
+            err = EQ_ERR_NOMEM;
+    if (err == EQ_OK && rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    finish(s);
+    return err;
+}
+
+static enum eq_err
+export_invitations(struct store *st, int64_t id, cJSON *arr)
+{
+    static const char *const ans_names[] = {"metric", "score",
+                                            "not_applicable", "received_at",
+                                            "superseded"};
+    static const char *const com_names[] = {"text", "received_at"};
+    sqlite3_stmt *s;
+    int64_t *ids = NULL;
+    size_t n = 0, cap = 0;
+    enum eq_err err = prep(st, Q_INVS, &s);
+    int rc;
+
+    if (err != EQ_OK)
+        return err;
+    if ((rc = sqlite3_bind_int64(s, 1, id)) != SQLITE_OK)
+        err = store_fail(st, rc);
+    while (err == EQ_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        if (put(arr, NULL, o) != 0 || put(o, "campaign", json_col_text(s, 1)) ||
+            put(o, "period", json_col_text(s, 2)) ||
+            put(o, "provider_code", json_col_text(s, 3)) ||
+            put(o, "provider", json_col_text(s, 4)) ||
+            put(o, "rater_department_code", json_col_text(s, 5)) ||
+            put(o, "state", json_col_text(s, 6)) ||
+            put(o, "language", json_col_text(s, 7)) ||
+            put(o, "planned_at", json_col_time(s, 8)) ||
+            put(o, "sent_at", json_col_time(s, 9)) ||
+            put(o, "answered_at", json_col_time(s, 10)) ||
+            put(o, "closes_at", json_col_time(s, 11)) ||
+            put(o, "reminders",
+                cJSON_CreateNumber((double)sqlite3_column_int(s, 12))) ||
+            put(o, "answers", cJSON_CreateArray()) ||
+            put(o, "comments", cJSON_CreateArray())) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            void *p = reallocarray(ids, nc, sizeof *ids);
+            if (p == NULL) {
+                err = EQ_ERR_NOMEM;
+                break;
+            }
+            ids = p;
+            cap = nc;
+        }
+        ids[n++] = sqlite3_column_int64(s, 0);
+    }
+    if (err == EQ_OK && rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    finish(s);
+    /* Answers and comments after the listing: one statement at a time. */
+    size_t i = 0;
+    for (cJSON *o = arr->child; o && err == EQ_OK && i < n; o = o->next, i++) {
+        err = rows_to_json(st, Q_INV_ANSWERS, ids[i], ans_names, "sibtb",
+                           cJSON_GetObjectItem(o, "answers"));
+        if (err == EQ_OK)
+            err = rows_to_json(st, Q_INV_COMMENTS, ids[i], com_names, "st",
+                               cJSON_GetObjectItem(o, "comments"));
+    }
+    free(ids);
+    return err;
+}
+
+static enum eq_err
+export_anonymised(struct store *st, cJSON *root)
+{
+    static const char *const names[] = {"campaign", "period"};
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_CreateArray();
+
+    if (put(root, "anonymised", o) != 0 || put(o, "periods", arr) != 0 ||
+        put(o, "note",
+            cJSON_CreateString(
+                "Answers to anonymous campaigns lose their link to the person "
+                "when their period closes; they are not listed here and "
+                "cannot be found, changed or erased per person.")))
+        return EQ_ERR_NOMEM;
+    /* The query takes no parameter; binding ?1 to an unused slot is
+     * refused, so rows_to_json is not used here. */
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, Q_ANON_PERIODS, &s);
+    int rc;
+    if (err != EQ_OK)
+        return err;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *p = cJSON_CreateObject();
+        if (put(arr, NULL, p) || put(p, names[0], json_col_text(s, 0)) ||
+            put(p, names[1], json_col_text(s, 1))) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+    }
+    if (err == EQ_OK && rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    finish(s);
+    return err;
+}
+
+enum eq_err
+store_privacy_export(struct store *st, const char *email, char **json)
+{
+    static const char *const inb[] = {"received_at", "kind", "outcome",
+                                      "subject", "sender", "note"};
+    static const char *const act[] = {"number", "department_code",
+                                      "campaign", "period", "text", "state",
+                                      "created_at", "done_at"};
+    static const char *const notice[] = {"campaign", "period", "sent_at"};
+    static const char *const digest[] = {"campaign", "period", "sent_at"};
+    cJSON *root = cJSON_CreateObject();
+    cJSON *aliases, *manages, *invs, *inbound, *actions, *notices, *digests;
+    sqlite3_stmt *s = NULL;
+    enum eq_err err;
+    int64_t id = 0;
+
+    *json = NULL;
+    if (root == NULL)
+        return EQ_ERR_NOMEM;
+    if ((err = store_begin(st)) != EQ_OK) /* one consistent view */
+        goto out;
+    if ((err = person_row(st, email, &s)) != EQ_OK)
+        goto out;
+    err = export_person(s, root, &id);
+    finish(s);
+    if (err != EQ_OK)
+        goto out;
+    cJSON *person = cJSON_GetObjectItem(root, "person");
+    if (put(person, "aliases", aliases = cJSON_CreateArray()) ||
+        put(person, "manager_of", manages = cJSON_CreateArray()) ||
+        put(root, "invitations", invs = cJSON_CreateArray()) ||
+        put(root, "inbound_mail", inbound = cJSON_CreateArray()) ||
+        put(root, "actions_authored", actions = cJSON_CreateArray()) ||
+        put(root, "action_notices", notices = cJSON_CreateArray()) ||
+        put(root, "digests_received", digests = cJSON_CreateArray())) {
+        err = EQ_ERR_NOMEM;
+        goto out;
+    }
+    static const char *const mg[] = {"code", "name"};
+    if ((err = export_strings(st, Q_ALIASES, id, aliases)) != EQ_OK ||
+        (err = rows_to_json(st, Q_MANAGES, id, mg, "ss", manages)) != EQ_OK ||
+        (err = export_invitations(st, id, invs)) != EQ_OK ||
+        (err = rows_to_json(st, Q_INBOUND, id, inb, "tsssss", inbound)) !=
+            EQ_OK ||
+        (err = rows_to_json(st, Q_ACTIONS, id, act, "issssstt", actions)) !=
+            EQ_OK ||
+        (err = rows_to_json(st, Q_NOTICES, id, notice, "sst", notices)) !=
+            EQ_OK ||
+        (err = rows_to_json(st, Q_DIGESTS, id, digest, "sst", digests)) !=
+            EQ_OK ||
+        (err = export_anonymised(st, root)) != EQ_OK)
+        goto out;
+    *json = cJSON_Print(root);
+    if (*json == NULL)
+        err = EQ_ERR_NOMEM;
+out:
+    store_rollback(st); /* read only */
+    cJSON_Delete(root);
+    return err;
+}
+
+/* --- erasure ---------------------------------------------------------- */
+
+/* Invitation times of the person to the start of each of their periods. */
+static enum eq_err
+erase_coarsen(struct store *st, int64_t id, const char *tz)
+{
+    struct {
+        int64_t period;
+        eq_day first;
+    } *per = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, Q_ER_INV_PERIODS, &s);
+    int rc;
+
+    if (err != EQ_OK)
+        return err;
+    if ((rc = sqlite3_bind_int64(s, 1, id)) != SQLITE_OK)
+        err = store_fail(st, rc);
+    while (err == EQ_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            void *p = reallocarray(per, nc, sizeof *per);
+            if (p == NULL) {
+                err = EQ_ERR_NOMEM;
+                break;
+            }
+            per = p;
+            cap = nc;
+        }
+        per[n].period = sqlite3_column_int64(s, 0);
+        per[n].first = (eq_day)sqlite3_column_int64(s, 1);
+        n++;
+    }
+    if (err == EQ_OK && rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    finish(s);
+    for (size_t i = 0; i < n && err == EQ_OK; i++) {
+        eq_time t = eqtime_from_local(per[i].first, 0, tz);
+        if ((err = exec_ints(st, Q_ER_COARSE_ANSWERS, 3, id, per[i].period, t,
+                             NULL)) == EQ_OK &&
+            (err = exec_ints(st, Q_ER_COARSE_COMMENTS, 3, id, per[i].period,
+                             t, NULL)) == EQ_OK)
+            err = exec_ints(st, Q_ER_COARSE_INV, 3, id, per[i].period, t,
+                            NULL);
+    }
+    free(per);
+    return err;
+}
+
+enum eq_err
+store_privacy_erase(struct store *st, const char *email, const char *tz,
+                    struct store_erase_counts *out)
+{
+    struct store_erase_counts c;
+    sqlite3_stmt *s = NULL;
+    enum eq_err err;
+    int64_t id;
+
+    memset(&c, 0, sizeof c);
+    if ((err = store_begin(st)) != EQ_OK)
+        return err;
+    if ((err = person_row(st, email, &s)) != EQ_OK)
+        goto fail;
+    id = sqlite3_column_int64(s, 0);
+    finish(s);
+    /* Mail records are found through the addresses and invitation links,
+     * so they go before aliases and links do. */
+    if ((err = exec_ints(st, Q_ER_REVIEW, 1, id, 0, 0, &c.review)) != EQ_OK ||
+        (err = exec_ints(st, Q_ER_INBOUND, 1, id, 0, 0, &c.inbound)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_ER_DIGESTS, 1, id, 0, 0, &c.digests)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_ER_COMMENTS, 1, id, 0, 0, &c.comments)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_ER_CANCEL, 1, id, 0, 0, &c.cancelled)) !=
+            EQ_OK ||
+        (err = erase_coarsen(st, id, tz)) != EQ_OK ||
+        (err = retoken(st, Q_INV_TOKENS_PERSON, id, 0)) != EQ_OK ||
+        (err = exec_ints(st, Q_ER_UNLINK, 1, id, 0, 0, &c.invitations)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_ER_NOTICES, 1, id, 0, 0, &c.notices)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_ER_ACTIONS, 1, id, 0, 0, &c.actions)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_ER_MANAGER, 1, id, 0, 0, &c.manager_of)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_ER_ALIASES, 1, id, 0, 0, &c.aliases)) !=
+            EQ_OK ||
+        (err = exec_ints(st, Q_ER_PERSON, 1, id, 0, 0, &c.person)) != EQ_OK)
+        goto fail;
+    if ((err = store_commit(st)) != EQ_OK)
+        goto fail;
+    if (out != NULL)
+        *out = c;
+    return EQ_OK;
+fail:
+    store_rollback(st);
+    return err;
+}
