@@ -1302,9 +1302,17 @@ static const struct command commands[] = {
     {"test-send", cmd_test_send, "test-send --campaign C --to ADDRESS",
      "Send a sample invitation to ADDRESS through the configured transport."},
     {"status", cli_cmd_status, "status [--json]",
-     "Queue, invitations by state, inbound and review counts, last run."},
+     "What to look at first: today's queue (planned, deferred, sending),\n"
+     "per campaign the current period's sent, answered, bounced, deferred,\n"
+     "opted-out, expired and failed counts, the IMAP checkpoint, the last\n"
+     "run and the last failed one, the digests due and the mail waiting in\n"
+     "Review. Counts only: never an answer, a comment or a password.\n"
+     "--json prints one JSON object."},
     {"privacy", cli_cmd_privacy, "privacy export EMAIL | privacy erase EMAIL",
-     "A person's data (AVG/GDPR). Not available yet (exit 69)."},
+     "A person's data (AVG/GDPR): export prints everything stored about them\n"
+     "as JSON; erase removes the person and their personal data in one\n"
+     "transaction (answers stay, unlinked). Unknown address: exit 65. See\n"
+     "docs/privacy.md."},
     {"inspect", cmd_inspect, "inspect [--metrics a,b,…] [--json] FILE…",
      "Read .eml files as ingest would, without a database: one JSON object\n"
      "per file (kind, token, scores, comment, bounce)."},
@@ -1322,13 +1330,17 @@ find_command(const char *name)
 static void
 main_help(void)
 {
-    printf("usage: enquete [--config FILE] [--now ISO8601] COMMAND [ARGS]\n\n"
+    printf("usage: enquete [--config FILE] [--now ISO8601] [-v|-q] [--syslog] "
+           "COMMAND [ARGS]\n\n"
            "Internal customer-satisfaction surveys by e-mail.\n\n"
            "Options:\n"
            "  --config FILE   configuration (default $ENQUETE_CONFIG, then "
            "./config.ini)\n"
            "  --now ISO8601   replace the clock (also $ENQUETE_NOW)\n"
-           "  -v, --verbose   more diagnostics on stderr\n"
+           "  -v, --verbose   log every event (level info), not only warnings\n"
+           "  -q, --quiet     log errors only\n"
+           "  --syslog        log to syslog (facility daemon) instead of "
+           "stderr\n"
            "  --version       print the version\n\n"
            "Commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -1356,6 +1368,10 @@ cli_main(int argc, char **argv)
             return 0;
         } else if (strcmp(o, "-v") == 0 || strcmp(o, "--verbose") == 0) {
             log_set_level(LOG_INFO);
+        } else if (strcmp(o, "-q") == 0 || strcmp(o, "--quiet") == 0) {
+            log_set_level(LOG_ERROR);
+        } else if (strcmp(o, "--syslog") == 0) {
+            log_use_syslog(1);
         } else if (strcmp(o, "--config") == 0 && i + 1 < argc) {
             a.config_path = argv[++i];
         } else if (strncmp(o, "--config=", 9) == 0) {
@@ -1395,5 +1411,6 @@ cli_main(int argc, char **argv)
     buf_free(&a.diag);
     template_cache_clear();
     chart_shutdown();
+    log_use_syslog(0);
     return rc;
 }

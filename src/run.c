@@ -8,7 +8,9 @@
 #include "digest.h"
 #include "eqtime.h"
 #include "log.h"
+#include "retention.h"
 #include "schedule.h"
+#include "store_ops.h"
 #include "token.h"
 
 #define DAY 86400
@@ -369,18 +371,29 @@ record(const struct run_ctx *ctx, const struct outgoing *o,
        struct eq_buf *diag)
 {
     const struct store_invitation *inv = o->inv;
+    const char *what = o->reminder ? "reminder" : "invitation";
 
     switch (res->err) {
     case EQ_OK:
         if (o->reminder) {
             sum->reminded++;
+            log_msg(LOG_INFO, "reminder sent campaign=%s invitation=%lld "
+                              "provider=%s reminder=%d",
+                    o->c->name, (long long)inv->id, inv->provider_code,
+                    o->reminder);
             return store_invitation_reminded(ctx->st, inv->id, ctx->now);
         }
         sum->sent++;
+        log_msg(LOG_INFO, "sent campaign=%s invitation=%lld provider=%s",
+                o->c->name, (long long)inv->id, inv->provider_code);
         return store_invitation_set_state(ctx->st, inv->id, INV_SENT,
                                           ctx->now, NULL);
     case EQ_ERR_TEMP:
         sum->deferred++;
+        log_msg(LOG_INFO, "deferred campaign=%s %s=%lld attempts=%d "
+                          "reply=\"%s\"",
+                o->c->name, what, (long long)inv->id, inv->attempts + 1,
+                res->text);
         if (o->reminder)
             return EQ_OK; /* the next run tries the reminder again */
         return store_invitation_defer(ctx->st, inv->id,
@@ -388,12 +401,16 @@ record(const struct run_ctx *ctx, const struct outgoing *o,
                                       res->text);
     case EQ_ERR_DATA:
         sum->failed++;
+        log_msg(LOG_INFO, "failed campaign=%s %s=%lld reply=\"%s\"",
+                o->c->name, what, (long long)inv->id, res->text);
         eq_diag(diag, "send to %s: %s", inv->email, res->text);
         return store_invitation_set_state(ctx->st, inv->id, INV_FAILED,
                                           ctx->now, res->text);
     default:
         /* Login refused, TLS unavailable: not this mail's fault; it goes
          * back to the queue. */
+        log_msg(LOG_INFO, "requeued campaign=%s %s=%lld reply=\"%s\"",
+                o->c->name, what, (long long)inv->id, res->text);
         if (o->reminder)
             return EQ_OK;
         return store_invitation_set_state(ctx->st, inv->id, INV_PLANNED,
@@ -633,7 +650,7 @@ run_expire(const struct run_ctx *ctx, struct run_summary *sum,
            struct eq_buf *diag)
 {
     struct store_invitation *inv = NULL;
-    size_t n = 0;
+    size_t n = 0, cancelled = 0;
     enum eq_err err;
     struct store_inv_filter f = {
         .state_mask = STATE(INV_PLANNED) | STATE(INV_SENDING) |
@@ -654,16 +671,38 @@ run_expire(const struct run_ctx *ctx, struct run_summary *sum,
                                          never ? INV_CANCELLED : INV_EXPIRED,
                                          ctx->now, never ? "never sent" : NULL);
         sum->expired += err == EQ_OK && !never;
+        cancelled += err == EQ_OK && never;
     }
     if (err == EQ_OK)
         err = store_commit(ctx->st);
     else
         store_rollback(ctx->st);
+    if (err == EQ_OK && n > 0)
+        log_msg(LOG_INFO, "expired invitations=%zu cancelled=%zu",
+                n - cancelled, cancelled);
 out:
     if (err != EQ_OK)
         eq_diag(diag, "expire: %s", store_errmsg(ctx->st));
     store_invitations_free(inv, n);
     return err;
+}
+
+/* One line per digest this tick sent: the period and the recipient's
+ * department (the log names no address and no figure). */
+static void
+log_digests(const struct run_ctx *ctx, const struct campaign *c)
+{
+    struct store_ops_digest *d = NULL;
+    size_t n = 0;
+
+    if (!log_enabled(LOG_INFO) ||
+        store_ops_digests_at(ctx->st, c->name, ctx->now, &d, &n) != EQ_OK)
+        return;
+    for (size_t i = 0; i < n; i++)
+        log_msg(LOG_INFO, "digest sent campaign=%s period=%s department=%s",
+                c->name, d[i].period,
+                d[i].department ? d[i].department : "(organisation)");
+    store_ops_digests_free(d, n);
 }
 
 static enum eq_err
@@ -678,6 +717,8 @@ run_digests(const struct run_ctx *ctx, struct run_summary *sum,
         err = digest_run(ctx->st, ctx->cfg, ctx->campaigns[i], ctx->tx,
                          ctx->now, 0, &ds, NULL, diag);
         sum->digests += ds.sent;
+        if (ds.sent > 0)
+            log_digests(ctx, ctx->campaigns[i]);
     }
     return err;
 }
@@ -732,9 +773,25 @@ run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
         STEP(run_expire(ctx, sum, diag)); /* what closed while we worked */
     if ((steps & RUN_DIGEST) && ctx->tx)
         STEP(run_digests(ctx, sum, diag));
+    /* After the digests: a period is anonymised once its digest is out. */
+    if (steps & RUN_DIGEST) {
+        struct retention_summary rs;
+        memset(&rs, 0, sizeof rs);
+        STEP(retention_run(ctx->st, ctx->cfg, ctx->campaigns,
+                           ctx->n_campaigns, ctx->src, ctx->now, &rs, diag));
+    }
 #undef STEP
 out:
     free(ids);
+    log_msg(first == EQ_OK ? LOG_INFO : LOG_WARN,
+            "tick planned=%zu sent=%zu reminded=%zu deferred=%zu failed=%zu "
+            "replies=%zu recorded=%zu review=%zu bounces=%zu "
+            "auto_replies=%zu opt_outs=%zu late=%zu expired=%zu digests=%zu "
+            "result=\"%s\"",
+            sum->planned, sum->sent, sum->reminded, sum->deferred,
+            sum->failed, sum->in.seen, sum->in.recorded, sum->in.review,
+            sum->in.bounces, sum->in.auto_replies, sum->in.opt_outs,
+            sum->in.late, sum->expired, sum->digests, eq_strerror(first));
     return first;
 }
 

@@ -488,16 +488,6 @@ Test(cli, missing_input_files_exit_66_and_bad_now_exits_64)
     cr_assert_not_null(strstr(err_buf, "yesterday"), "%s", err_buf);
 }
 
-Test(cli, daemon_and_privacy_export_are_not_available_yet)
-{
-    write_config();
-    cr_assert_eq(RUN("init"), 0, "%s", err_buf);
-    cr_assert_eq(RUN("daemon"), 69);
-    cr_assert_not_null(strstr(err_buf, "not available"), "%s", err_buf);
-    cr_assert_eq(RUN("privacy", "export", "x@y"), 69);
-    cr_assert_not_null(strstr(err_buf, "not available"), "%s", err_buf);
-}
-
 Test(cli, plan_is_unavailable_or_changes_nothing)
 {
     cr_assert_eq(RUN("--config", "/nonexistent/enquete.ini", "plan", "--help"),
@@ -907,4 +897,194 @@ Test(cli, plan_on_a_small_organisation_shows_the_fair_cap_and_a_warning)
     cr_assert_not_null(strstr(out_buf, "warning: "), "%s", out_buf);
     /* A dry run: the database has no invitations afterwards. */
     cr_assert_eq(status_count("invitations", "planned"), 0);
+}
+
+/* --- logging and status (issue 11) ------------------------------------ */
+
+#include "store.h"
+
+#define SECRET "Pa55-hunter2-geheim"
+
+/* Servers that refuse the connection, with credentials from a password
+ * file and from the environment. */
+static void
+write_unreachable_config(void)
+{
+    char pw[256];
+
+    write_file("smtp.pw", SECRET "\n");
+    path_in(pw, sizeof pw, "smtp.pw");
+    cr_assert_eq(chmod(pw, 0600), 0);
+    char cfg[2048];
+    snprintf(cfg, sizeof cfg,
+             "[general]\n"
+             "database = data/enquete.db\n"
+             "from = HR Enquête <hr@org.example>\n"
+             "reply_address = enquete@org.example\n"
+             "templates = " FIXTURES "/../../templates\n"
+             "[smtp]\n"
+             "url = smtp://127.0.0.1:1\n"
+             "tls = off\n"
+             "user = hr\n"
+             "password_file = %s\n"
+             "timeout = 5\n"
+             "[imap]\n"
+             "url = imap://127.0.0.1:1/INBOX\n"
+             "tls = off\n"
+             "user = enquete\n"
+             "password_env = EQ_TEST_IMAP_PASSWORD\n"
+             "timeout = 5\n"
+             "[digest]\n"
+             "hr = hr@org.example\n",
+             pw);
+    write_file("config.ini", cfg);
+    make_dir("campaigns");
+    write_file("campaigns/loop.ini", "[campaign]\n"
+                                     "name = loop\n"
+                                     "metrics = nps\n"
+                                     "providers = it\n"
+                                     "customers = *\n"
+                                     "cadence = monthly\n"
+                                     "start = 2026-03-01\n");
+}
+
+Test(cli, verbose_run_logs_events_but_never_a_password)
+{
+    write_unreachable_config();
+    cr_assert_eq(RUN("init"), 0, "%s", err_buf);
+    cr_assert_eq(RUN("org", "import", CLI_FIX "/org40.csv"), 0, "%s", err_buf);
+    setenv("EQ_TEST_IMAP_PASSWORD", SECRET, 1);
+    int rc = RUN("--verbose", "--now", "2026-03-03T12:00", "run");
+    unsetenv("EQ_TEST_IMAP_PASSWORD");
+    cr_assert_neq(rc, 0, "servers are unreachable: %s", out_buf);
+    cr_assert_null(strstr(err_buf, SECRET), "password in stderr:\n%s",
+                   err_buf);
+    cr_assert_null(strstr(out_buf, SECRET), "password in stdout:\n%s",
+                   out_buf);
+    char want[64];
+    snprintf(want, sizeof want, "enquete[");
+    cr_assert(has_line(err_buf, want), "%s", err_buf);
+    cr_assert_not_null(strstr(err_buf, ": info: deferred campaign=loop "
+                                       "invitation="),
+                       "%s", err_buf);
+    /* A tick that failed is a warning, so it shows without --verbose. */
+    cr_assert_not_null(strstr(err_buf, "]: warn: tick planned="), "%s",
+                       err_buf);
+
+    /* status shows the failed run, and still no password. */
+    cr_assert_eq(RUN("--now", "2026-03-03T12:05", "status"), 0, "%s",
+                 err_buf);
+    cr_assert_not_null(strstr(out_buf, "FAILED"), "%s", out_buf);
+    cr_assert_null(strstr(out_buf, SECRET), "%s", out_buf);
+    cr_assert_eq(RUN("--now", "2026-03-03T12:05", "status", "--json"), 0);
+    cr_assert_null(strstr(out_buf, SECRET), "%s", out_buf);
+    cJSON *j = cJSON_Parse(out_buf);
+    cr_assert_not_null(j, "%s", out_buf);
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "last_failed_run");
+    cr_assert(cJSON_IsObject(f), "%s", out_buf);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(f, "ok")));
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "failed_runs_since_ok");
+    cr_assert_eq(k ? k->valuedouble : -1, 1, "%s", out_buf);
+    /* The planned invitations wait in today's queue. */
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "queue");
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(q, "planned_today");
+    cr_assert(cJSON_IsNumber(pt) && pt->valuedouble > 0, "%s", out_buf);
+    cJSON_Delete(j);
+}
+
+Test(cli, quiet_keeps_info_lines_out_and_default_is_warnings)
+{
+    write_loop_setup();
+    cr_assert_eq(RUN("init"), 0, "%s", err_buf);
+    cr_assert_eq(RUN("org", "import", CLI_FIX "/org40.csv"), 0, "%s", err_buf);
+    cr_assert_eq(RUN("--now", "2026-03-03T12:00", "run"), 0, "%s", err_buf);
+    cr_assert_null(strstr(err_buf, ": info: "), "%s", err_buf);
+    cr_assert_eq(RUN("--quiet", "--now", "2026-03-04T12:00", "run"), 0);
+    cr_assert_eq(err_buf[0], '\0', "quiet run wrote: %s", err_buf);
+    cr_assert_eq(RUN("-v", "--now", "2026-03-05T12:00", "run"), 0);
+    cr_assert_not_null(strstr(err_buf, ": info: sent campaign=loop "
+                                       "invitation="),
+                       "%s", err_buf);
+}
+
+static const cJSON *
+jget(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static double
+jnum(const cJSON *o, const char *k)
+{
+    const cJSON *v = jget(o, k);
+    cr_assert(cJSON_IsNumber(v), "no number %s", k);
+    return v->valuedouble;
+}
+
+Test(cli, status_shows_period_counts_digest_due_and_hides_url_password)
+{
+    char path[256];
+
+    write_loop_setup();
+    cr_assert_eq(RUN("init"), 0, "%s", err_buf);
+    cr_assert_eq(RUN("org", "import", CLI_FIX "/org40.csv"), 0, "%s", err_buf);
+    cr_assert_eq(RUN("--now", "2026-03-03T12:00", "run"), 0, "%s", err_buf);
+    size_t sent = list_dir("out/new", NULL, 0);
+    cr_assert_gt(sent, 0);
+
+    /* A checkpoint under a URL with a password in it (the config allows
+     * only password_file/_env, but a URL is free text). */
+    struct store *st = NULL;
+    path_in(path, sizeof path, "data/enquete.db");
+    cr_assert_eq(store_open(path, &st, NULL), EQ_OK);
+    cr_assert_eq(store_mailbox_set(st, "imaps://bob:" SECRET
+                                       "@mail.example/INBOX",
+                                   42, 17, 1772539200),
+                 EQ_OK);
+    store_close(st);
+
+    cr_assert_eq(RUN("--now", "2026-03-04T12:00", "status", "--json"), 0,
+                 "%s", err_buf);
+    cr_assert_null(strstr(out_buf, SECRET), "%s", out_buf);
+    cJSON *j = cJSON_Parse(out_buf);
+    cr_assert_not_null(j, "%s", out_buf);
+    const cJSON *c = cJSON_GetArrayItem(jget(j, "campaigns"), 0);
+    cr_assert_not_null(c, "%s", out_buf);
+    cr_assert_str_eq(cJSON_GetStringValue(jget(c, "name")), "loop");
+    cr_assert_str_eq(cJSON_GetStringValue(jget(c, "period")), "2026-03");
+    cr_assert_eq(jnum(c, "sent"), (double)sent);
+    cr_assert_eq(jnum(c, "answered"), 0);
+    const cJSON *m = cJSON_GetArrayItem(jget(j, "mailboxes"), 0);
+    cr_assert_str_eq(cJSON_GetStringValue(jget(m, "name")),
+                     "imaps://bob:***@mail.example/INBOX");
+    cr_assert_eq(jnum(m, "last_uid"), 17);
+    cr_assert_eq(cJSON_GetArraySize(jget(j, "digests_due")), 0,
+                 "the period is still running: %s", out_buf);
+    cJSON_Delete(j);
+
+    cr_assert_eq(RUN("--now", "2026-03-04T12:00", "status"), 0, "%s",
+                 err_buf);
+    cr_assert_null(strstr(out_buf, SECRET), "%s", out_buf);
+    cr_assert_not_null(strstr(out_buf, "imaps://bob:***@mail.example/INBOX "
+                                       "read up to UID 17"),
+                       "%s", out_buf);
+
+    /* After March, with every invitation closed (close_after 10 days), the
+     * digest falls on the first Monday 08:00 after the period:
+     * 6 April 2026, 08:00 CEST = 06:00Z. */
+    cr_assert_eq(RUN("--now", "2026-04-02T12:00", "status", "--json"), 0,
+                 "%s", err_buf);
+    j = cJSON_Parse(out_buf);
+    cr_assert_not_null(j, "%s", out_buf);
+    const cJSON *d = cJSON_GetArrayItem(jget(j, "digests_due"), 0);
+    cr_assert_not_null(d, "no digest due: %s", out_buf);
+    cr_assert_str_eq(cJSON_GetStringValue(jget(d, "campaign")), "loop");
+    cr_assert_str_eq(cJSON_GetStringValue(jget(d, "period")), "2026-03");
+    cr_assert_str_eq(cJSON_GetStringValue(jget(d, "due")),
+                     "2026-04-06T06:00:00Z");
+    cr_assert_eq(jnum(d, "open_invitations"), 0);
+    cJSON_Delete(j);
+    cr_assert_eq(RUN("--now", "2026-04-02T12:00", "status"), 0);
+    cr_assert_not_null(strstr(out_buf, "loop 2026-03 due 2026-04-06T06:00:00Z"),
+                       "%s", out_buf);
 }
