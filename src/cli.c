@@ -235,7 +235,7 @@ cadence_text(const struct campaign *c, char *b, size_t n)
 }
 
 /* Every template a campaign can send (invitation, reminders, confirmation,
- * digest; nl and en) renders, so a template error shows before the first
+ * digest, action confirmations and notices; nl and en) renders, so a template error shows before the first
  * real send. Template mistakes are configuration errors. */
 static enum eq_err
 check_templates(struct app *a, const struct campaign *c)
@@ -243,9 +243,12 @@ check_templates(struct app *a, const struct campaign *c)
     enum eq_err err = compose_check_templates(a->cfg, c, NULL, &a->diag);
     enum eq_err err2 =
         digest_check_templates(a->cfg->general.templates, c, &a->diag);
+    enum eq_err err3 = compose_check_action_templates(a->cfg, NULL, &a->diag);
 
     if (err == EQ_OK)
         err = err2;
+    if (err == EQ_OK)
+        err = err3;
     return err == EQ_ERR_DATA ? EQ_ERR_CONFIG : err;
 }
 

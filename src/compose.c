@@ -1872,3 +1872,404 @@ compose_check_templates(const struct eq_config *cfg, const struct campaign *c,
     buf_free(&all);
     return total;
 }
+
+/* --- the feedback loop ------------------------------------------------ */
+
+static enum eq_err
+format_day(eq_day day, int en, struct eq_buf *b)
+{
+    static const char *const nl[] = {
+        "januari", "februari", "maart",     "april",   "mei",      "juni",
+        "juli",    "augustus", "september", "oktober", "november", "december"};
+    static const char *const enm[] = {
+        "January", "February", "March",     "April",   "May",      "June",
+        "July",    "August",   "September", "October", "November", "December"};
+    int y, m, d;
+
+    eqtime_ymd_from_day(day, &y, &m, &d);
+    return buf_printf(b, "%d %s %d", d, en ? enm[m - 1] : nl[m - 1], y);
+}
+
+/* One item of an actions list: number, text, metric, due. */
+static enum eq_err
+action_item(struct tpl_ctx *ctx, const char *list, const struct compose_action *a,
+            int en)
+{
+    struct tpl_ctx *it = tpl_add_item(ctx, list);
+    struct eq_buf due = {0};
+    enum eq_err err;
+
+    if (it == NULL)
+        return EQ_ERR_NOMEM;
+    err = tpl_setf(it, "number", "%d", a->number);
+    if (err == EQ_OK)
+        err = tpl_set(it, "text", a->text ? a->text : "");
+    if (err == EQ_OK)
+        err = tpl_set(it, "metric", a->metric ? a->metric : "");
+    if (err == EQ_OK && a->has_due)
+        err = format_day(a->due, en, &due);
+    if (err == EQ_OK)
+        err = tpl_set(it, "due", buf_str(&due));
+    buf_free(&due);
+    return err;
+}
+
+/* An empty list is a false section, and its name still exists. */
+static enum eq_err
+list_or_false(struct tpl_ctx *ctx, const char *name, size_t n)
+{
+    return n == 0 ? tpl_set_bool(ctx, name, 0) : EQ_OK;
+}
+
+static enum eq_err
+person_context(struct tpl_ctx *ctx, const char *name)
+{
+    char *first = first_name_of(name ? name : "");
+    enum eq_err err = first ? EQ_OK : EQ_ERR_NOMEM;
+
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "name", name ? name : "");
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "first_name", first);
+    free(first);
+    return err;
+}
+
+static enum eq_err
+action_ack_context(const struct compose_action_ack *a, int en,
+                   struct tpl_ctx **out)
+{
+    struct tpl_ctx *ctx = tpl_ctx_new();
+    enum eq_err err = ctx ? EQ_OK : EQ_ERR_NOMEM;
+
+    if (err == EQ_OK)
+        err = person_context(ctx, a->to_name);
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "department", a->department ? a->department : "");
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "period", a->period ? a->period : "");
+    for (size_t i = 0; i < a->n_added && err == EQ_OK; i++)
+        err = action_item(ctx, "added", &a->added[i], en);
+    for (size_t i = 0; i < a->n_closed && err == EQ_OK; i++)
+        err = action_item(ctx, "closed", &a->closed[i], en);
+    for (size_t i = 0; i < a->n_unknown && err == EQ_OK; i++) {
+        struct tpl_ctx *it = tpl_add_item(ctx, "unknown");
+        err = it ? tpl_setf(it, "number", "%d", a->unknown[i]) : EQ_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < a->n_unread && err == EQ_OK; i++) {
+        struct tpl_ctx *it = tpl_add_item(ctx, "unread");
+        err = it ? tpl_set(it, "line", a->unread[i].line) : EQ_ERR_NOMEM;
+        if (err == EQ_OK)
+            err = tpl_set(it, "why", a->unread[i].why ? a->unread[i].why : "");
+    }
+    if (err == EQ_OK)
+        err = tpl_set_bool(ctx, "any_added", a->n_added > 0);
+    if (err == EQ_OK)
+        err = tpl_set_bool(ctx, "any_closed", a->n_closed > 0);
+    if (err == EQ_OK)
+        err = tpl_set_bool(ctx, "any_unknown", a->n_unknown > 0);
+    if (err == EQ_OK)
+        err = tpl_set_bool(ctx, "any_unread", a->n_unread > 0);
+    if (err == EQ_OK)
+        err = tpl_set_bool(ctx, "nothing", a->n_added + a->n_closed == 0);
+    if (err == EQ_OK)
+        err = list_or_false(ctx, "added", a->n_added);
+    if (err == EQ_OK)
+        err = list_or_false(ctx, "closed", a->n_closed);
+    if (err == EQ_OK)
+        err = list_or_false(ctx, "unknown", a->n_unknown);
+    if (err == EQ_OK)
+        err = list_or_false(ctx, "unread", a->n_unread);
+    if (err != EQ_OK) {
+        tpl_ctx_free(ctx);
+        ctx = NULL;
+    }
+    *out = ctx;
+    return err;
+}
+
+static enum eq_err
+action_notice_context(const struct compose_action_notice *a, int en,
+                      const char *optout, struct tpl_ctx **out)
+{
+    struct tpl_ctx *ctx = tpl_ctx_new();
+    enum eq_err err = ctx ? EQ_OK : EQ_ERR_NOMEM;
+
+    if (err == EQ_OK)
+        err = person_context(ctx, a->to_name);
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "title", a->title ? a->title : "");
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "period", a->period ? a->period : "");
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "optout_mailto", optout ? optout : "");
+    if (err == EQ_OK)
+        err = tpl_set_bool(ctx, "several", a->n_depts > 1);
+    for (size_t i = 0; i < a->n_depts && err == EQ_OK; i++) {
+        struct tpl_ctx *d = tpl_add_item(ctx, "departments");
+        if (d == NULL) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        err = tpl_set(d, "department",
+                      a->depts[i].department ? a->depts[i].department : "");
+        for (size_t j = 0; j < a->depts[i].n_actions && err == EQ_OK; j++)
+            err = action_item(d, "actions", &a->depts[i].actions[j], en);
+        if (err == EQ_OK)
+            err = list_or_false(d, "actions", a->depts[i].n_actions);
+    }
+    if (err == EQ_OK)
+        err = list_or_false(ctx, "departments", a->n_depts);
+    if (err != EQ_OK) {
+        tpl_ctx_free(ctx);
+        ctx = NULL;
+    }
+    *out = ctx;
+    return err;
+}
+
+/* Renders DIR/LANG/kind.{txt,html} into r, the subject tagged [#token]. */
+static enum eq_err
+render_kind(const char *dir, const char *lang, const char *kind,
+            const struct tpl_ctx *ctx, const char *token, struct rendered *r,
+            struct eq_buf *diag)
+{
+    enum eq_err err = buf_printf(&r->where, "%s/%s/%s.txt", dir, lang, kind);
+
+    if (err == EQ_OK)
+        err = template_render_file(dir, lang, kind, "txt", ctx, &r->txt, diag);
+    if (err == EQ_OK)
+        err = split_subject(r->txt, r->where.s, &r->subj, &r->body, diag);
+    if (err == EQ_OK)
+        err = tag_subject(&r->subject, r->subj, token);
+    if (err == EQ_OK)
+        err = template_render_file(dir, lang, kind, "html", ctx, &r->html,
+                                   diag);
+    return err;
+}
+
+/* What both feedback mails check before rendering anything. */
+static enum eq_err
+feedback_mail_check(const struct eq_config *cfg, const char *dir,
+                    const char *token, const char *to, const char *to_name,
+                    const char *lang, char **local, char **domain,
+                    struct eq_buf *diag)
+{
+    enum eq_err err;
+
+    if (!token_valid(token) || to == NULL || dir == NULL || lang == NULL ||
+        (strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0)) {
+        eq_diag(diag, "compose: a feedback mail needs a token, an address, "
+                      "a templates directory and nl or en");
+        return EQ_ERR_DATA;
+    }
+    if ((err = check_value("name", to_name, diag)) != EQ_OK)
+        return err;
+    err = config_reply_parts(cfg, local, domain);
+    if (err != EQ_OK)
+        eq_diag(diag, "compose: reply_address '%s' is not LOCAL@DOMAIN",
+                cfg->general.reply_address ? cfg->general.reply_address : "");
+    return err;
+}
+
+static enum eq_err
+send_parts(const struct eq_config *cfg, const char *to, const char *to_name,
+           const char *token, const char *local, const char *domain,
+           const struct rendered *r, const char *unsub, int auto_submitted,
+           eq_time now, char **out, size_t *len, char **envelope_from,
+           struct eq_buf *diag)
+{
+    struct eq_buf reply = {0};
+    enum eq_err err = buf_printf(&reply, "%s+%s@%s", local, token, domain);
+    struct compose_mail m = {
+        .from = cfg->general.from,
+        .to = to,
+        .to_name = to_name && *to_name ? to_name : NULL,
+        .reply_to = reply.s,
+        .subject = r->subject.s,
+        .message_id = r->msgid.s,
+        .in_reply_to = r->irt.len ? r->irt.s : NULL,
+        .references = r->irt.len ? r->irt.s : NULL,
+        .list_unsubscribe = unsub,
+        .auto_submitted = auto_submitted,
+        .date = now,
+        .timezone = cfg->general.timezone ? cfg->general.timezone
+                                          : "Europe/Amsterdam",
+        .text = r->body,
+        .html = r->html,
+    };
+
+    if (err == EQ_OK)
+        err = compose_build(&m, out, len, diag);
+    if (err == EQ_OK && envelope_from != NULL &&
+        (*envelope_from = buf_take(&reply)) == NULL)
+        err = EQ_ERR_NOMEM;
+    if (err != EQ_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    buf_free(&reply);
+    return err;
+}
+
+enum eq_err
+compose_action_ack(const struct compose_action_ack *a, char **out,
+                   size_t *len, char **envelope_from, struct eq_buf *diag)
+{
+    const char *dir = a->templates_dir ? a->templates_dir
+                                       : a->cfg->general.templates;
+    struct rendered r = {0};
+    struct tpl_ctx *ctx = NULL;
+    char *local = NULL, *domain = NULL;
+    enum eq_err err;
+
+    outputs_init(out, len, envelope_from);
+    if (a->n <= 0) {
+        eq_diag(diag, "compose: a confirmation is numbered from 1");
+        return EQ_ERR_DATA;
+    }
+    err = feedback_mail_check(a->cfg, dir, a->token, a->to, a->to_name,
+                              a->lang, &local, &domain, diag);
+    if (err == EQ_OK)
+        err = check_value("department name", a->department, diag);
+    if (err == EQ_OK)
+        err = action_ack_context(a, strcmp(a->lang, "en") == 0, &ctx);
+    if (err == EQ_OK)
+        err = render_kind(dir, a->lang, "action_ack", ctx, a->token, &r, diag);
+    if (err == EQ_OK)
+        err = buf_printf(&r.msgid, "ack.%s.%lld@%s", a->token,
+                         (long long)a->n, domain);
+    if (err == EQ_OK)
+        err = buf_printf(&r.irt, "dig.%s@%s", a->token, domain);
+    if (err == EQ_OK)
+        err = send_parts(a->cfg, a->to, a->to_name, a->token, local, domain,
+                         &r, NULL, COMPOSE_AUTO_REPLIED, a->now, out, len,
+                         envelope_from, diag);
+    if (err == EQ_ERR_NOMEM)
+        eq_diag(diag, "compose: out of memory");
+    tpl_ctx_free(ctx);
+    rendered_free(&r);
+    free(local);
+    free(domain);
+    return err;
+}
+
+enum eq_err
+compose_action_notice(const struct compose_action_notice *a, char **out,
+                      size_t *len, char **envelope_from, struct eq_buf *diag)
+{
+    const char *dir = a->templates_dir ? a->templates_dir
+                                       : a->cfg->general.templates;
+    struct rendered r = {0};
+    struct tpl_ctx *ctx = NULL;
+    char *local = NULL, *domain = NULL, *unsub = NULL;
+    int en = a->lang != NULL && strcmp(a->lang, "en") == 0;
+    enum eq_err err;
+
+    outputs_init(out, len, envelope_from);
+    err = feedback_mail_check(a->cfg, dir, a->token, a->to, a->to_name,
+                              a->lang, &local, &domain, diag);
+    for (size_t i = 0; i < a->n_depts && err == EQ_OK; i++)
+        err = check_value("department name", a->depts[i].department, diag);
+    if (err == EQ_OK)
+        err = mailto(local, domain, a->token, en ? "unsubscribe" : "afmelden",
+                     NULL, &unsub);
+    if (err == EQ_OK)
+        err = action_notice_context(a, en, unsub, &ctx);
+    if (err == EQ_OK)
+        err = render_kind(dir, a->lang, "action_notice", ctx, a->token, &r,
+                          diag);
+    if (err == EQ_OK)
+        err = buf_printf(&r.msgid, "act.%s@%s", a->token, domain);
+    if (err == EQ_OK)
+        err = buf_printf(&r.irt, "inv.%s@%s", a->token, domain);
+    if (err == EQ_OK)
+        err = send_parts(a->cfg, a->to, a->to_name, a->token, local, domain,
+                         &r, unsub, COMPOSE_AUTO_GENERATED, a->now, out, len,
+                         envelope_from, diag);
+    if (err == EQ_ERR_NOMEM)
+        eq_diag(diag, "compose: out of memory");
+    tpl_ctx_free(ctx);
+    rendered_free(&r);
+    free(unsub);
+    free(local);
+    free(domain);
+    return err;
+}
+
+/* Two samples per mail: everything filled in, and everything empty, so
+ * every section of the templates really renders once each way. */
+enum eq_err
+compose_check_action_templates(const struct eq_config *cfg,
+                               const char *templates_dir, struct eq_buf *diag)
+{
+    static const char *const langs[] = {"nl", "en"};
+    static const struct compose_action acts[] = {
+        {1, "Vast inloopspreekuur op dinsdag", "Communicatie", 1, 20850},
+        {2, "Sneller reageren op tickets", NULL, 0, 0}};
+    static const struct compose_unread unread[] = {
+        {"Actie: [sfeer] taart", "onbekend onderwerp tussen [ ]"}};
+    static const int unknown[] = {7};
+    static const struct compose_notice_dept depts[] = {
+        {"ICT", acts, 2}, {"Facilitair", acts, 1}};
+    const char *dir = templates_dir ? templates_dir : cfg->general.templates;
+    enum eq_err total = EQ_OK;
+
+    if (dir == NULL) {
+        eq_diag(diag, "compose: no templates directory");
+        return EQ_ERR_CONFIG;
+    }
+    for (size_t l = 0; l < 2 && total != EQ_ERR_NOMEM; l++) {
+        int en = l == 1;
+        struct compose_action_ack ack[2] = {
+            {cfg, dir, langs[l], SAMPLE_TOKEN, 1, "sample@example.invalid",
+             "Anna de Vries", "ICT", "2027Q1", acts, 2, acts + 1, 1, unknown,
+             1, unread, 1, 1795258800},
+            {cfg, dir, langs[l], SAMPLE_TOKEN, 2, "sample@example.invalid",
+             "", "ICT", "2027Q1", NULL, 0, NULL, 0, NULL, 0, NULL, 0,
+             1795258800}};
+        struct compose_action_notice nt[2] = {
+            {cfg, dir, langs[l], SAMPLE_TOKEN, "sample@example.invalid",
+             "Anna de Vries", "Klanttevredenheid", "2027Q1", depts, 2,
+             1795258800},
+            {cfg, dir, langs[l], SAMPLE_TOKEN, "sample@example.invalid", "",
+             "Klanttevredenheid", "2027Q1", depts + 1, 1, 1795258800}};
+        struct tpl_ctx *ctx[4] = {NULL, NULL, NULL, NULL};
+        enum eq_err err = EQ_OK;
+
+        for (int i = 0; i < 2 && err == EQ_OK; i++) {
+            err = action_ack_context(&ack[i], en, &ctx[i]);
+            if (err == EQ_OK)
+                err = action_notice_context(&nt[i], en, "mailto:x",
+                                            &ctx[2 + i]);
+        }
+        if (err == EQ_OK) {
+            const struct tpl_ctx *a2[2] = {ctx[0], ctx[1]};
+            const struct tpl_ctx *n2[2] = {ctx[2], ctx[3]};
+            check_keep(&total, template_check_file(dir, langs[l], "action_ack",
+                                                   "txt", a2, 2, diag));
+            check_keep(&total, template_check_file(dir, langs[l], "action_ack",
+                                                   "html", a2, 2, diag));
+            check_keep(&total,
+                       template_check_file(dir, langs[l], "action_notice",
+                                           "txt", n2, 2, diag));
+            check_keep(&total,
+                       template_check_file(dir, langs[l], "action_notice",
+                                           "html", n2, 2, diag));
+        }
+        check_keep(&total, err);
+        for (int i = 0; i < 4; i++)
+            tpl_ctx_free(ctx[i]);
+        for (int i = 0; i < 2 && total == EQ_OK; i++) {
+            char *msg = NULL;
+            check_keep(&total, compose_action_ack(&ack[i], &msg, NULL, NULL,
+                                                  diag));
+            free(msg);
+            msg = NULL;
+            check_keep(&total, compose_action_notice(&nt[i], &msg, NULL, NULL,
+                                                     diag));
+            free(msg);
+        }
+    }
+    return total;
+}

@@ -113,4 +113,79 @@ enum eq_err compose_check_templates(const struct eq_config *cfg,
                                     const char *templates_dir,
                                     struct eq_buf *diag);
 
+/* --- the feedback loop (actions managers record by replying to their
+ * digest) ------------------------------------------------------------- */
+struct compose_action {
+    int number;
+    const char *text;
+    const char *metric; /* label in the mail's language, or NULL */
+    int has_due;
+    eq_day due;
+};
+struct compose_unread {
+    const char *line; /* as the manager wrote it */
+    const char *why;  /* in the mail's language */
+};
+/* The confirmation of a manager's reply: what was recorded, closed, not
+ * found and not read. */
+struct compose_action_ack {
+    const struct eq_config *cfg;
+    const char *templates_dir; /* NULL = [general] templates */
+    const char *lang;          /* "nl" | "en" */
+    const char *token;         /* the digest's token */
+    int64_t n;                 /* > 0, the inbound mail: ack.TOKEN.N@DOMAIN */
+    const char *to, *to_name;  /* the manager */
+    const char *department;    /* display name */
+    const char *period;        /* "2027Q1" */
+    const struct compose_action *added;
+    size_t n_added;
+    const struct compose_action *closed; /* marked done by this reply */
+    size_t n_closed;
+    const int *unknown; /* Klaar:/Done: numbers with no such action */
+    size_t n_unknown;
+    const struct compose_unread *unread;
+    size_t n_unread;
+    eq_time now;
+};
+/* Renders DIR/LANG/action_ack.{txt,html}: Message-ID ack.TOKEN.N@DOMAIN,
+ * In-Reply-To/References dig.TOKEN@DOMAIN, Reply-To and envelope sender
+ * LOCAL+TOKEN@DOMAIN (a further reply adds actions or closes them),
+ * Auto-Submitted: auto-replied, no List-Unsubscribe. */
+enum eq_err compose_action_ack(const struct compose_action_ack *a, char **out,
+                               size_t *len, char **envelope_from,
+                               struct eq_buf *diag);
+
+/* "You said, we did": the actions of the departments someone rated in a
+ * period, never any scores. */
+struct compose_notice_dept {
+    const char *department;
+    const struct compose_action *actions;
+    size_t n_actions;
+};
+struct compose_action_notice {
+    const struct eq_config *cfg;
+    const char *templates_dir; /* NULL = [general] templates */
+    const char *lang;          /* "nl" | "en" */
+    const char *token;         /* the rater's invitation token */
+    const char *to, *to_name;
+    const char *title;  /* campaign title in lang */
+    const char *period; /* "2027Q1" */
+    const struct compose_notice_dept *depts;
+    size_t n_depts;
+    eq_time now;
+};
+/* Renders DIR/LANG/action_notice.{txt,html}: Message-ID act.TOKEN@DOMAIN
+ * (one notice per rater and period, and an invitation token belongs to one
+ * of each), References inv.TOKEN@DOMAIN, Reply-To and envelope sender
+ * LOCAL+TOKEN@DOMAIN, Auto-Submitted: auto-generated and List-Unsubscribe
+ * (opting out by mail works as for the invitation). */
+enum eq_err compose_action_notice(const struct compose_action_notice *a,
+                                  char **out, size_t *len,
+                                  char **envelope_from, struct eq_buf *diag);
+/* `campaign check` for action_ack and action_notice in nl and en (also run
+ * by compose_check_templates). */
+enum eq_err compose_check_action_templates(const struct eq_config *cfg,
+                                           const char *templates_dir,
+                                           struct eq_buf *diag);
+
 #endif

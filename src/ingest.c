@@ -10,6 +10,7 @@
 
 #include "classify.h"
 #include "compose.h"
+#include "feedback.h"
 #include "log.h"
 #include "mime.h"
 #include "reply.h"
@@ -134,9 +135,10 @@ analyse(const struct mime_msg *m, const struct reply_metric *rm, size_t n,
 
 /* A confirmation owed once the transaction commits: never before, so no
  * mail thanks for an answer that was rolled back. */
-enum ack_kind { ACK_NONE, ACK_ANSWER, ACK_OPT_OUT };
+enum ack_kind { ACK_NONE, ACK_ANSWER, ACK_OPT_OUT, ACK_ACTIONS };
 struct ack {
     enum ack_kind kind;
+    struct feedback_ack *actions; /* ACK_ACTIONS: a manager's reply */
     char token[TOKEN_LEN + 1];
     int64_t n; /* ack.TOKEN.N: the inbound id, 0 for an opt-out */
     struct compose_score scores[REPLY_MAX_METRICS]; /* ids: the campaign's */
@@ -150,6 +152,31 @@ struct verdict {
     enum source_folder folder;
     struct ack ack;
 };
+
+/* What an ack owns (the ack itself is a value). */
+static void
+ack_clear(struct ack *k)
+{
+    free(k->comment);
+    feedback_ack_free(k->actions);
+    k->comment = NULL;
+    k->actions = NULL;
+}
+
+static struct feedback_ctx
+feedback_of(const struct ingest_ctx *ctx)
+{
+    struct feedback_ctx f = {
+        .st = ctx->st,
+        .cfg = ctx->cfg,
+        .campaigns = ctx->campaigns,
+        .campaign_ids = ctx->campaign_ids,
+        .n_campaigns = ctx->n_campaigns,
+        .tx = ctx->tx,
+        .now = ctx->now,
+    };
+    return f;
+}
 
 static void
 to_review(struct verdict *v, struct ingest_summary *sum, const char *why)
@@ -249,6 +276,20 @@ acknowledge(const struct ingest_ctx *ctx, const struct ack *k,
 
     if (ctx->tx == NULL || k->kind == ACK_NONE)
         return;
+    if (k->kind == ACK_ACTIONS) {
+        struct feedback_ctx f = feedback_of(ctx);
+        err = feedback_ack_send(&f, k->actions, &why);
+        if (sum != NULL && err == EQ_OK)
+            sum->confirmations++;
+        else if (sum != NULL)
+            sum->confirmations_failed++;
+        if (err != EQ_OK)
+            eq_diag(diag, "ingest: confirmation for %s not sent: %s%s%s",
+                    k->token, eq_strerror(err), why.len ? ": " : "",
+                    buf_str(&why));
+        buf_free(&why);
+        return;
+    }
     memset(&inv, 0, sizeof inv);
     memset(&none, 0, sizeof none);
     none.name = (char *)"";
@@ -424,7 +465,23 @@ judge(const struct ingest_ctx *ctx, const struct mime_msg *m,
             to_review(v, sum, "opt-out from an unknown sender");
         break;
     case CLASSIFY_REPLY:
-        if (!have_inv) {
+        if (!have_inv && tok_kind && strcmp(tok_kind, "digest") == 0) {
+            struct feedback_ctx f = feedback_of(ctx);
+            struct feedback_result fr;
+            err = feedback_reply(&f, tok, m->from_addr, m->text, inbound_id,
+                                 &fr, NULL);
+            if (err == EQ_OK && strcmp(fr.outcome, "review") == 0) {
+                to_review(v, sum, fr.note);
+            } else if (err == EQ_OK) {
+                snprintf(v->note, sizeof v->note, "%s", fr.note);
+                memset(&v->ack, 0, sizeof v->ack);
+                v->ack.kind = ACK_ACTIONS;
+                v->ack.actions = fr.ack;
+                snprintf(v->ack.token, sizeof v->ack.token, "%s", tok);
+                v->ack.n = inbound_id;
+                sum->recorded++;
+            }
+        } else if (!have_inv) {
             to_review(v, sum,
                       tok_kind && strcmp(tok_kind, "digest") == 0
                           ? "reply to a digest"
@@ -609,13 +666,13 @@ ingest_one(const struct ingest_ctx *ctx, const char *raw, size_t len,
         if (err == EQ_OK) {
             *folder = v.folder;
             *k = v.ack;
-            v.ack.comment = NULL;
+            memset(&v.ack, 0, sizeof v.ack);
         }
     }
     if (err != EQ_OK)
         eq_diag(diag, "ingest %s: %s", source_key,
                 err == EQ_ERR_DB ? store_errmsg(ctx->st) : eq_strerror(err));
-    free(v.ack.comment);
+    ack_clear(&v.ack);
     store_inbound_clear(&seen);
     mime_free(m);
     return err;
@@ -638,7 +695,7 @@ ingest_message(const struct ingest_ctx *ctx, const char *raw, size_t len,
         store_rollback(ctx->st);
     if (err == EQ_OK)
         acknowledge(ctx, &k, sum, diag);
-    free(k.comment);
+    ack_clear(&k);
     return err;
 }
 
@@ -735,7 +792,7 @@ out:
         store_rollback(ctx->st);
     if (err == EQ_OK)
         acknowledge(ctx, &k, NULL, diag);
-    free(k.comment);
+    ack_clear(&k);
     store_inbound_clear(&in);
     store_invitation_clear(&inv);
     return err;
@@ -784,7 +841,7 @@ batch_commit(const struct ingest_ctx *ctx, struct source *src,
     for (size_t i = 0; i < acks->n; i++) {
         if (err == EQ_OK)
             acknowledge(ctx, &acks->v[i], sum, diag);
-        free(acks->v[i].comment);
+        ack_clear(&acks->v[i]);
     }
     acks->n = 0;
     if (err == EQ_OK)
@@ -856,9 +913,9 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
         }
         if (err == EQ_OK) {
             acks.v[acks.n++] = k;
-            k.comment = NULL;
+            memset(&k, 0, sizeof k);
         }
-        free(k.comment);
+        ack_clear(&k);
         /* Recorded first; a source that files at once (maildir) does so
          * only after its one-message batch committed. */
         if (err == EQ_OK && source_defers(src))
@@ -884,7 +941,7 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
     else if (open)
         store_rollback(ctx->st); /* nothing of it is filed: read again */
     for (size_t i = 0; i < acks.n; i++)
-        free(acks.v[i].comment);
+        ack_clear(&acks.v[i]);
     free(acks.v);
     return err;
 }

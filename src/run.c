@@ -7,6 +7,7 @@
 #include "compose.h"
 #include "digest.h"
 #include "eqtime.h"
+#include "feedback.h"
 #include "log.h"
 #include "retention.h"
 #include "schedule.h"
@@ -773,6 +774,19 @@ run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
         STEP(run_expire(ctx, sum, diag)); /* what closed while we worked */
     if ((steps & RUN_DIGEST) && ctx->tx)
         STEP(run_digests(ctx, sum, diag));
+    /* "You said, we did": raters hear of their departments' actions. */
+    if ((steps & RUN_DIGEST) && ctx->tx) {
+        struct feedback_ctx fc = {.st = ctx->st, .cfg = ctx->cfg,
+                                  .campaigns = ctx->campaigns,
+                                  .n_campaigns = ctx->n_campaigns,
+                                  .tx = ctx->tx, .now = ctx->now,
+                                  .settle = 2 * 86400};
+        struct feedback_summary fs;
+        memset(&fs, 0, sizeof fs);
+        err = feedback_notices(&fc, &fs, diag);
+        sum->notices += fs.notices;
+        STEP(err);
+    }
     /* After the digests: a period is anonymised once its digest is out. */
     if (steps & RUN_DIGEST) {
         struct retention_summary rs;
@@ -839,10 +853,12 @@ run_summary_format(const struct run_summary *s, struct eq_buf *out)
                "planned %zu, sent %zu, reminded %zu, deferred %zu, failed %zu, "
                "replies %zu (recorded %zu, review %zu, bounces %zu, "
                "auto-replies %zu, opt-outs %zu, late %zu, duplicates %zu), "
-               "confirmations %zu (failed %zu), expired %zu, digests %zu",
+               "confirmations %zu (failed %zu), expired %zu, digests %zu, "
+               "notices %zu",
                s->planned, s->sent, s->reminded, s->deferred, s->failed,
                s->in.seen, s->in.recorded, s->in.review, s->in.bounces,
                s->in.auto_replies, s->in.opt_outs, s->in.late,
                s->in.duplicates, s->in.confirmations,
-               s->in.confirmations_failed, s->expired, s->digests);
+               s->in.confirmations_failed, s->expired, s->digests,
+               s->notices);
 }

@@ -41,6 +41,7 @@ struct run_ctx {
 
 struct run_summary {
     size_t planned, sent, deferred, failed, reminded, expired, digests;
+    size_t notices; /* "you said, we did" mails to raters */
     struct ingest_summary in;
 };
 

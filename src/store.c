@@ -172,6 +172,7 @@ static const char *const migrations[] = {
     " author_id INTEGER REFERENCES employee(id) ON DELETE SET NULL,"
     " UNIQUE (department_id, number));"
     "CREATE INDEX action_period ON action(period_id, department_id);"
+    "CREATE INDEX digest_sent_token ON digest_sent(token);"
     "CREATE TABLE action_notice ("
     " period_id INTEGER NOT NULL REFERENCES period(id),"
     " employee_id INTEGER NOT NULL REFERENCES employee(id) ON DELETE CASCADE,"

@@ -969,6 +969,7 @@ Test(store, version_1_database_migrates_to_the_latest_keeping_people, .init = se
                               "ALTER TABLE employee DROP COLUMN joined_at;"
                               "DROP TABLE meta; DROP TABLE mailbox;"
                               "DROP TABLE action_notice; DROP TABLE action;"
+                              "DROP INDEX digest_sent_token;"
                               "ALTER TABLE period DROP COLUMN anonymised_at;"
                               "ALTER TABLE period DROP COLUMN purged_at;"
                               " PRAGMA user_version = 1;",

@@ -1,0 +1,605 @@
+#include "store_action.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+enum {
+    A_ADD,
+    A_NUMBER,
+    A_DONE,
+    A_GET,
+    A_LIST,
+    A_COUNTS,
+    A_WITHOUT,
+    A_DIGEST,
+    A_PERIODS,
+    A_RATERS,
+    A_NOTICE_LOG,
+    A_NOTICE_SENT,
+    A_PERIOD,
+    A__COUNT
+};
+
+#define ACT_SELECT                                                             \
+    "SELECT a.id, a.department_id, a.campaign_id, a.period_id, a.number,"      \
+    " a.text, a.metric, a.due_day, a.state = 'done', a.created_at,"            \
+    " a.done_at, a.inbound_id, a.author_id, d.code, d.name, p.label"           \
+    " FROM action a JOIN department d ON d.id = a.department_id"               \
+    " JOIN period p ON p.id = a.period_id "
+
+static const char *const sql[A__COUNT] = {
+    /* The number is taken in the same statement, so two writers cannot
+     * pick the same one (UNIQUE (department_id, number) backs this up). */
+    [A_ADD] = "INSERT INTO action (department_id, campaign_id, period_id,"
+              " number, text, metric, due_day, state, created_at, done_at,"
+              " inbound_id, author_id)"
+              " SELECT ?1, ?2, ?3, COALESCE(MAX(number), 0) + 1, ?4, ?5, ?6,"
+              " ?7, ?8, ?9, ?10, ?11 FROM action WHERE department_id = ?1",
+    [A_NUMBER] = "SELECT number FROM action WHERE id = ?1",
+    [A_DONE] = "UPDATE action SET state = 'done', done_at = ?3"
+               " WHERE department_id = ?1 AND number = ?2 AND state = 'open'",
+    [A_GET] = ACT_SELECT "WHERE a.department_id = ?1 AND a.number = ?2",
+    [A_LIST] = ACT_SELECT
+    "WHERE (?1 = 0 OR a.campaign_id = ?1)"
+    " AND (?2 = 0 OR a.department_id = ?2)"
+    " AND (?3 = 0 OR a.period_id = ?3)"
+    " AND (?4 = 0 OR (?4 = 1 AND a.state = 'open')"
+    "  OR (?4 = 2 AND a.state = 'done'))"
+    " AND (?5 = 0 OR a.done_at >= ?5)"
+    " AND (?6 = 0 OR a.done_at < ?6)"
+    " AND (?7 = 0 OR a.inbound_id = ?7)"
+    " ORDER BY d.name, d.id, a.number",
+    [A_COUNTS] = "SELECT d.id, d.code, d.name,"
+                 " COALESCE(SUM(a.state = 'open'), 0),"
+                 " COALESCE(SUM(a.state = 'done'), 0)"
+                 " FROM department d LEFT JOIN action a"
+                 " ON a.department_id = d.id"
+                 " AND (?1 = 0 OR a.campaign_id = ?1)"
+                 " GROUP BY d.id ORDER BY d.name, d.id",
+    [A_WITHOUT] = "SELECT d.id FROM department d WHERE NOT EXISTS"
+                  " (SELECT 1 FROM action a WHERE a.department_id = d.id"
+                  " AND (?1 = 0 OR a.campaign_id = ?1))"
+                  " ORDER BY d.name, d.id",
+    [A_DIGEST] = "SELECT period_id, COALESCE(department_id, 0)"
+                 " FROM digest_sent WHERE token = ?1 LIMIT 1",
+    [A_PERIODS] = "SELECT DISTINCT a.period_id, p.first_day FROM action a"
+                  " JOIN period p ON p.id = a.period_id"
+                  " WHERE (?1 = 0 OR a.campaign_id = ?1)"
+                  " ORDER BY p.first_day, a.period_id",
+    /* MAX(planned_at) makes SQLite take the other columns from that row:
+     * the latest invitation of the pair gives the token. */
+    [A_RATERS] =
+        "SELECT e.id, e.email, e.name, COALESCE(e.language, i.language),"
+        " i.provider_department_id, i.token, MAX(i.planned_at)"
+        " FROM invitation i JOIN employee e ON e.id = i.employee_id"
+        " JOIN department d ON d.id = i.provider_department_id"
+        " WHERE i.period_id = ?1 AND i.state = 'answered'"
+        " AND e.active = 1 AND e.undeliverable = 0 AND e.opted_out = 0"
+        " AND EXISTS (SELECT 1 FROM action a WHERE a.period_id = ?1"
+        "  AND a.department_id = i.provider_department_id)"
+        " AND EXISTS (SELECT 1 FROM answer s WHERE s.invitation_id = i.id"
+        "  AND s.not_applicable = 0 AND s.superseded = 0)"
+        " AND NOT EXISTS (SELECT 1 FROM action_notice n"
+        "  WHERE n.period_id = ?1 AND n.employee_id = e.id)"
+        " GROUP BY e.id, i.provider_department_id"
+        " ORDER BY e.id, d.name, d.id",
+    [A_NOTICE_LOG] = "INSERT INTO action_notice (period_id, employee_id,"
+                     " sent_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+    [A_PERIOD] = "SELECT id, campaign_id, label, first_day, last_day,"
+                 " COALESCE(closed_at, 0), COALESCE(digest_at, 0)"
+                 " FROM period WHERE id = ?1",
+    [A_NOTICE_SENT] = "SELECT 1 FROM action_notice WHERE period_id = ?1"
+                      " AND employee_id = ?2",
+};
+
+static enum eq_err
+prep(struct store *st, int slot, sqlite3_stmt **s)
+{
+    return store_prep_part(st, STORE_PART_ACTION, slot, sql[slot], s);
+}
+
+static void
+done(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+/* 0 means "none" in the structs and NULL in the table. */
+static int
+bind_opt(sqlite3_stmt *s, int i, int64_t v)
+{
+    return v == 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
+}
+
+static int
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return v == NULL ? sqlite3_bind_null(s, i)
+                     : sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Steps a statement without rows and resets it. */
+static enum eq_err
+exec(struct store *st, sqlite3_stmt *s, int brc)
+{
+    int rc = brc == SQLITE_OK ? sqlite3_step(s) : brc;
+    enum eq_err err = EQ_OK;
+
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = store_fail(st, rc);
+    done(s);
+    return err;
+}
+
+/* Copies a text column; NULL stays NULL. -1 out of memory. */
+static int
+col_dup(sqlite3_stmt *s, int i, char **dst)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    *dst = NULL;
+    if (t == NULL)
+        return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : -1;
+    return (*dst = strdup((const char *)t)) ? 0 : -1;
+}
+
+static int
+grow(void *arrp, size_t *cap, size_t need, size_t size)
+{
+    void **arr = arrp;
+    size_t nc = *cap ? *cap * 2 : 8;
+    void *p;
+
+    if (need <= *cap)
+        return 0;
+    while (nc < need)
+        nc *= 2;
+    if ((p = reallocarray(*arr, nc, size)) == NULL)
+        return -1;
+    *arr = p;
+    *cap = nc;
+    return 0;
+}
+
+enum eq_err
+store_action_add(struct store *st, struct store_action *a)
+{
+    sqlite3_stmt *s;
+    enum eq_err err;
+    int brc;
+
+    if (a->text == NULL || *a->text == '\0' || a->department_id == 0 ||
+        a->period_id == 0 || a->campaign_id == 0) {
+        store_set_msg(st, "an action needs text, department and period");
+        return EQ_ERR_DATA;
+    }
+    if ((err = prep(st, A_ADD, &s)) != EQ_OK)
+        return err;
+    brc = sqlite3_bind_int64(s, 1, a->department_id) |
+          sqlite3_bind_int64(s, 2, a->campaign_id) |
+          sqlite3_bind_int64(s, 3, a->period_id) | bind_text(s, 4, a->text) |
+          bind_text(s, 5, a->metric) |
+          (a->has_due ? sqlite3_bind_int64(s, 6, a->due_day)
+                      : sqlite3_bind_null(s, 6)) |
+          bind_text(s, 7, a->done ? "done" : "open") |
+          sqlite3_bind_int64(s, 8, a->created_at) |
+          bind_opt(s, 9, a->done ? a->done_at : 0) |
+          bind_opt(s, 10, a->inbound_id) | bind_opt(s, 11, a->author_id);
+    if ((err = exec(st, s, brc)) != EQ_OK)
+        return err;
+    a->id = sqlite3_last_insert_rowid(store_db(st));
+    if ((err = prep(st, A_NUMBER, &s)) != EQ_OK)
+        return err;
+    brc = sqlite3_bind_int64(s, 1, a->id);
+    if (brc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+        a->number = sqlite3_column_int(s, 0);
+    else
+        err = store_fail(st, brc ? brc : sqlite3_errcode(store_db(st)));
+    done(s);
+    return err;
+}
+
+enum eq_err
+store_action_done(struct store *st, int64_t department_id, int number,
+                  eq_time at, int *changed)
+{
+    sqlite3_stmt *s;
+    struct store_action a;
+    enum eq_err err = prep(st, A_DONE, &s);
+
+    *changed = 0;
+    if (err != EQ_OK)
+        return err;
+    err = exec(st, s,
+               sqlite3_bind_int64(s, 1, department_id) |
+                   sqlite3_bind_int(s, 2, number) |
+                   sqlite3_bind_int64(s, 3, at));
+    if (err != EQ_OK)
+        return err;
+    if (sqlite3_changes(store_db(st)) > 0) {
+        *changed = 1;
+        return EQ_OK;
+    }
+    /* Nothing changed: already done, or no such action. */
+    err = store_action_get(st, department_id, number, &a);
+    store_action_clear(&a);
+    return err;
+}
+
+static enum eq_err
+read_action(sqlite3_stmt *s, struct store_action *a)
+{
+    memset(a, 0, sizeof *a);
+    a->id = sqlite3_column_int64(s, 0);
+    a->department_id = sqlite3_column_int64(s, 1);
+    a->campaign_id = sqlite3_column_int64(s, 2);
+    a->period_id = sqlite3_column_int64(s, 3);
+    a->number = sqlite3_column_int(s, 4);
+    a->has_due = sqlite3_column_type(s, 7) != SQLITE_NULL;
+    a->due_day = (eq_day)sqlite3_column_int64(s, 7);
+    a->done = sqlite3_column_int(s, 8);
+    a->created_at = sqlite3_column_int64(s, 9);
+    a->done_at = sqlite3_column_int64(s, 10);
+    a->inbound_id = sqlite3_column_int64(s, 11);
+    a->author_id = sqlite3_column_int64(s, 12);
+    if (col_dup(s, 5, &a->text) || col_dup(s, 6, &a->metric) ||
+        col_dup(s, 13, &a->department_code) ||
+        col_dup(s, 14, &a->department_name) ||
+        col_dup(s, 15, &a->period_label)) {
+        store_action_clear(a);
+        return EQ_ERR_NOMEM;
+    }
+    return EQ_OK;
+}
+
+enum eq_err
+store_action_get(struct store *st, int64_t department_id, int number,
+                 struct store_action *out)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, A_GET, &s);
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (err != EQ_OK)
+        return err;
+    rc = sqlite3_bind_int64(s, 1, department_id) |
+         sqlite3_bind_int(s, 2, number);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        err = read_action(s, out);
+    else if (rc == SQLITE_DONE) {
+        store_set_msg(st, "no such action");
+        err = EQ_ERR_NOTFOUND;
+    } else
+        err = store_fail(st, rc);
+    done(s);
+    return err;
+}
+
+enum eq_err
+store_actions(struct store *st, const struct store_action_filter *f,
+              struct store_action **out, size_t *n)
+{
+    static const struct store_action_filter any;
+    sqlite3_stmt *s;
+    size_t cap = 0;
+    enum eq_err err = prep(st, A_LIST, &s);
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (err != EQ_OK)
+        return err;
+    if (f == NULL)
+        f = &any;
+    rc = sqlite3_bind_int64(s, 1, f->campaign_id) |
+         sqlite3_bind_int64(s, 2, f->department_id) |
+         sqlite3_bind_int64(s, 3, f->period_id) |
+         sqlite3_bind_int(s, 4, (int)f->state) |
+         sqlite3_bind_int64(s, 5, f->done_from) |
+         sqlite3_bind_int64(s, 6, f->done_before) |
+         sqlite3_bind_int64(s, 7, f->inbound_id);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (grow(out, &cap, *n + 1, sizeof **out) != 0 ||
+            read_action(s, &(*out)[*n]) != EQ_OK) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        (*n)++;
+        rc = SQLITE_OK;
+    }
+    if (err == EQ_OK && rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    done(s);
+    if (err != EQ_OK) {
+        store_actions_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
+void
+store_action_clear(struct store_action *a)
+{
+    if (a == NULL)
+        return;
+    free(a->text);
+    free(a->metric);
+    free(a->department_code);
+    free(a->department_name);
+    free(a->period_label);
+    memset(a, 0, sizeof *a);
+}
+
+void
+store_actions_free(struct store_action *a, size_t n)
+{
+    for (size_t i = 0; a != NULL && i < n; i++)
+        store_action_clear(&a[i]);
+    free(a);
+}
+
+enum eq_err
+store_action_counts(struct store *st, int64_t campaign_id,
+                    struct store_action_count **out, size_t *n)
+{
+    sqlite3_stmt *s;
+    size_t cap = 0;
+    enum eq_err err = prep(st, A_COUNTS, &s);
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (err != EQ_OK)
+        return err;
+    rc = sqlite3_bind_int64(s, 1, campaign_id);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_action_count *c;
+        if (grow(out, &cap, *n + 1, sizeof **out) != 0) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        c = &(*out)[(*n)++];
+        memset(c, 0, sizeof *c);
+        c->department_id = sqlite3_column_int64(s, 0);
+        c->open = sqlite3_column_int64(s, 3);
+        c->done = sqlite3_column_int64(s, 4);
+        if (col_dup(s, 1, &c->code) || col_dup(s, 2, &c->name)) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        rc = SQLITE_OK;
+    }
+    if (err == EQ_OK && rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    done(s);
+    if (err != EQ_OK) {
+        store_action_counts_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
+void
+store_action_counts_free(struct store_action_count *c, size_t n)
+{
+    for (size_t i = 0; c != NULL && i < n; i++) {
+        free(c[i].code);
+        free(c[i].name);
+    }
+    free(c);
+}
+
+/* A one-column list of ids. */
+static enum eq_err
+ids(struct store *st, int slot, int64_t arg, int64_t **out, size_t *n)
+{
+    sqlite3_stmt *s;
+    size_t cap = 0;
+    enum eq_err err = prep(st, slot, &s);
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (err != EQ_OK)
+        return err;
+    rc = sqlite3_bind_int64(s, 1, arg);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (grow(out, &cap, *n + 1, sizeof **out) != 0) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        (*out)[(*n)++] = sqlite3_column_int64(s, 0);
+        rc = SQLITE_OK;
+    }
+    if (err == EQ_OK && rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    done(s);
+    if (err != EQ_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
+enum eq_err
+store_action_departments_without(struct store *st, int64_t campaign_id,
+                                 int64_t **out, size_t *n)
+{
+    return ids(st, A_WITHOUT, campaign_id, out, n);
+}
+
+enum eq_err
+store_action_periods(struct store *st, int64_t campaign_id, int64_t **out,
+                     size_t *n)
+{
+    return ids(st, A_PERIODS, campaign_id, out, n);
+}
+
+enum eq_err
+store_action_digest(struct store *st, const char *token, int64_t *period_id,
+                    int64_t *department_id)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, A_DIGEST, &s);
+    int rc;
+
+    *period_id = *department_id = 0;
+    if (err != EQ_OK)
+        return err;
+    rc = bind_text(s, 1, token);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *period_id = sqlite3_column_int64(s, 0);
+        *department_id = sqlite3_column_int64(s, 1);
+    } else if (rc == SQLITE_DONE) {
+        store_set_msg(st, "no digest with this token");
+        err = EQ_ERR_NOTFOUND;
+    } else {
+        err = store_fail(st, rc);
+    }
+    done(s);
+    return err;
+}
+
+enum eq_err
+store_action_raters(struct store *st, int64_t period_id,
+                    struct store_action_rater **out, size_t *n)
+{
+    sqlite3_stmt *s;
+    size_t cap = 0;
+    enum eq_err err = prep(st, A_RATERS, &s);
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (err != EQ_OK)
+        return err;
+    rc = sqlite3_bind_int64(s, 1, period_id);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_action_rater *r;
+        const unsigned char *tok = sqlite3_column_text(s, 5);
+        if (grow(out, &cap, *n + 1, sizeof **out) != 0) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        r = &(*out)[(*n)++];
+        memset(r, 0, sizeof *r);
+        r->employee_id = sqlite3_column_int64(s, 0);
+        r->department_id = sqlite3_column_int64(s, 4);
+        snprintf(r->token, sizeof r->token, "%s",
+                 tok ? (const char *)tok : "");
+        if (col_dup(s, 1, &r->email) || col_dup(s, 2, &r->name) ||
+            col_dup(s, 3, &r->language)) {
+            err = EQ_ERR_NOMEM;
+            break;
+        }
+        rc = SQLITE_OK;
+    }
+    if (err == EQ_OK && rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    done(s);
+    if (err != EQ_OK) {
+        store_action_raters_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
+void
+store_action_raters_free(struct store_action_rater *r, size_t n)
+{
+    for (size_t i = 0; r != NULL && i < n; i++) {
+        free(r[i].email);
+        free(r[i].name);
+        free(r[i].language);
+    }
+    free(r);
+}
+
+enum eq_err
+store_action_notice_log(struct store *st, int64_t period_id,
+                        int64_t employee_id, eq_time at, int *sent_before)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, A_NOTICE_LOG, &s);
+
+    *sent_before = 0;
+    if (err != EQ_OK)
+        return err;
+    err = exec(st, s,
+               sqlite3_bind_int64(s, 1, period_id) |
+                   sqlite3_bind_int64(s, 2, employee_id) |
+                   sqlite3_bind_int64(s, 3, at));
+    if (err == EQ_OK)
+        *sent_before = sqlite3_changes(store_db(st)) == 0;
+    return err;
+}
+
+enum eq_err
+store_action_notice_sent(struct store *st, int64_t period_id,
+                         int64_t employee_id, int *sent)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, A_NOTICE_SENT, &s);
+    int rc;
+
+    *sent = 0;
+    if (err != EQ_OK)
+        return err;
+    rc = sqlite3_bind_int64(s, 1, period_id) |
+         sqlite3_bind_int64(s, 2, employee_id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *sent = 1;
+    else if (rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    done(s);
+    return err;
+}
+
+enum eq_err
+store_action_period(struct store *st, int64_t period_id,
+                    struct store_period *out)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, A_PERIOD, &s);
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (err != EQ_OK)
+        return err;
+    rc = sqlite3_bind_int64(s, 1, period_id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *l = sqlite3_column_text(s, 2);
+        out->id = sqlite3_column_int64(s, 0);
+        out->campaign_id = sqlite3_column_int64(s, 1);
+        snprintf(out->label, sizeof out->label, "%s",
+                 l ? (const char *)l : "");
+        out->first = (eq_day)sqlite3_column_int64(s, 3);
+        out->last = (eq_day)sqlite3_column_int64(s, 4);
+        out->closed_at = sqlite3_column_int64(s, 5);
+        out->digest_at = sqlite3_column_int64(s, 6);
+    } else if (rc == SQLITE_DONE) {
+        store_set_msg(st, "no such period");
+        err = EQ_ERR_NOTFOUND;
+    } else {
+        err = store_fail(st, rc);
+    }
+    done(s);
+    return err;
+}
