@@ -66,8 +66,9 @@ show_fitted(cairo_t *cr, const char *s, double x, double y, double width)
 }
 
 enum eq_err
-chart_intervals(const struct chart_row *rows, size_t n, double axis_min,
-                double axis_max, double benchmark, const char *title,
+chart_intervals_labelled(const struct chart_row *rows, size_t n, double axis_min,
+                double axis_max, double benchmark,
+                         const char *bench_label, const char *title,
                 unsigned char **png, size_t *len)
 {
     int h = chart_height(n);
@@ -131,7 +132,8 @@ chart_intervals(const struct chart_row *rows, size_t n, double axis_min,
         cairo_line_to(cr, x, h - BOTTOM + 4);
         cairo_stroke(cr);
         cairo_set_dash(cr, NULL, 0, 0);
-        snprintf(txt, sizeof txt, "benchmark %.*f", decimals, benchmark);
+        snprintf(txt, sizeof txt, "%s %.*f",
+                 bench_label ? bench_label : "benchmark", decimals, benchmark);
         cairo_move_to(cr, MARGIN, h - 6);
         cairo_show_text(cr, txt);
     }
@@ -194,4 +196,13 @@ chart_shutdown(void)
     /* cairo's text API loads fontconfig's configuration, which only FcFini
      * frees; without it LeakSanitizer reports it at exit. */
     FcFini();
+}
+
+enum eq_err
+chart_intervals(const struct chart_row *rows, size_t n, double axis_min,
+                double axis_max, double benchmark, const char *title,
+                unsigned char **png, size_t *len)
+{
+    return chart_intervals_labelled(rows, n, axis_min, axis_max, benchmark,
+                                    "benchmark", title, png, len);
 }

@@ -29,6 +29,14 @@ enum eq_err chart_intervals(const struct chart_row *rows, size_t n,
                             double benchmark, const char *title,
                             unsigned char **png, size_t *len);
 
+/* As chart_intervals, with the benchmark line's caption in the reader's
+ * language ("mediaan", "median"). */
+enum eq_err chart_intervals_labelled(const struct chart_row *rows, size_t n,
+                                     double axis_min, double axis_max,
+                                     double benchmark, const char *bench_label,
+                                     const char *title, unsigned char **png,
+                                     size_t *len);
+
 /* Frees cairo's and fontconfig's process-wide font caches so leak checkers
  * see a clean exit. Call once, after the last chart (tests: as .fini). */
 void chart_shutdown(void);

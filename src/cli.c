@@ -1287,10 +1287,16 @@ static const struct command commands[] = {
     {"daemon", cli_cmd_daemon, "daemon",
      "Tick forever with IMAP IDLE. Not available yet (exit 69)."},
     {"report", cli_cmd_report,
-     "report [--campaign C] [--period P] [--department D] [--actions] "
-     "[--format text|html|json|csv]",
-     "Results on demand, with the same numbers and suppression as the "
-     "digests."},
+     "report [--campaign C] [--period P] [--department D] [--periods N] "
+     "[--actions] [--format text|html|json|csv]",
+     "Results on demand, with the same numbers and suppression as the\n"
+     "digests: text (a terminal table), html (the digest page), json, or csv\n"
+     "(';' and decimal commas in nl). --period P (default: the latest with\n"
+     "answers); --department D (a provider code; default: the organisation);\n"
+     "--periods N: the trend shows N periods up to P (default 6, at most\n"
+     "120). --actions lists the actions managers recorded by replying to\n"
+     "their digest, per department: number, period, metric, due date, state\n"
+     "and age (text, json or csv)."},
     {"review", cmd_review,
      "review list | review assign ID --token T [--score nps=8 …] [--nvt] | "
      "review drop ID",

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_actions.h"
 #include "digest.h"
 
 /* --- report ---------------------------------------------------------- */
@@ -17,9 +18,11 @@ cli_cmd_report(struct app *a, int argc, char **argv)
         {"campaign", required_argument, NULL, 'c'},
         {"format", required_argument, NULL, 'f'},
         {"actions", no_argument, NULL, 'a'},
+        {"periods", required_argument, NULL, 'n'},
         {NULL, 0, NULL, 0}};
     const char *period = NULL, *dept = NULL, *camp = NULL, *fmt = "text";
-    int o, rc, shown = 0;
+    int o, rc, shown = 0, actions = 0;
+    long n_trend = 0;
 
     cli_reset_getopt();
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -28,9 +31,13 @@ cli_cmd_report(struct app *a, int argc, char **argv)
         case 'd': dept = optarg; break;
         case 'c': camp = optarg; break;
         case 'f': fmt = optarg; break;
-        case 'a':
-            fprintf(stderr, "enquete: report --actions: not available yet\n");
-            return 69;
+        case 'n':
+            if (eq_parse_long(optarg, 1, DIGEST_TREND_MAX, &n_trend) != 0)
+                return cli_usage_error("report: --periods must be 1 to %d, "
+                                       "not %s",
+                                       DIGEST_TREND_MAX, optarg);
+            break;
+        case 'a': actions = 1; break;
         default: return 64;
         }
     }
@@ -38,8 +45,11 @@ cli_cmd_report(struct app *a, int argc, char **argv)
         return cli_usage_error("report: unexpected argument %s", argv[optind]);
     if (strcmp(fmt, "text") && strcmp(fmt, "html") && strcmp(fmt, "json") &&
         strcmp(fmt, "csv"))
-        return cli_usage_error("report: --format must be text, html, json or csv, "
-                           "not %s", fmt);
+        return cli_usage_error("report: --format must be text, html, json or "
+                               "csv, not %s",
+                               fmt);
+    if (actions) /* one list over all campaigns and periods */
+        return cli_report_actions(a, fmt);
     if ((rc = cli_need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
     for (size_t i = 0; i < a->n_camps; i++) {
@@ -47,7 +57,8 @@ cli_cmd_report(struct app *a, int argc, char **argv)
         if (camp && strcmp(camp, a->camps[i]->name) != 0)
             continue;
         enum eq_err err = digest_report(a->st, a->cfg, a->camps[i], period,
-                                        dept, fmt, &out, &a->diag);
+                                        dept, fmt, (size_t)n_trend, &out,
+                                        &a->diag);
         if (err != EQ_OK)
             return cli_fail(a, err, "report");
         fputs(out, stdout);

@@ -25,20 +25,21 @@
 struct words {
     const char *metric, *value, *interval, *n, *previous, *change, *benchmark,
         *rank, *customer, *department, *response, *total, *organisation,
-        *of, *answered, *unknown, *mean, *agree, *satisfied;
+        *of, *answered, *unknown, *mean, *agree, *satisfied, *period,
+        *median, *na, *providers;
 };
 
 static const struct words nl_words = {
     "Meting", "Score", "95%-interval", "n", "Vorige", "Verschil",
     "Benchmark", "Rang", "Klantafdeling", "Afdeling", "Respons", "totaal",
     "organisatie", "van", "beantwoord", "onbekend", "gemiddelde", "% eens",
-    "% tevreden",
+    "% tevreden", "Periode", "Mediaan", "n.v.t.", "afdelingen",
 };
 static const struct words en_words = {
     "Measure", "Score", "95% interval", "n", "Previous", "Change",
     "Benchmark", "Rank", "Customer department", "Department", "Response",
     "total", "organisation", "of", "answered", "unknown", "mean", "% agree",
-    "% satisfied",
+    "% satisfied", "Period", "Median", "n/a", "departments",
 };
 
 static const struct words *
@@ -81,9 +82,11 @@ struct dg_metric {
     int *has_chg;
     int *rank; /* 0 = not ranked */
     int n_ranked;
+    /* The organisation benchmark: the median of the shown providers'
+     * values (e.n = how many providers), now and in the previous period.
+     * A median has no variance under DESIGN.md's methods, so its change is
+     * shown but never tested. */
     struct dg_stat bench, bench2, pbench;
-    struct stats_change bchg;
-    int has_bchg;
 };
 
 struct dg_model {
@@ -91,11 +94,15 @@ struct dg_model {
     size_t np, nm;
     struct dg_side cur, prv;
     struct dg_metric *met;
-    int64_t *invited, *answered;
-    struct stats_estimate *resp;
-    int64_t org_invited, org_answered;
-    struct stats_estimate org_resp;
+    int64_t *invited, *answered, *na;
+    struct stats_estimate *resp, *na_share;
+    int64_t org_invited, org_answered, org_na;
+    struct stats_estimate org_resp, org_na_share;
     int min;
+    /* Trend of the first metric: nt periods × np providers, and the
+     * median of each period. */
+    size_t nt;
+    struct dg_stat *trend, *trend_med;
 };
 
 static void
@@ -127,7 +134,11 @@ model_free(struct dg_model *md)
     free(md->met);
     free(md->invited);
     free(md->answered);
+    free(md->na);
     free(md->resp);
+    free(md->na_share);
+    free(md->trend);
+    free(md->trend_med);
     free(md);
 }
 
@@ -283,6 +294,98 @@ second(const struct campaign_metric *m, const struct stats_dist *d,
     }
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The median of the shown values of st[0..n): the middle one, or the mean
+ * of the two middle ones. Not shown when none is. */
+static enum eq_err
+median_of(const struct dg_stat *st, size_t n, struct dg_stat *out)
+{
+    double *v = calloc(n + 1, sizeof *v);
+    size_t k = 0;
+
+    memset(out, 0, sizeof *out);
+    if (v == NULL)
+        return EQ_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        if (st[i].shown)
+            v[k++] = st[i].e.value;
+    if (k > 0) {
+        qsort(v, k, sizeof *v, cmp_double);
+        out->shown = 1;
+        out->e.value = k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+        out->e.lo = out->e.hi = out->e.value;
+        out->e.n = (int64_t)k;
+    }
+    free(v);
+    return EQ_OK;
+}
+
+/* The first metric over the trend's periods. The period itself and the one
+ * before take the model's own privacy decisions (so every output agrees);
+ * older periods show a provider with at least anonymity_min answers. */
+static enum eq_err
+trend_build(struct dg_model *md)
+{
+    const struct digest_input *in = md->in;
+    size_t nt = in->n_trend, np = md->np;
+    const struct campaign_metric *cm;
+    struct stats_dist *d = NULL;
+    enum eq_err err = EQ_OK;
+
+    if (nt == 0 || md->nm == 0)
+        return EQ_OK;
+    cm = &in->c->metrics[0];
+    md->nt = nt;
+    md->trend = calloc(nt * np + 1, sizeof *md->trend);
+    md->trend_med = calloc(nt + 1, sizeof *md->trend_med);
+    d = calloc(nt * np + 1, sizeof *d);
+    if (!md->trend || !md->trend_med || !d) {
+        err = EQ_ERR_NOMEM;
+        goto out;
+    }
+    for (size_t k = 0; k < nt * np; k++)
+        stats_dist_init(&d[k], cm->min, cm->max);
+    for (size_t i = 0; i < in->n_trend_rows; i++) {
+        const struct store_trend_row *r = &in->trend_rows[i];
+        long p = prov_index(md, r->provider_id);
+        size_t t;
+        for (t = 0; t < nt; t++)
+            if (in->trend_ids[t] == r->period_id)
+                break;
+        if (p >= 0 && t < nt)
+            stats_dist_add(&d[t * np + (size_t)p], r->score, r->n);
+    }
+    for (size_t t = 0; t < nt; t++) {
+        const char *lab = in->trend_labels[t];
+        int is_cur = strcmp(lab, in->period) == 0;
+        int is_prev = in->prev_period && strcmp(lab, in->prev_period) == 0;
+        for (size_t p = 0; p < np; p++) {
+            struct dg_stat *ds = &md->trend[t * np + p];
+            if (is_cur)
+                *ds = md->met[0].tot[p];
+            else if (is_prev)
+                *ds = md->met[0].prev[p];
+            else if (stats_dist_n(&d[t * np + p]) >= md->min) {
+                ds->shown = 1;
+                headline(cm, &d[t * np + p], &ds->e);
+            }
+        }
+        err = median_of(&md->trend[t * np], np, &md->trend_med[t]);
+        if (err != EQ_OK)
+            goto out;
+    }
+out:
+    free(d);
+    return err;
+}
+
 static enum eq_err
 model_build(const struct digest_input *in, struct dg_model **out,
             struct eq_buf *diag)
@@ -302,7 +405,10 @@ model_build(const struct digest_input *in, struct dg_model **out,
     md->invited = calloc(md->np + 1, sizeof *md->invited);
     md->answered = calloc(md->np + 1, sizeof *md->answered);
     md->resp = calloc(md->np + 1, sizeof *md->resp);
-    if (!md->met || !md->invited || !md->answered || !md->resp) {
+    md->na = calloc(md->np + 1, sizeof *md->na);
+    md->na_share = calloc(md->np + 1, sizeof *md->na_share);
+    if (!md->met || !md->invited || !md->answered || !md->resp || !md->na ||
+        !md->na_share) {
         err = EQ_ERR_NOMEM;
         goto fail;
     }
@@ -315,7 +421,6 @@ model_build(const struct digest_input *in, struct dg_model **out,
     for (size_t m = 0; m < md->nm; m++) {
         struct dg_metric *dm = &md->met[m];
         const struct campaign_metric *cm = &c->metrics[m];
-        struct stats_dist bench, bench_prev;
         size_t np = md->np, nc = md->cur.nc;
 
         dm->m = cm;
@@ -331,8 +436,6 @@ model_build(const struct digest_input *in, struct dg_model **out,
             err = EQ_ERR_NOMEM;
             goto fail;
         }
-        stats_dist_init(&bench, cm->min, cm->max);
-        stats_dist_init(&bench_prev, cm->min, cm->max);
         for (size_t p = 0; p < np; p++) {
             const struct stats_dist *d = &md->cur.tot[m * np + p];
             for (size_t k = 0; k < nc; k++) {
@@ -346,33 +449,25 @@ model_build(const struct digest_input *in, struct dg_model **out,
             if (dm->tot[p].shown) {
                 headline(cm, d, &dm->tot[p].e);
                 dm->tot2[p].shown = second(cm, d, &dm->tot2[p].e);
-                /* The benchmark pools only shown providers: pooling a
-                 * hidden one would let it be derived by subtraction. */
-                stats_dist_merge(&bench, d);
             }
             if (in->prev_rows != NULL &&
                 privacy_total_visible(md->prv.grid, p) &&
                 stats_dist_n(&md->prv.tot[m * np + p]) > 0) {
                 dm->prev[p].shown = 1;
                 headline(cm, &md->prv.tot[m * np + p], &dm->prev[p].e);
-                stats_dist_merge(&bench_prev, &md->prv.tot[m * np + p]);
             }
             if (dm->tot[p].shown && dm->prev[p].shown)
                 dm->has_chg[p] = stats_change(&dm->prev[p].e, &dm->tot[p].e,
                                               &dm->chg[p]) == EQ_OK;
         }
-        if (stats_dist_n(&bench) > 0) {
-            dm->bench.shown = 1;
-            headline(cm, &bench, &dm->bench.e);
-            dm->bench2.shown = second(cm, &bench, &dm->bench2.e);
-        }
-        if (stats_dist_n(&bench_prev) > 0) {
-            dm->pbench.shown = 1;
-            headline(cm, &bench_prev, &dm->pbench.e);
-        }
-        if (dm->bench.shown && dm->pbench.shown)
-            dm->has_bchg = stats_change(&dm->pbench.e, &dm->bench.e,
-                                        &dm->bchg) == EQ_OK;
+        /* Only shown providers count: a hidden one must not move it. */
+        err = median_of(dm->tot, np, &dm->bench);
+        if (err == EQ_OK)
+            err = median_of(dm->tot2, np, &dm->bench2);
+        if (err == EQ_OK)
+            err = median_of(dm->prev, np, &dm->pbench);
+        if (err != EQ_OK)
+            goto fail;
         for (size_t p = 0; p < np; p++) {
             if (!dm->tot[p].shown)
                 continue;
@@ -391,12 +486,27 @@ model_build(const struct digest_input *in, struct dg_model **out,
         md->invited[p] = in->response[i].n;
         md->answered[p] = in->response[i].b;
     }
+    for (size_t i = 0; i < in->n_na; i++) {
+        long p = prov_index(md, in->na[i].a);
+        if (p >= 0)
+            md->na[p] = in->na[i].n;
+    }
     for (size_t p = 0; p < md->np; p++) {
         stats_wilson(md->answered[p], md->invited[p], &md->resp[p]);
+        /* n.v.t. is an answer without a score: its share is of those who
+         * answered. */
+        if (md->na[p] > md->answered[p])
+            md->na[p] = md->answered[p];
+        stats_wilson(md->na[p], md->answered[p], &md->na_share[p]);
         md->org_invited += md->invited[p];
         md->org_answered += md->answered[p];
+        md->org_na += md->na[p];
     }
     stats_wilson(md->org_answered, md->org_invited, &md->org_resp);
+    stats_wilson(md->org_na, md->org_answered, &md->org_na_share);
+    err = trend_build(md);
+    if (err != EQ_OK)
+        goto fail;
     *out = md;
     return EQ_OK;
 fail:
@@ -426,8 +536,8 @@ view_significance(const struct dg_model *md, long prov, int *sig)
                 has = dm->has_chg[q] && (prov < 0 || (size_t)prov == q);
                 pv = dm->chg[q].p;
             } else {
-                has = dm->has_bchg && prov < 0;
-                pv = dm->bchg.p;
+                has = 0; /* the median is not tested */
+                pv = NAN;
             }
             p[m * cols + q] = has ? pv : NAN;
             n++;
@@ -441,8 +551,93 @@ out:
 }
 
 /* ---------------------------------------------------------------------
+ * Comments are grouped by the rater's own score on the first metric.
+ */
+enum band { BAND_HIGH, BAND_MID, BAND_LOW, BAND_NONE, BAND__COUNT };
+
+static enum band
+band_of(const struct campaign_metric *m, int score)
+{
+    if (m == NULL || score < m->min || score > m->max)
+        return BAND_NONE;
+    switch (m->type) {
+    case METRIC_NPS:
+        return score >= 9 ? BAND_HIGH : score >= 7 ? BAND_MID : BAND_LOW;
+    case METRIC_CES: /* agreement 1–7: 5–7 agree, 4 neutral */
+        return score >= 5 ? BAND_HIGH : score == 4 ? BAND_MID : BAND_LOW;
+    case METRIC_CSAT: /* 4–5 satisfied on 1–5 */
+        return score >= m->max - 1 ? BAND_HIGH
+               : score == m->max - 2 ? BAND_MID
+                                     : BAND_LOW;
+    }
+    return BAND_NONE;
+}
+
+static const char *
+band_id(const struct campaign_metric *m, enum band b)
+{
+    static const char *const nps[] = {"promoter", "passive", "detractor",
+                                      "no_score"};
+    static const char *const other[] = {"positive", "neutral", "negative",
+                                        "no_score"};
+
+    return (m && m->type == METRIC_NPS ? nps : other)[b];
+}
+
+static const char *
+band_label(const struct campaign_metric *m, enum band b, const char *lang)
+{
+    static const char *const nps_nl[] = {
+        "Promotors (9" DASH "10)", "Passief (7" DASH "8)",
+        "Criticasters (0" DASH "6)", "Zonder score"};
+    static const char *const nps_en[] = {
+        "Promoters (9" DASH "10)", "Passives (7" DASH "8)",
+        "Detractors (0" DASH "6)", "Without a score"};
+    static const char *const ces_nl[] = {"Makkelijk (5" DASH "7)",
+                                         "Neutraal (4)",
+                                         "Moeizaam (1" DASH "3)",
+                                         "Zonder score"};
+    static const char *const ces_en[] = {"Easy (5" DASH "7)", "Neutral (4)",
+                                         "Difficult (1" DASH "3)",
+                                         "Without a score"};
+    static const char *const sat_nl[] = {"Tevreden", "Neutraal", "Ontevreden",
+                                         "Zonder score"};
+    static const char *const sat_en[] = {"Satisfied", "Neutral",
+                                         "Dissatisfied", "Without a score"};
+    int en = is_en(lang);
+
+    if (m && m->type == METRIC_NPS)
+        return (en ? nps_en : nps_nl)[b];
+    if (m && m->type == METRIC_CES)
+        return (en ? ces_en : ces_nl)[b];
+    return (en ? sat_en : sat_nl)[b];
+}
+
+static int
+comment_score(const struct digest_input *in, size_t p, size_t i)
+{
+    if (in->comment_scores == NULL || in->comment_scores[p] == NULL)
+        return -1;
+    return in->comment_scores[p][i];
+}
+
+/* ---------------------------------------------------------------------
  * Number formatting: people read these, in their language.
  */
+
+/* v with decimals places; nl uses a decimal comma. */
+static void
+fmt_num(double v, int decimals, const char *lang, char *out, size_t cap)
+{
+    snprintf(out, cap, "%.*f", decimals, v);
+    if (strcmp(out, "-0") == 0 || strcmp(out, "-0.0") == 0 ||
+        strcmp(out, "-0.00") == 0)
+        memmove(out, out + 1, strlen(out));
+    if (!is_en(lang))
+        for (char *p = out; *p; p++)
+            if (*p == '.')
+                *p = ',';
+}
 static void
 fmt_value(const struct campaign_metric *m, int second_stat, const char *lang,
           double v, char *out, size_t cap)
@@ -534,6 +729,7 @@ metric_caption(const struct campaign_metric *m, int second_stat,
 struct tbl {
     size_t cols, rows, cap;
     char **cell;
+    size_t left; /* leading text columns (at least the first one) */
 };
 
 static enum eq_err
@@ -599,11 +795,12 @@ tbl_text(const struct tbl *t, struct eq_buf *b)
             size_t pad = w[c] - u8width(s);
             if (c > 0)
                 buf_add(&line, "  ");
-            if (c > 0)
+            int left = c == 0 || c < t->left;
+            if (!left)
                 for (size_t i = 0; i < pad; i++)
                     buf_addc(&line, ' ');
             buf_add(&line, s);
-            if (c == 0)
+            if (left)
                 for (size_t i = 0; i < pad; i++)
                     buf_addc(&line, ' ');
         }
@@ -648,7 +845,7 @@ tbl_html(const struct tbl *t, struct eq_buf *b)
             const char *tag = r == 0 ? "th" : "td";
             buf_printf(b, "<%s style=\"padding:3px 8px;border-bottom:1px "
                           "solid #ddd;text-align:%s\">",
-                       tag, c == 0 ? "left" : "right");
+                       tag, c == 0 || c < t->left ? "left" : "right");
             html_escape(b, t->cell[r * t->cols + c]);
             buf_printf(b, "</%s>", tag);
         }
@@ -835,76 +1032,135 @@ out:
     return tbl_finish(&t, err, html, out);
 }
 
-/* HR: every provider side by side, plus the benchmark and response. */
+/* "41/120 = 34% (26…43%)", in the view's language. */
+static void
+fmt_rate(const char *lang, int64_t k, int64_t n,
+         const struct stats_estimate *r, char *out, size_t cap)
+{
+    if (n <= 0) {
+        snprintf(out, cap, DASH);
+        return;
+    }
+    snprintf(out, cap, "%lld/%lld = %.0f%% (%.0f" ELLIPSIS "%.0f%%)",
+             (long long)k, (long long)n, r->value, r->lo, r->hi);
+    (void)lang; /* whole percents read the same in nl and en */
+}
+
+static const int *sort_rank;
+
+static int
+cmp_rank(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int rx = sort_rank[x] ? sort_rank[x] : 1 << 30;
+    int ry = sort_rank[y] ? sort_rank[y] : 1 << 30;
+
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* HR: every provider ranked on the first metric (hidden ones last, never
+ * ranked), then the organisation's median and response. */
 static enum eq_err
 providers_table(struct view *v, int html, char **out)
 {
     const struct dg_model *md = v->md;
     const struct words *w = words_for(v->lang);
-    size_t cols = 3 + md->nm, sc = md->np + 1;
-    struct tbl t = {.cols = cols};
+    size_t cols = 5 + md->nm, sc = md->np + 1;
+    struct tbl t = {.cols = cols, .left = 2};
     const char **row;
     char(*txt)[200] = tbl_scratch(cols, sizeof *txt, &row);
+    size_t *order = calloc(md->np + 1, sizeof *order);
     enum eq_err err = EQ_OK;
 
-    if (txt == NULL) {
+    if (txt == NULL || order == NULL) {
         err = EQ_ERR_NOMEM;
         goto out;
     }
-    row[0] = w->department;
-    for (size_t m = 0; m < md->nm; m++) {
-        metric_caption(md->met[m].m, 0, v->lang, txt[m + 1], sizeof txt[0]);
-        row[m + 1] = txt[m + 1];
+    for (size_t p = 0; p < md->np; p++)
+        order[p] = p;
+    if (md->nm > 0) {
+        sort_rank = md->met[0].rank;
+        qsort(order, md->np, sizeof *order, cmp_rank);
     }
-    row[md->nm + 1] = w->n;
-    row[md->nm + 2] = w->response;
+    row[0] = w->rank;
+    row[1] = w->department;
+    for (size_t m = 0; m < md->nm; m++) {
+        metric_caption(md->met[m].m, 0, v->lang, txt[m + 2], sizeof txt[0]);
+        row[m + 2] = txt[m + 2];
+    }
+    row[md->nm + 2] = w->n;
+    row[md->nm + 3] = w->response;
+    row[md->nm + 4] = w->na;
     err = tbl_row(&t, row);
-    for (size_t p = 0; p <= md->np && err == EQ_OK; p++) {
+    for (size_t i = 0; i <= md->np && err == EQ_OK; i++) {
+        int bench = i == md->np;
+        size_t p = bench ? 0 : order[i];
         int64_t n = 0;
-        int bench = p == md->np;
-        row[0] = bench ? w->benchmark : md->in->providers[p].name;
+        if (bench) {
+            snprintf(txt[0], sizeof txt[0], "%s", "");
+            snprintf(txt[1], sizeof txt[0], "%s (%s)", w->median,
+                     w->organisation);
+        } else {
+            if (md->nm > 0 && md->met[0].rank[p])
+                snprintf(txt[0], sizeof txt[0], "%d", md->met[0].rank[p]);
+            else
+                snprintf(txt[0], sizeof txt[0], DASH);
+            snprintf(txt[1], sizeof txt[0], "%s", md->in->providers[p].name);
+        }
+        row[0] = txt[0];
+        row[1] = txt[1];
         for (size_t m = 0; m < md->nm; m++) {
             const struct dg_metric *dm = &md->met[m];
             const struct dg_stat *ds = bench ? &dm->bench : &dm->tot[p];
-            int changed = bench ? dm->has_bchg : dm->has_chg[p];
-            const struct stats_change *ch = bench ? &dm->bchg : &dm->chg[p];
             char val[32], iv[96], dl[40] = "";
-            if (ds->shown) {
+            if (ds->shown && bench) {
+                fmt_value(dm->m, 0, v->lang, ds->e.value, val, sizeof val);
+                snprintf(txt[m + 2], sizeof txt[0], "%s", val);
+            } else if (ds->shown) {
                 fmt_value(dm->m, 0, v->lang, ds->e.value, val, sizeof val);
                 fmt_interval(dm->m, 0, v->lang, &ds->e, iv, sizeof iv);
-                if (changed && v->sig[m * sc + p]) {
+                if (dm->has_chg[p] && v->sig[m * sc + p]) {
                     char d[32];
-                    fmt_delta(dm->m, v->lang, ch->delta, d, sizeof d);
+                    fmt_delta(dm->m, v->lang, dm->chg[p].delta, d, sizeof d);
                     snprintf(dl, sizeof dl, " %s *", d);
                 }
-                snprintf(txt[m + 1], sizeof txt[0], "%s (%s)%s", val, iv, dl);
+                snprintf(txt[m + 2], sizeof txt[0], "%s (%s)%s", val, iv, dl);
                 n = ds->e.n > n ? ds->e.n : n;
             } else {
-                snprintf(txt[m + 1], sizeof txt[0], DASH);
+                snprintf(txt[m + 2], sizeof txt[0], DASH);
                 v->suppressed = 1;
             }
-            row[m + 1] = txt[m + 1];
+            row[m + 2] = txt[m + 2];
         }
-        if (n > 0)
-            snprintf(txt[md->nm + 1], sizeof txt[0], "%lld", (long long)n);
+        if (bench && md->nm > 0 && md->met[0].bench.shown)
+            snprintf(txt[md->nm + 2], sizeof txt[0], "%lld %s",
+                     (long long)md->met[0].bench.e.n, w->providers);
+        else if (bench)
+            snprintf(txt[md->nm + 2], sizeof txt[0], DASH);
+        else if (n > 0)
+            snprintf(txt[md->nm + 2], sizeof txt[0], "%lld", (long long)n);
         else
-            snprintf(txt[md->nm + 1], sizeof txt[0], "<%d", md->min);
-        row[md->nm + 1] = txt[md->nm + 1];
-        {
-            int64_t inv = bench ? md->org_invited : md->invited[p];
-            int64_t ans = bench ? md->org_answered : md->answered[p];
-            const struct stats_estimate *r = bench ? &md->org_resp : &md->resp[p];
-            if (inv > 0)
-                snprintf(txt[md->nm + 2], sizeof txt[0],
-                         "%lld/%lld = %.0f%% (%.0f" ELLIPSIS "%.0f%%)",
-                         (long long)ans, (long long)inv, r->value, r->lo, r->hi);
-            else
-                snprintf(txt[md->nm + 2], sizeof txt[0], DASH);
-            row[md->nm + 2] = txt[md->nm + 2];
+            snprintf(txt[md->nm + 2], sizeof txt[0], "<%d", md->min);
+        row[md->nm + 2] = txt[md->nm + 2];
+        if (bench) {
+            fmt_rate(v->lang, md->org_answered, md->org_invited, &md->org_resp,
+                     txt[md->nm + 3], sizeof txt[0]);
+            fmt_rate(v->lang, md->org_na, md->org_answered, &md->org_na_share,
+                     txt[md->nm + 4], sizeof txt[0]);
+        } else {
+            fmt_rate(v->lang, md->answered[p], md->invited[p], &md->resp[p],
+                     txt[md->nm + 3], sizeof txt[0]);
+            fmt_rate(v->lang, md->na[p], md->answered[p], &md->na_share[p],
+                     txt[md->nm + 4], sizeof txt[0]);
         }
+        row[md->nm + 3] = txt[md->nm + 3];
+        row[md->nm + 4] = txt[md->nm + 4];
         err = tbl_row(&t, row);
     }
 out:
+    free(order);
     free(row);
     free(txt);
     return tbl_finish(&t, err, html, out);
@@ -999,6 +1255,255 @@ view_subject(const struct view *v, char *out, size_t cap)
     }
 }
 
+static void view_chart_alt(const struct view *v, char *out, size_t cap);
+
+/* The first metric period by period for the manager's department, with the
+ * organisation's median beside it. */
+static enum eq_err
+trend_table(struct view *v, int html, char **out)
+{
+    const struct dg_model *md = v->md;
+    const struct words *w = words_for(v->lang);
+    const struct dg_metric *dm = &md->met[0];
+    size_t p = (size_t)v->prov;
+    struct tbl t = {.cols = 5};
+    char cap[128];
+    const char *head[5] = {w->period, cap, w->interval, w->n, w->median};
+    enum eq_err err;
+
+    metric_caption(dm->m, 0, v->lang, cap, sizeof cap);
+    err = tbl_row(&t, head);
+    for (size_t i = 0; i < md->nt && err == EQ_OK; i++) {
+        const struct dg_stat *ds = &md->trend[i * md->np + p];
+        const struct dg_stat *med = &md->trend_med[i];
+        char val[32], iv[96] = "", n[32], mv[32];
+        const char *row[5] = {md->in->trend_labels[i], val, iv, n, mv};
+        if (ds->shown) {
+            fmt_value(dm->m, 0, v->lang, ds->e.value, val, sizeof val);
+            fmt_interval(dm->m, 0, v->lang, &ds->e, iv, sizeof iv);
+            snprintf(n, sizeof n, "%lld", (long long)ds->e.n);
+        } else {
+            snprintf(val, sizeof val, DASH);
+            snprintf(n, sizeof n, "<%d", md->min);
+            v->suppressed = 1;
+        }
+        if (med->shown)
+            fmt_value(dm->m, 0, v->lang, med->e.value, mv, sizeof mv);
+        else
+            snprintf(mv, sizeof mv, DASH);
+        err = tbl_row(&t, row);
+    }
+    return tbl_finish(&t, err, html, out);
+}
+
+/* Background of a heat map cell by the headline's band. */
+static const char *
+heat_colour(const struct campaign_metric *m, double v)
+{
+    static const char *const c[] = {"#c8e6c9", "#fff1c1", "#f6c6c0"};
+    int band;
+
+    if (m->type == METRIC_NPS)
+        band = v >= 30 ? 0 : v >= 0 ? 1 : 2;
+    else if (m->type == METRIC_CES)
+        band = v >= 5.5 ? 0 : v >= 4.5 ? 1 : 2;
+    else
+        band = v >= 80 ? 0 : v >= 60 ? 1 : 2;
+    return c[band];
+}
+
+/* The heat map bands in words, for the legend. */
+static void
+heat_bands(const struct campaign_metric *m, const char *lang, char *out,
+           size_t cap)
+{
+    int en = is_en(lang);
+
+    if (m->type == METRIC_NPS)
+        snprintf(out, cap, en ? "green +30 and up, yellow 0 to +29, red below 0"
+                              : "groen +30 en hoger, geel 0 tot +29, rood "
+                                "onder 0");
+    else if (m->type == METRIC_CES)
+        snprintf(out, cap, en ? "green 5.5 and up, yellow 4.5 to 5.4, red "
+                                "below 4.5"
+                              : "groen 5,5 en hoger, geel 4,5 tot 5,4, rood "
+                                "onder 4,5");
+    else
+        snprintf(out, cap, en ? "green 80%% and up, yellow 60 to 79%%, red "
+                                "below 60%%"
+                              : "groen 80%% en hoger, geel 60 tot 79%%, rood "
+                                "onder 60%%");
+}
+
+#define SUP1 "\xC2\xB9" /* ¹ */
+#define SUP2 "\xC2\xB2" /* ² */
+
+/* HR: provider (rows) × customer department (columns) on the first metric.
+ * A hidden cell says why: ¹ too few answers, ² derivable from the others. */
+static enum eq_err
+heat_table(struct view *v, int html, char **out)
+{
+    const struct dg_model *md = v->md;
+    const struct words *w = words_for(v->lang);
+    const struct dg_metric *dm = &md->met[0];
+    size_t nc = md->cur.nc;
+    struct eq_buf b = {0};
+    struct tbl t = {.cols = nc + 1};
+    const char **row = NULL;
+    char(*txt)[64] = tbl_scratch(nc + 1, sizeof *txt, &row);
+    enum eq_err err = EQ_OK;
+
+    *out = NULL;
+    if (txt == NULL)
+        return EQ_ERR_NOMEM;
+    if (html)
+        buf_add(&b, "<table style=\"border-collapse:collapse;font-size:13px\">"
+                    "\n<tr><th style=\"padding:3px 6px;text-align:left\">");
+    row[0] = "";
+    for (size_t k = 0; k < nc; k++) {
+        const char *name = dept_name(md->in, md->cur.cust[k], v->lang);
+        row[k + 1] = name;
+        if (html) {
+            buf_add(&b, "<th style=\"padding:3px 6px;font-weight:normal;"
+                        "color:#555;vertical-align:bottom\">");
+            html_escape(&b, name);
+            buf_add(&b, "</th>");
+        }
+    }
+    if (html)
+        buf_add(&b, "</tr>\n");
+    else
+        err = tbl_row(&t, row);
+    for (size_t p = 0; p < md->np && err == EQ_OK; p++) {
+        row[0] = md->in->providers[p].name;
+        if (html) {
+            buf_add(&b, "<tr><th style=\"padding:3px 6px;text-align:left;"
+                        "white-space:nowrap\">");
+            html_escape(&b, row[0]);
+            buf_add(&b, "</th>");
+        }
+        for (size_t k = 0; k < nc; k++) {
+            const struct dg_stat *ds = &dm->cell[p * nc + k];
+            int64_t n = stats_dist_n(&md->cur.cell[p * nc + k]);
+            const char *bg = "#ffffff";
+            if (ds->shown) {
+                fmt_value(dm->m, 0, v->lang, ds->e.value, txt[k + 1],
+                          sizeof txt[0]);
+                bg = heat_colour(dm->m, ds->e.value);
+            } else if (n > 0) {
+                int sec = privacy_cell_secondary(md->cur.grid, p, k);
+                snprintf(txt[k + 1], sizeof txt[0], "%s",
+                         sec ? DASH SUP2 : DASH SUP1);
+                bg = "#eeeeee";
+                v->suppressed = 1;
+            } else {
+                snprintf(txt[k + 1], sizeof txt[0], "%s", "");
+            }
+            row[k + 1] = txt[k + 1];
+            if (html) {
+                buf_printf(&b, "<td style=\"padding:3px 6px;text-align:center;"
+                               "background:%s;border:1px solid #fff\">",
+                           bg);
+                html_escape(&b, txt[k + 1]);
+                buf_add(&b, "</td>");
+            }
+        }
+        if (html)
+            buf_add(&b, "</tr>\n");
+        else
+            err = tbl_row(&t, row);
+    }
+    (void)w;
+    free(row);
+    free(txt);
+    if (html) {
+        tbl_free(&t);
+        if (err == EQ_OK)
+            err = buf_add(&b, "</table>\n");
+        if (err == EQ_OK && (*out = buf_take(&b)) == NULL)
+            err = EQ_ERR_NOMEM;
+        buf_free(&b);
+        return err;
+    }
+    return tbl_finish(&t, err, 0, out);
+}
+
+/* Comments of provider p grouped by the rater's band, in band order. */
+static enum eq_err
+add_comment_groups(const struct view *v, size_t p, struct tpl_ctx *ctx,
+                   size_t *shown)
+{
+    const struct dg_model *md = v->md;
+    const struct campaign_metric *m = md->nm ? md->met[0].m : NULL;
+
+    *shown = 0;
+    for (int b = 0; b < BAND__COUNT; b++) {
+        struct tpl_ctx *g = NULL;
+        for (size_t i = 0; i < md->in->n_comments[p]; i++) {
+            struct tpl_ctx *it;
+            if (band_of(m, comment_score(md->in, p, i)) != (enum band)b)
+                continue;
+            if (g == NULL) {
+                g = tpl_add_item(ctx, "comment_groups");
+                if (g == NULL || tpl_set(g, "group", band_label(m, b, v->lang)))
+                    return EQ_ERR_NOMEM;
+            }
+            it = tpl_add_item(g, "comments");
+            if (it == NULL || tpl_set(it, "text", md->in->comments[p][i]))
+                return EQ_ERR_NOMEM;
+            (*shown)++;
+        }
+    }
+    return EQ_OK;
+}
+
+/* The reply-with-actions block of a manager's digest (issue #8), and the
+ * place where that department's open actions will be listed. */
+static enum eq_err
+add_actions(const struct view *v, struct tpl_ctx *ctx)
+{
+    const struct dg_model *md = v->md;
+    const struct campaign *c = md->in->c;
+    const char *touch = NULL;
+    char due[11];
+    eq_day day;
+    size_t n = 0;
+
+    /* A touchpoint is a csat item beyond the headline measures. */
+    for (size_t m = 0; m < c->n_metrics && touch == NULL; m++)
+        if (c->metrics[m].type == METRIC_CSAT &&
+            strcmp(c->metrics[m].id, "csat") != 0 && m > 0)
+            touch = c->metrics[m].id;
+    tpl_set_bool(ctx, "has_action_metric", touch != NULL);
+    tpl_set(ctx, "action_metric", touch ? touch : "");
+    /* About a quarter after the period: a date that reads as an example. */
+    day = md->in->period_last ? md->in->period_last + 92
+                              : eqtime_day_from_ymd(2027, 2, 1);
+    eqtime_format_day(day, due);
+    tpl_set(ctx, "action_due", due);
+    for (size_t i = 0; v->prov >= 0 && i < md->in->n_actions; i++) {
+        const struct digest_action *a = &md->in->actions[i];
+        struct tpl_ctx *it;
+        char d[11] = "";
+        if (a->department_id != md->in->providers[v->prov].id)
+            continue;
+        it = tpl_add_item(ctx, "open_actions");
+        if (it == NULL)
+            return EQ_ERR_NOMEM;
+        if (a->due)
+            eqtime_format_day(a->due, d);
+        tpl_setf(it, "number", "%d", a->number);
+        tpl_set(it, "text", a->text ? a->text : "");
+        tpl_set(it, "metric", a->metric ? a->metric : "");
+        tpl_set(it, "due", d);
+        n++;
+    }
+    tpl_set_bool(ctx, "has_open_actions", n > 0);
+    if (n == 0)
+        tpl_set_bool(ctx, "open_actions", 0);
+    return EQ_OK;
+}
+
 static enum eq_err
 fill_ctx(struct view *v, int html, const char *chart_src, struct tpl_ctx *ctx)
 {
@@ -1024,6 +1529,70 @@ fill_ctx(struct view *v, int html, const char *chart_src, struct tpl_ctx *ctx)
     tpl_set(ctx, "previous", md->in->prev_period ? md->in->prev_period : "");
     tpl_set_bool(ctx, "chart", chart_src != NULL);
     tpl_set(ctx, "chart_src", chart_src ? chart_src : "");
+    {
+        char alt[1024];
+        view_chart_alt(v, alt, sizeof alt);
+        tpl_set(ctx, "chart_alt", alt);
+    }
+    tpl_set_bool(ctx, "has_trend", v->prov >= 0 && md->nt > 1);
+    if (v->prov >= 0 && md->nt > 1) {
+        err = trend_table(v, html, &tab);
+        if (err == EQ_OK)
+            err = tpl_set(ctx, "trend", tab);
+        free(tab);
+        tab = NULL;
+        if (err != EQ_OK)
+            return err;
+        tpl_set(ctx, "trend_first", md->in->trend_labels[0]);
+    } else {
+        tpl_set(ctx, "trend", "");
+        tpl_set(ctx, "trend_first", "");
+    }
+    tpl_set_bool(ctx, "has_heatmap", v->prov < 0 && md->nm > 0 &&
+                                         md->cur.nc > 0);
+    if (v->prov < 0 && md->nm > 0 && md->cur.nc > 0) {
+        char bands[200];
+        err = heat_table(v, html, &tab);
+        if (err == EQ_OK)
+            err = tpl_set(ctx, "heatmap", tab);
+        free(tab);
+        tab = NULL;
+        if (err != EQ_OK)
+            return err;
+        heat_bands(md->met[0].m, v->lang, bands, sizeof bands);
+        tpl_set(ctx, "heat_bands", bands);
+    } else {
+        tpl_set(ctx, "heatmap", "");
+        tpl_set(ctx, "heat_bands", "");
+    }
+    {
+        const struct store_report_ops *ops = md->in->ops;
+        tpl_set_bool(ctx, "has_ops", v->prov < 0 && ops != NULL);
+        tpl_setf(ctx, "bounced", "%lld", ops ? (long long)ops->bounced : 0);
+        tpl_setf(ctx, "opted_out", "%lld",
+                 ops ? (long long)ops->opted_out : 0);
+        tpl_setf(ctx, "failed", "%lld", ops ? (long long)ops->failed : 0);
+        tpl_setf(ctx, "review_open", "%lld",
+                 ops ? (long long)ops->review_open : 0);
+    }
+    if (md->nm > 0) {
+        char val[32];
+        const struct dg_stat *b = &md->met[0].bench;
+        if (b->shown)
+            fmt_value(md->met[0].m, 0, v->lang, b->e.value, val, sizeof val);
+        tpl_set_bool(ctx, "has_median", b->shown);
+        tpl_set(ctx, "median", b->shown ? val : "");
+        tpl_set(ctx, "median_metric", metric_label(md->met[0].m, v->lang));
+        tpl_setf(ctx, "median_of", "%lld", (long long)b->e.n);
+    } else {
+        tpl_set_bool(ctx, "has_median", 0);
+        tpl_set(ctx, "median", "");
+        tpl_set(ctx, "median_metric", "");
+        tpl_set(ctx, "median_of", "0");
+    }
+    err = add_actions(v, ctx);
+    if (err != EQ_OK)
+        return err;
 
     if (v->prov >= 0) {
         err = scores_table(v, html, &tab);
@@ -1049,6 +1618,14 @@ fill_ctx(struct view *v, int html, const char *chart_src, struct tpl_ctx *ctx)
                      md->resp[p].value, md->resp[p].lo, md->resp[p].hi);
         else
             tpl_set(ctx, "response", DASH);
+        if (md->answered[p] > 0)
+            tpl_setf(ctx, "na_share",
+                     "%lld %s %lld: %.0f%% (95%%: %.0f" ELLIPSIS "%.0f%%)",
+                     (long long)md->na[p], w->of, (long long)md->answered[p],
+                     md->na_share[p].value, md->na_share[p].lo,
+                     md->na_share[p].hi);
+        else
+            tpl_set(ctx, "na_share", DASH);
     } else {
         tpl_set(ctx, "scores", "");
         tpl_set(ctx, "breakdown", "");
@@ -1068,6 +1645,14 @@ fill_ctx(struct view *v, int html, const char *chart_src, struct tpl_ctx *ctx)
                      md->org_resp.value, md->org_resp.lo, md->org_resp.hi);
         else
             tpl_set(ctx, "response", DASH);
+        if (md->org_answered > 0)
+            tpl_setf(ctx, "na_share",
+                     "%lld %s %lld: %.0f%% (95%%: %.0f" ELLIPSIS "%.0f%%)",
+                     (long long)md->org_na, w->of,
+                     (long long)md->org_answered, md->org_na_share.value,
+                     md->org_na_share.lo, md->org_na_share.hi);
+        else
+            tpl_set(ctx, "na_share", DASH);
     }
     if (err != EQ_OK)
         return err;
@@ -1082,13 +1667,9 @@ fill_ctx(struct view *v, int html, const char *chart_src, struct tpl_ctx *ctx)
             const struct stats_change *ch;
             struct tpl_ctx *it;
             char a[32], b[32], d[32];
-            if (!v->sig[m * sc + q])
+            if (!v->sig[m * sc + q] || q == md->np)
                 continue;
-            if (q == md->np) {
-                now = &dm->bench;
-                before = &dm->pbench;
-                ch = &dm->bchg;
-            } else {
+            {
                 now = &dm->tot[q];
                 before = &dm->prev[q];
                 ch = &dm->chg[q];
@@ -1139,17 +1720,13 @@ fill_ctx(struct view *v, int html, const char *chart_src, struct tpl_ctx *ctx)
                       privacy_comments_visible(md->cur.grid, p);
         size_t nco = 0;
         if (visible && md->in->comments && md->in->comments[p]) {
-            nco = md->in->n_comments[p];
-            for (size_t i = 0; i < nco; i++) {
-                struct tpl_ctx *it = tpl_add_item(ctx, "comments");
-                if (it == NULL)
-                    return EQ_ERR_NOMEM;
-                tpl_set(it, "text", md->in->comments[p][i]);
-            }
+            err = add_comment_groups(v, p, ctx, &nco);
+            if (err != EQ_OK)
+                return err;
         }
         tpl_set_bool(ctx, "has_comments", nco > 0);
         if (nco == 0)
-            tpl_set_bool(ctx, "comments", 0);
+            tpl_set_bool(ctx, "comment_groups", 0);
         tpl_set_bool(ctx, "comments_hidden", v->prov >= 0 && !visible);
     }
     return EQ_OK;
@@ -1170,15 +1747,35 @@ view_init(struct view *v, const struct dg_model *md, long prov,
     return EQ_OK;
 }
 
-/* The chart of the first metric: every provider, benchmark as a line. */
-static enum eq_err
-model_chart(const struct dg_model *md, const char *lang, unsigned char **png,
-            size_t *len)
+static void
+axis_of(const struct campaign_metric *m, double *lo, double *hi)
 {
+    if (m->type == METRIC_NPS) {
+        *lo = -100;
+        *hi = 100;
+    } else if (m->type == METRIC_CES) {
+        *lo = m->min;
+        *hi = m->max;
+    } else {
+        *lo = 0;
+        *hi = 100;
+    }
+}
+
+/* A manager's chart is the trend of their department (one row per
+ * period); the organisation's compares every provider in the period. The
+ * median of the period is the vertical line in both. */
+static enum eq_err
+view_chart(const struct view *v, unsigned char **png, size_t *len)
+{
+    const struct dg_model *md = v->md;
     struct chart_row *rows;
     const struct dg_metric *dm;
+    int trend = v->prov >= 0;
+    /* Without a trend a manager still sees the period itself. */
+    size_t n = !trend ? md->np : md->nt ? md->nt : 1;
     double lo, hi;
-    char title[160];
+    char title[200], caption[96];
     enum eq_err err;
 
     *png = NULL;
@@ -1186,34 +1783,85 @@ model_chart(const struct dg_model *md, const char *lang, unsigned char **png,
     if (md->nm == 0)
         return EQ_OK;
     dm = &md->met[0];
-    rows = calloc(md->np + 1, sizeof *rows);
+    rows = calloc(n + 1, sizeof *rows);
     if (rows == NULL)
         return EQ_ERR_NOMEM;
-    for (size_t p = 0; p < md->np; p++) {
-        rows[p].label = md->in->providers[p].name;
-        rows[p].hidden = !dm->tot[p].shown;
-        rows[p].value = dm->tot[p].e.value;
-        rows[p].lo = dm->tot[p].e.lo;
-        rows[p].hi = dm->tot[p].e.hi;
+    for (size_t i = 0; i < n; i++) {
+        const struct dg_stat *ds =
+            !trend     ? &dm->tot[i]
+            : md->nt   ? &md->trend[i * md->np + (size_t)v->prov]
+                       : &dm->tot[v->prov];
+        rows[i].label = !trend   ? md->in->providers[i].name
+                        : md->nt ? md->in->trend_labels[i]
+                                 : md->in->period;
+        rows[i].hidden = !ds->shown;
+        rows[i].value = ds->e.value;
+        rows[i].lo = ds->e.lo;
+        rows[i].hi = ds->e.hi;
     }
-    if (dm->m->type == METRIC_NPS) {
-        lo = -100;
-        hi = 100;
-    } else if (dm->m->type == METRIC_CES) {
-        lo = dm->m->min;
-        hi = dm->m->max;
-    } else {
-        lo = 0;
-        hi = 100;
-    }
-    char caption[96];
-    metric_caption(dm->m, 0, lang, caption, sizeof caption);
-    snprintf(title, sizeof title, "%s " EMDASH " %s", caption, md->in->period);
-    err = chart_intervals(rows, md->np, lo, hi,
-                          dm->bench.shown ? dm->bench.e.value : NAN, title,
-                          png, len);
+    axis_of(dm->m, &lo, &hi);
+    metric_caption(dm->m, 0, v->lang, caption, sizeof caption);
+    if (trend && md->nt > 1)
+        snprintf(title, sizeof title, "%s " EMDASH " %s, %s " DASH " %s",
+                 caption, md->in->providers[v->prov].name,
+                 md->in->trend_labels[0], md->in->period);
+    else if (trend)
+        snprintf(title, sizeof title, "%s " EMDASH " %s, %s", caption,
+                 md->in->providers[v->prov].name, md->in->period);
+    else
+        snprintf(title, sizeof title, "%s " EMDASH " %s", caption,
+                 md->in->period);
+    err = chart_intervals_labelled(
+        rows, n, lo, hi, dm->bench.shown ? dm->bench.e.value : NAN,
+        is_en(v->lang) ? "median" : "mediaan", title, png, len);
     free(rows);
     return err;
+}
+
+/* What the chart shows, in words, for the img alt text. */
+static void
+view_chart_alt(const struct view *v, char *out, size_t cap)
+{
+    const struct dg_model *md = v->md;
+    char caption[96], val[32] = "";
+    struct eq_buf b = {0};
+    int en = is_en(v->lang);
+
+    if (md->nm == 0) {
+        snprintf(out, cap, "%s", "");
+        return;
+    }
+    metric_caption(md->met[0].m, 0, v->lang, caption, sizeof caption);
+    if (md->met[0].bench.shown)
+        fmt_value(md->met[0].m, 0, v->lang, md->met[0].bench.e.value, val,
+                  sizeof val);
+    if (v->prov >= 0) {
+        buf_printf(&b, en ? "Chart: %s of %s per period with 95%% interval:"
+                          : "Grafiek: %s van %s per periode met "
+                            "95%%-interval:",
+                   caption, md->in->providers[v->prov].name);
+        for (size_t t = 0; t < md->nt; t++) {
+            const struct dg_stat *ds = &md->trend[t * md->np + (size_t)v->prov];
+            char x[32];
+            if (ds->shown)
+                fmt_value(md->met[0].m, 0, v->lang, ds->e.value, x, sizeof x);
+            else
+                snprintf(x, sizeof x, en ? "hidden" : "verborgen");
+            buf_printf(&b, "%s %s %s", t ? ";" : "", md->in->trend_labels[t], x);
+        }
+        buf_add(&b, ".");
+    } else {
+        buf_printf(&b, en ? "Chart: %s per department in %s with 95%% interval."
+                          : "Grafiek: %s per afdeling in %s met "
+                            "95%%-interval.",
+                   caption, md->in->period);
+    }
+    if (*val)
+        buf_printf(&b, en ? " Line: organisation median %s."
+                          : " Lijn: mediaan van de organisatie %s.",
+                   val);
+    snprintf(out, cap, "%s", b.s ? b.s : "");
+    buf_free(&b);
 }
 
 static enum eq_err
@@ -1257,6 +1905,65 @@ json_est(const struct dg_stat *ds)
     return o;
 }
 
+/* The benchmark: a median over providers, with no interval. */
+static cJSON *
+json_median(const struct dg_stat *ds, const struct dg_stat *prev)
+{
+    cJSON *o;
+
+    if (!ds->shown)
+        return cJSON_CreateNull();
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method", "median");
+    cJSON_AddNumberToObject(o, "providers", (double)ds->e.n);
+    cJSON_AddNumberToObject(o, "value", ds->e.value);
+    if (prev && prev->shown)
+        cJSON_AddNumberToObject(o, "previous", prev->e.value);
+    return o;
+}
+
+static cJSON *
+json_rate(int64_t k, int64_t n, const struct stats_estimate *r)
+{
+    cJSON *o;
+
+    if (n <= 0)
+        return cJSON_CreateNull();
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "k", (double)k);
+    cJSON_AddNumberToObject(o, "n", (double)n);
+    cJSON_AddNumberToObject(o, "value", r->value);
+    cJSON_AddNumberToObject(o, "lo", r->lo);
+    cJSON_AddNumberToObject(o, "hi", r->hi);
+    return o;
+}
+
+/* The trend of provider p (or of the median when p < 0). */
+static cJSON *
+json_trend(const struct dg_model *md, long p)
+{
+    cJSON *arr = cJSON_CreateArray();
+
+    for (size_t t = 0; t < md->nt; t++) {
+        const struct dg_stat *ds = p < 0 ? &md->trend_med[t]
+                                         : &md->trend[t * md->np + (size_t)p];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "period", md->in->trend_labels[t]);
+        cJSON_AddBoolToObject(o, "shown", ds->shown);
+        if (ds->shown && p >= 0) {
+            cJSON_AddNumberToObject(o, "n", (double)ds->e.n);
+            cJSON_AddNumberToObject(o, "value", ds->e.value);
+            cJSON_AddNumberToObject(o, "lo", ds->e.lo);
+            cJSON_AddNumberToObject(o, "hi", ds->e.hi);
+        } else if (ds->shown) {
+            cJSON_AddNumberToObject(o, "providers", (double)ds->e.n);
+            cJSON_AddNumberToObject(o, "value", ds->e.value);
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
 static enum eq_err
 render_json(struct view *v, char **out)
 {
@@ -1282,6 +1989,26 @@ render_json(struct view *v, char **out)
     cJSON_AddNumberToObject(root, "anonymity_min", md->min);
     cJSON_AddBoolToObject(root, "weighted", 0);
     cJSON_AddNumberToObject(root, "bh_q", BH_Q);
+    cJSON_AddStringToObject(root, "benchmark_method", "median");
+    cJSON_AddItemToObject(root, "response_rate",
+                          json_rate(md->org_answered, md->org_invited,
+                                    &md->org_resp));
+    cJSON_AddItemToObject(root, "not_applicable",
+                          json_rate(md->org_na, md->org_answered,
+                                    &md->org_na_share));
+    if (md->nt > 0) {
+        cJSON_AddStringToObject(root, "trend_metric", md->met[0].m->id);
+        cJSON_AddItemToObject(root, "benchmark_trend", json_trend(md, -1));
+    }
+    if (v->prov < 0 && md->in->ops) {
+        cJSON *ops = cJSON_AddObjectToObject(root, "to_handle");
+        cJSON_AddNumberToObject(ops, "bounced", (double)md->in->ops->bounced);
+        cJSON_AddNumberToObject(ops, "opted_out",
+                                (double)md->in->ops->opted_out);
+        cJSON_AddNumberToObject(ops, "failed", (double)md->in->ops->failed);
+        cJSON_AddNumberToObject(ops, "review_open",
+                                (double)md->in->ops->review_open);
+    }
     arr = cJSON_AddArrayToObject(root, "metrics");
     for (size_t m = 0; m < md->nm; m++) {
         cJSON *o = cJSON_CreateObject();
@@ -1297,12 +2024,9 @@ render_json(struct view *v, char **out)
     bench = cJSON_AddObjectToObject(root, "benchmark");
     for (size_t m = 0; m < md->nm; m++) {
         const struct dg_metric *dm = &md->met[m];
-        cJSON *e = json_est(&dm->bench);
-        if (dm->bench.shown && dm->has_bchg && v->prov < 0) {
-            cJSON_AddNumberToObject(e, "change", dm->bchg.delta);
-            cJSON_AddNumberToObject(e, "p", dm->bchg.p);
-            cJSON_AddBoolToObject(e, "significant", v->sig[m * sc + md->np]);
-        }
+        cJSON *e = json_median(&dm->bench, &dm->pbench);
+        if (dm->bench2.shown)
+            cJSON_AddItemToObject(e, "second", json_median(&dm->bench2, NULL));
         cJSON_AddItemToObject(bench, dm->m->id, e);
     }
     arr = cJSON_AddArrayToObject(root, "providers");
@@ -1318,14 +2042,14 @@ render_json(struct view *v, char **out)
                               privacy_total_visible(md->cur.grid, p));
         cJSON_AddNumberToObject(o, "invited", (double)md->invited[p]);
         cJSON_AddNumberToObject(o, "answered", (double)md->answered[p]);
-        if (md->invited[p] > 0) {
-            cJSON *r = cJSON_AddObjectToObject(o, "response_rate");
-            cJSON_AddNumberToObject(r, "value", md->resp[p].value);
-            cJSON_AddNumberToObject(r, "lo", md->resp[p].lo);
-            cJSON_AddNumberToObject(r, "hi", md->resp[p].hi);
-        } else {
-            cJSON_AddNullToObject(o, "response_rate");
-        }
+        cJSON_AddItemToObject(o, "response_rate",
+                              json_rate(md->answered[p], md->invited[p],
+                                        &md->resp[p]));
+        cJSON_AddItemToObject(o, "not_applicable",
+                              json_rate(md->na[p], md->answered[p],
+                                        &md->na_share[p]));
+        if (md->nt > 0)
+            cJSON_AddItemToObject(o, "trend", json_trend(md, (long)p));
         mo = cJSON_AddObjectToObject(o, "metrics");
         for (size_t m = 0; m < md->nm; m++) {
             const struct dg_metric *dm = &md->met[m];
@@ -1367,9 +2091,16 @@ render_json(struct view *v, char **out)
         if (privacy_comments_visible(md->cur.grid, p) && md->in->comments &&
             md->in->comments[p]) {
             cJSON *cs = cJSON_AddArrayToObject(o, "comments");
-            for (size_t i = 0; i < md->in->n_comments[p]; i++)
-                cJSON_AddItemToArray(
-                    cs, cJSON_CreateString(md->in->comments[p][i]));
+            for (size_t i = 0; i < md->in->n_comments[p]; i++) {
+                cJSON *co = cJSON_CreateObject();
+                int sc0 = comment_score(md->in, p, i);
+                cJSON_AddStringToObject(co, "text", md->in->comments[p][i]);
+                cJSON_AddStringToObject(
+                    co, "group",
+                    band_id(md->nm ? md->met[0].m : NULL, band_of(
+                        md->nm ? md->met[0].m : NULL, sc0)));
+                cJSON_AddItemToArray(cs, co);
+            }
         }
     }
     s = cJSON_PrintUnformatted(root);
@@ -1381,45 +2112,95 @@ render_json(struct view *v, char **out)
     return *out ? EQ_OK : EQ_ERR_NOMEM;
 }
 
-static void
-csv_field(struct eq_buf *b, const char *s, int last)
+/* A plain number as written in this locale ("-12", "-12,5" in nl): Excel
+ * reads it as a number, so it needs no protection. */
+static int
+csv_plain_number(const char *s, char dec)
 {
-    if (strpbrk(s, ",\"\r\n") != NULL) {
-        buf_addc(b, '"');
-        for (; *s; s++) {
-            if (*s == '"')
-                buf_addc(b, '"');
-            buf_addc(b, *s);
-        }
-        buf_addc(b, '"');
-    } else {
-        buf_add(b, s);
+    int digits = 0;
+
+    if (*s == '-')
+        s++;
+    while (*s >= '0' && *s <= '9')
+        s++, digits++;
+    if (*s == dec && digits > 0) {
+        s++;
+        digits = 0;
+        while (*s >= '0' && *s <= '9')
+            s++, digits++;
     }
-    buf_add(b, last ? "\r\n" : ",");
+    return digits > 0 && *s == '\0';
+}
+
+/* One field: quoted when it holds the separator, a quote or a line end;
+ * a field a spreadsheet would run as a formula (= + - @) gets a leading
+ * apostrophe, unless it is a plain number. */
+static void
+csv_field(struct eq_buf *b, const char *s, char sep, char dec, int last)
+{
+    char specials[5] = {sep, '"', '\r', '\n', '\0'};
+    int formula = strchr("=+-@", *s) != NULL && *s != '\0' &&
+                  !csv_plain_number(s, dec);
+    int quote = strpbrk(s, specials) != NULL;
+
+    if (quote)
+        buf_addc(b, '"');
+    if (formula)
+        buf_addc(b, '\'');
+    for (; *s; s++) {
+        if (*s == '"')
+            buf_addc(b, '"');
+        buf_addc(b, *s);
+    }
+    if (quote)
+        buf_addc(b, '"');
+    if (last)
+        buf_add(b, "\r\n");
+    else
+        buf_addc(b, sep);
+}
+
+struct csv {
+    struct eq_buf b;
+    const char *lang;
+    char sep, dec;
+};
+
+static void
+csv_line(struct csv *cv, const char *const *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        csv_field(&cv->b, f[i], cv->sep, cv->dec, i + 1 == n);
 }
 
 static void
-csv_row(struct eq_buf *b, const char *period, const char *prov,
+csv_row(struct csv *cv, const char *period, const char *prov,
         const char *cust, const char *metric, const char *stat,
-        const struct dg_stat *ds)
+        const struct dg_stat *ds, int interval)
 {
     char n[32] = "", val[32] = "", lo[32] = "", hi[32] = "";
+    const char *f[9] = {period, prov, cust, metric, stat, n, val, lo, hi};
 
     if (ds->shown) {
         snprintf(n, sizeof n, "%lld", (long long)ds->e.n);
-        snprintf(val, sizeof val, "%.2f", ds->e.value);
-        snprintf(lo, sizeof lo, "%.2f", ds->e.lo);
-        snprintf(hi, sizeof hi, "%.2f", ds->e.hi);
+        fmt_num(ds->e.value, 2, cv->lang, val, sizeof val);
+        if (interval) {
+            fmt_num(ds->e.lo, 2, cv->lang, lo, sizeof lo);
+            fmt_num(ds->e.hi, 2, cv->lang, hi, sizeof hi);
+        }
     }
-    csv_field(b, period, 0);
-    csv_field(b, prov, 0);
-    csv_field(b, cust, 0);
-    csv_field(b, metric, 0);
-    csv_field(b, stat, 0);
-    csv_field(b, n, 0);
-    csv_field(b, val, 0);
-    csv_field(b, lo, 0);
-    csv_field(b, hi, 1);
+    csv_line(cv, f, 9);
+}
+
+/* k of n (response, n.v.t.): n is the denominator, value the percent. */
+static void
+csv_rate(struct csv *cv, const char *period, const char *prov,
+         const char *stat, int64_t n, const struct stats_estimate *r)
+{
+    struct dg_stat ds = {.e = *r, .shown = n > 0};
+
+    ds.e.n = n;
+    csv_row(cv, period, prov, "", "", stat, &ds, 1);
 }
 
 static const char *
@@ -1430,45 +2211,82 @@ stat_id(const struct campaign_metric *m, int second_stat)
     return (m->type == METRIC_CES) != (second_stat != 0) ? "mean" : "share";
 }
 
-/* One line per shown-or-suppressed number; suppressed numbers are empty. */
+/* One line per shown-or-suppressed number; suppressed numbers are empty.
+ * nl: ';' between fields and decimal commas (Excel in a Dutch locale);
+ * en: ',' and points. */
 static enum eq_err
 render_csv(struct view *v, char **out)
 {
+    static const char *const head[9] = {"period", "provider", "customer",
+                                        "metric", "statistic", "n",
+                                        "value", "lo", "hi"};
     const struct dg_model *md = v->md;
     const char *period = md->in->period;
     size_t nc = md->cur.nc;
-    struct eq_buf b = {0};
+    struct csv cv = {.lang = v->lang};
 
-    buf_add(&b, "period,provider,customer,metric,statistic,n,value,lo,hi\r\n");
+    cv.sep = is_en(v->lang) ? ',' : ';';
+    cv.dec = is_en(v->lang) ? '.' : ',';
+    csv_line(&cv, head, 9);
     for (size_t m = 0; m < md->nm; m++) {
         const struct dg_metric *dm = &md->met[m];
         const char *id = dm->m->id;
         if (v->prov < 0) {
-            csv_row(&b, period, "*", "", id, stat_id(dm->m, 0), &dm->bench);
+            csv_row(&cv, period, "*", "", id, "median", &dm->bench, 0);
             if (dm->bench2.shown)
-                csv_row(&b, period, "*", "", id, stat_id(dm->m, 1), &dm->bench2);
+                csv_row(&cv, period, "*", "", id, "median_second",
+                        &dm->bench2, 0);
         }
         for (size_t p = 0; p < md->np; p++) {
             const char *code = md->in->providers[p].code;
             if (v->prov >= 0 && (size_t)v->prov != p)
                 continue;
-            csv_row(&b, period, code, "", id, stat_id(dm->m, 0), &dm->tot[p]);
+            csv_row(&cv, period, code, "", id, stat_id(dm->m, 0), &dm->tot[p],
+                    1);
             if (dm->tot2[p].shown)
-                csv_row(&b, period, code, "", id, stat_id(dm->m, 1),
-                        &dm->tot2[p]);
+                csv_row(&cv, period, code, "", id, stat_id(dm->m, 1),
+                        &dm->tot2[p], 1);
             for (size_t k = 0; k < nc; k++) {
                 int64_t n = stats_dist_n(&md->cur.cell[(m * md->np + p) * nc + k]);
                 if (n == 0)
                     continue;
-                csv_row(&b, period, code,
+                csv_row(&cv, period, code,
                         dept_name(md->in, md->cur.cust[k], "nl"), id,
-                        stat_id(dm->m, 0), &dm->cell[p * nc + k]);
+                        stat_id(dm->m, 0), &dm->cell[p * nc + k], 1);
             }
         }
     }
-    if (b.s == NULL)
+    for (size_t p = 0; p < md->np; p++) {
+        const char *code = md->in->providers[p].code;
+        if (v->prov >= 0 && (size_t)v->prov != p)
+            continue;
+        csv_rate(&cv, period, code, "response_rate", md->invited[p],
+                 &md->resp[p]);
+        csv_rate(&cv, period, code, "not_applicable", md->answered[p],
+                 &md->na_share[p]);
+    }
+    if (v->prov < 0) {
+        csv_rate(&cv, period, "*", "response_rate", md->org_invited,
+                 &md->org_resp);
+        csv_rate(&cv, period, "*", "not_applicable", md->org_answered,
+                 &md->org_na_share);
+    }
+    /* The trend's earlier periods (the period itself is above). */
+    for (size_t t = 0; t + 1 < md->nt; t++) {
+        const char *id = md->met[0].m->id;
+        const char *lab = md->in->trend_labels[t];
+        if (v->prov < 0)
+            csv_row(&cv, lab, "*", "", id, "median", &md->trend_med[t], 0);
+        for (size_t p = 0; p < md->np; p++) {
+            if (v->prov >= 0 && (size_t)v->prov != p)
+                continue;
+            csv_row(&cv, lab, md->in->providers[p].code, "", id,
+                    stat_id(md->met[0].m, 0), &md->trend[t * md->np + p], 1);
+        }
+    }
+    if (cv.b.s == NULL)
         return EQ_ERR_NOMEM;
-    *out = buf_take(&b);
+    *out = buf_take(&cv.b);
     return EQ_OK;
 }
 
@@ -1530,7 +2348,7 @@ render_model(const struct dg_model *md, const char *templates_dir,
         unsigned char *png = NULL;
         size_t len = 0;
         struct eq_buf src = {0};
-        err = model_chart(md, lang, &png, &len);
+        err = view_chart(&v, &png, &len);
         if (err == EQ_OK && png != NULL) {
             buf_add(&src, "data:image/png;base64,");
             err = base64(png, len, &src);
@@ -1577,8 +2395,19 @@ struct loaded {
     size_t *n_rows, *n_prev_rows;
     struct store_pair *resp;
     size_t n_resp;
-    char ***comments;
+    char ***comments; /* arrays pointing into cs */
     size_t *n_comments;
+    struct store_comment_score **cs;
+    int **cscores;
+    struct store_pair *na;
+    size_t n_na;
+    char (*tlabels)[16];
+    const char **tlabel_ptrs;
+    int64_t *tids;
+    size_t nt;
+    struct store_trend_row *trows;
+    size_t n_trows;
+    struct store_report_ops ops;
     char period[16], prev_period[16];
 };
 
@@ -1598,10 +2427,22 @@ loaded_free(struct loaded *l, size_t nm)
     free(l->n_rows);
     free(l->n_prev_rows);
     free(l->resp);
-    for (size_t p = 0; l->comments && p < l->np; p++)
-        store_strings_free(l->comments[p], l->n_comments[p]);
+    for (size_t p = 0; l->comments && p < l->np; p++) {
+        free(l->comments[p]);
+        if (l->cs)
+            store_comment_scores_free(l->cs[p], l->n_comments[p]);
+        if (l->cscores)
+            free(l->cscores[p]);
+    }
     free(l->comments);
     free(l->n_comments);
+    free(l->cs);
+    free(l->cscores);
+    free(l->na);
+    free(l->tlabels);
+    free(l->tlabel_ptrs);
+    free(l->tids);
+    free(l->trows);
     memset(l, 0, sizeof *l);
 }
 
@@ -1641,11 +2482,68 @@ load_providers(struct store *st, const struct campaign *c,
     return EQ_OK;
 }
 
+/* Comments of provider p with the rater's score on the first metric. */
 static enum eq_err
-load_period(struct store *st, const struct campaign *c,
-            const struct store_period *per, const struct store_period *prev,
+load_comments(struct store *st, const struct campaign *c,
+              const struct store_period *per, struct loaded *l, size_t p)
+{
+    struct store_comment_score *cs = NULL;
+    size_t n = 0;
+    enum eq_err err = store_report_comments(
+        st, per->id, l->prov[p].id, c->n_metrics ? c->metrics[0].id : "", &cs,
+        &n);
+
+    if (err != EQ_OK)
+        return err;
+    l->cs[p] = cs;
+    l->n_comments[p] = n;
+    l->comments[p] = calloc(n + 1, sizeof *l->comments[p]);
+    l->cscores[p] = calloc(n + 1, sizeof *l->cscores[p]);
+    if (l->comments[p] == NULL || l->cscores[p] == NULL)
+        return EQ_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        l->comments[p][i] = cs[i].text;
+        l->cscores[p][i] = cs[i].score;
+    }
+    return EQ_OK;
+}
+
+/* The trend: up to n_trend periods ending at per[at], one query for all
+ * providers (GROUP BY period, provider, score). */
+static enum eq_err
+load_trend(struct store *st, const struct campaign *c, int64_t cid,
+           const struct store_period *per, size_t at, size_t n_trend,
+           struct loaded *l)
+{
+    size_t first = at + 1 > n_trend ? at + 1 - n_trend : 0;
+
+    if (c->n_metrics == 0 || n_trend == 0)
+        return EQ_OK;
+    l->nt = at + 1 - first;
+    l->tlabels = calloc(l->nt, sizeof *l->tlabels);
+    l->tlabel_ptrs = calloc(l->nt, sizeof *l->tlabel_ptrs);
+    l->tids = calloc(l->nt, sizeof *l->tids);
+    if (!l->tlabels || !l->tlabel_ptrs || !l->tids)
+        return EQ_ERR_NOMEM;
+    for (size_t t = 0; t < l->nt; t++) {
+        snprintf(l->tlabels[t], sizeof l->tlabels[t], "%s",
+                 per[first + t].label);
+        l->tlabel_ptrs[t] = l->tlabels[t];
+        l->tids[t] = per[first + t].id;
+    }
+    return store_report_trend(st, cid, 0, c->metrics[0].id, per[first].first,
+                              per[at].first, &l->trows, &l->n_trows);
+}
+
+/* Everything the model needs for per[at] (the one before it for changes,
+ * n_trend periods for the trend). */
+static enum eq_err
+load_period(struct store *st, const struct campaign *c, int64_t cid,
+            const struct store_period *all, size_t at, size_t n_trend,
             int with_comments, struct loaded *l, struct eq_buf *diag)
 {
+    const struct store_period *per = &all[at];
+    const struct store_period *prev = at > 0 ? &all[at - 1] : NULL;
     size_t nm = c->n_metrics;
     enum eq_err err;
 
@@ -1659,8 +2557,10 @@ load_period(struct store *st, const struct campaign *c,
     l->n_prev_rows = calloc(nm + 1, sizeof *l->n_prev_rows);
     l->comments = calloc(l->np + 1, sizeof *l->comments);
     l->n_comments = calloc(l->np + 1, sizeof *l->n_comments);
+    l->cs = calloc(l->np + 1, sizeof *l->cs);
+    l->cscores = calloc(l->np + 1, sizeof *l->cscores);
     if (!l->rows || !l->n_rows || !l->prev_rows || !l->n_prev_rows ||
-        !l->comments || !l->n_comments)
+        !l->comments || !l->n_comments || !l->cs || !l->cscores)
         return EQ_ERR_NOMEM;
     for (size_t m = 0; m < nm && err == EQ_OK; m++) {
         err = store_score_counts(st, per->id, c->metrics[m].id, &l->rows[m],
@@ -1671,9 +2571,14 @@ load_period(struct store *st, const struct campaign *c,
     }
     if (err == EQ_OK)
         err = store_period_provider_counts(st, per->id, &l->resp, &l->n_resp);
+    if (err == EQ_OK)
+        err = store_report_na(st, per->id, &l->na, &l->n_na);
+    if (err == EQ_OK)
+        err = store_report_ops_counts(st, per->id, &l->ops);
+    if (err == EQ_OK)
+        err = load_trend(st, c, cid, all, at, n_trend, l);
     for (size_t p = 0; with_comments && p < l->np && err == EQ_OK; p++)
-        err = store_comments(st, per->id, l->prov[p].id, &l->comments[p],
-                             &l->n_comments[p]);
+        err = load_comments(st, c, per, l, p);
     if (err != EQ_OK) {
         eq_diag(diag, "digest: reading period %s: %s", per->label,
                 store_errmsg(st));
@@ -1699,6 +2604,16 @@ load_period(struct store *st, const struct campaign *c,
         .n_response = l->n_resp,
         .comments = (char *const *const *)l->comments,
         .n_comments = l->n_comments,
+        .comment_scores = (const int *const *)l->cscores,
+        .na = l->na,
+        .n_na = l->n_na,
+        .period_last = per->last,
+        .trend_labels = l->tlabel_ptrs,
+        .trend_ids = l->tids,
+        .n_trend = l->nt,
+        .trend_rows = l->trows,
+        .n_trend_rows = l->n_trows,
+        .ops = &l->ops,
     };
     return EQ_OK;
 }
@@ -1724,8 +2639,8 @@ period_has_answers(struct store *st, const struct campaign *c,
 enum eq_err
 digest_report(struct store *st, const struct eq_config *cfg,
               const struct campaign *c, const char *period_label,
-              const char *department, const char *format, char **out,
-              struct eq_buf *diag)
+              const char *department, const char *format, size_t n_trend,
+              char **out, struct eq_buf *diag)
 {
     struct store_period *per = NULL;
     size_t np = 0, at = 0;
@@ -1760,8 +2675,11 @@ digest_report(struct store *st, const struct eq_config *cfg,
             eq_diag(diag, "report: campaign %s has no answers yet", c->name);
         goto out;
     }
-    err = load_period(st, c, &per[at], at > 0 ? &per[at - 1] : NULL, 1, &l,
-                      diag);
+    if (n_trend == 0)
+        n_trend = DIGEST_TREND_PERIODS;
+    if (n_trend > DIGEST_TREND_MAX)
+        n_trend = DIGEST_TREND_MAX;
+    err = load_period(st, c, cid, per, at, n_trend, 1, &l, diag);
     if (err == EQ_OK)
         err = model_build(&l.in, &md, diag);
     if (err == EQ_OK)
@@ -1852,8 +2770,6 @@ struct sender {
     struct eq_buf *out, *diag;
     const struct store_period *per;
     const struct dg_model *md;
-    const unsigned char *png;
-    size_t png_len;
     char *local, *domain;
     int failed;
 };
@@ -1866,7 +2782,8 @@ send_one(struct sender *s, long prov, const char *email, const char *name,
         reply_to[256], cid[256], from_env[256], src[270];
     struct view v = {0};
     char *text = NULL, *html = NULL, *msg = NULL;
-    size_t len = 0;
+    unsigned char *png = NULL;
+    size_t len = 0, png_len = 0;
     int sent = 0;
     enum eq_err err;
     const char *tz = s->cfg->general.timezone;
@@ -1893,10 +2810,13 @@ send_one(struct sender *s, long prov, const char *email, const char *name,
         return err;
     snprintf(cid, sizeof cid, "chart.%s@%s", token, s->domain);
     snprintf(src, sizeof src, "cid:%s", cid);
-    err = render_tpl(&v, s->cfg->general.templates, 0, NULL, &text, s->diag);
+    err = view_chart(&v, &png, &png_len);
     if (err == EQ_OK)
-        err = render_tpl(&v, s->cfg->general.templates, 1,
-                         s->png ? src : NULL, &html, s->diag);
+        err = render_tpl(&v, s->cfg->general.templates, 0, NULL, &text,
+                         s->diag);
+    if (err == EQ_OK)
+        err = render_tpl(&v, s->cfg->general.templates, 1, png ? src : NULL,
+                         &html, s->diag);
     if (err != EQ_OK)
         goto out;
     view_subject(&v, subject, sizeof subject);
@@ -1918,8 +2838,8 @@ send_one(struct sender *s, long prov, const char *email, const char *name,
             .content_type = "image/png",
             .filename = "chart.png",
             .content_id = cid,
-            .data = s->png,
-            .len = s->png_len,
+            .data = png,
+            .len = png_len,
         };
         struct compose_mail m = {
             .from = s->cfg->general.from,
@@ -1933,8 +2853,8 @@ send_one(struct sender *s, long prov, const char *email, const char *name,
             .timezone = tz,
             .text = text,
             .html = html,
-            .parts = s->png ? &part : NULL,
-            .n_parts = s->png ? 1 : 0,
+            .parts = png ? &part : NULL,
+            .n_parts = png ? 1 : 0,
         };
         const char *rcpt[1] = {email};
         struct transport_msg tm = {0};
@@ -1973,6 +2893,7 @@ send_one(struct sender *s, long prov, const char *email, const char *name,
     }
 out:
     free(v.sig);
+    free(png);
     free(text);
     free(html);
     free(msg);
@@ -2057,8 +2978,6 @@ digest_run(struct store *st, const struct eq_config *cfg,
     for (size_t i = 0; i < np; i++) {
         struct loaded l;
         struct dg_model *md = NULL;
-        unsigned char *png = NULL;
-        size_t len = 0;
         int ready = 0;
 
         if (per[i].digest_at != 0)
@@ -2068,17 +2987,13 @@ digest_run(struct store *st, const struct eq_config *cfg,
             goto out;
         if (!ready)
             continue;
-        err = load_period(st, c, &per[i], i > 0 ? &per[i - 1] : NULL, 1, &l,
+        err = load_period(st, c, cid, per, i, DIGEST_TREND_PERIODS, 1, &l,
                           diag);
         if (err == EQ_OK)
             err = model_build(&l.in, &md, diag);
-        if (err == EQ_OK)
-            err = model_chart(md, default_lang(cfg), &png, &len);
         if (err == EQ_OK) {
             s.per = &per[i];
             s.md = md;
-            s.png = png;
-            s.png_len = len;
             s.failed = 0;
             err = send_period(&s);
             if (!s.failed)
@@ -2086,7 +3001,6 @@ digest_run(struct store *st, const struct eq_config *cfg,
             if (!s.failed && !dry_run)
                 err = store_period_set_digest(st, per[i].id, now);
         }
-        free(png);
         model_free(md);
         loaded_free(&l, c->n_metrics);
         /* A failed recipient is retried on the next run; other periods
@@ -2143,6 +3057,8 @@ dg_sample_init(struct dg_sample *s, const struct campaign *c)
         {1, 20, 40, 0}, {2, 20, 30, 0}, {3, 1, 10, 0}};
     static char *const ict_comments[] = {"Snel geholpen, dank!",
                                          "Graag eerder terugbellen."};
+    static const struct digest_action actions[] = {
+        {1, 1, "Vast inloopspreekuur op dinsdag", NULL, 20700}};
     size_t nm = c->n_metrics, per = 2 * 2 * 3 + 1;
     int64_t k = (c->anonymity_min > 3 ? c->anonymity_min : 3) + 2;
 
@@ -2200,6 +3116,8 @@ dg_sample_init(struct dg_sample *s, const struct campaign *c)
         .n_response = 3,
         .comments = s->comments,
         .n_comments = s->n_comments,
+        .actions = actions,
+        .n_actions = 1,
     };
     return EQ_OK;
 }

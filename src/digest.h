@@ -12,6 +12,7 @@
 #include "config.h"
 #include "eq.h"
 #include "store.h"
+#include "store_report.h"
 #include "transport.h"
 
 struct digest_summary {
@@ -39,13 +40,29 @@ enum eq_err digest_run(struct store *st, const struct eq_config *cfg,
 eq_time digest_due(eq_day last, eq_time last_close, int weekday, int hour,
                    const char *tz);
 
+/* How many periods a trend shows by default (the period and the ones
+ * before it), and at most. */
+#define DIGEST_TREND_PERIODS 6
+#define DIGEST_TREND_MAX 120
+
 /* Results on demand. period_label NULL = the latest period with answers;
  * department a provider code, or NULL for the organisation view; format
- * "text", "html", "json" or "csv". */
+ * "text", "html", "json" or "csv"; n_trend periods in the trend (0 = the
+ * default). Language and CSV separator follow [general] language. */
 enum eq_err digest_report(struct store *st, const struct eq_config *cfg,
                           const struct campaign *c, const char *period_label,
                           const char *department, const char *format,
-                          char **out, struct eq_buf *diag);
+                          size_t n_trend, char **out, struct eq_buf *diag);
+
+/* An open action of a provider department, shown in its manager's digest.
+ * Reserved for the feedback loop (issue #8): nothing fills it yet. */
+struct digest_action {
+    int64_t department_id;
+    int number;
+    const char *text;
+    const char *metric; /* or NULL */
+    eq_day due;         /* 0 = none */
+};
 
 /* The model builder's input, without a database: everything a report
  * needs for one period (and the one before it, for changes). */
@@ -69,6 +86,27 @@ struct digest_input {
     /* Per provider (n_providers arrays) its comments, or NULL. */
     char *const *const *comments;
     const size_t *n_comments;
+    /* Optional from here on (NULL / 0 = not known). */
+    /* Per provider, parallel to comments: the rater's score on the first
+     * metric, -1 for none (groups the comments). */
+    const int *const *comment_scores;
+    /* store_report_na: a = provider, n = invitations answered n.v.t. */
+    const struct store_pair *na;
+    size_t n_na;
+    eq_day period_last; /* last day of the period */
+    /* Trend of the first metric: n_trend periods oldest first, the last one
+     * being `period`; trend_rows counts every provider's scores per period
+     * (store_report_trend). */
+    const char *const *trend_labels;
+    const int64_t *trend_ids;
+    size_t n_trend;
+    const struct store_trend_row *trend_rows;
+    size_t n_trend_rows;
+    /* The organisation view's work for HR. */
+    const struct store_report_ops *ops;
+    /* Open actions of the providers (issue #8; NULL until it lands). */
+    const struct digest_action *actions;
+    size_t n_actions;
 };
 
 /* Renders the model of in as a report (format as digest_report) in language

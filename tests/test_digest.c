@@ -43,7 +43,7 @@ static struct campaign camp = {
 static struct store_department provs[] = {
     {1, "ict", "ICT"}, {2, "hr", "HR"}, {3, "fac", "Facilitair"}};
 static struct store_department depts[] = {
-    {10, "fin", "Financiën"}, {11, "sales", "Sales"}, {12, "ops", "Operations"}};
+    {10, "fin", "Financiën"}, {11, "sales", "=Sales+1"}, {12, "ops", "Operations"}};
 
 /* The period's NPS answers:
  *   ICT ← Financiën: five 10s, three 8s, two 3s (P 5, D 2, n 10): NPS +30
@@ -51,14 +51,14 @@ static struct store_department depts[] = {
  *   ICT ← Operations: 9, 9, 9, 7, 7, 2 (n 6: hidden too, else Sales =
  *                     total − Financiën − Operations)
  *   ICT total: P 10, D 4, n 19 → (10 − 4)/19 = +31.58
- *   HR ← Financiën: 9, 9 (n 2: HR hidden altogether)
+ *   HR ← Financiën: 9, 9, 9, 9 (n 4: HR hidden altogether)
  *   Facilitair ← Operations: five 10s → +100
  *   Benchmark (shown providers ICT + Facilitair): P 15, D 4, n 24 → +45.83 */
 static const struct store_score_row cur_rows[] = {
     {1, 10, 3, 2}, {1, 10, 8, 3}, {1, 10, 10, 5},
     {1, 11, 0, 1}, {1, 11, 10, 2},
     {1, 12, 2, 1}, {1, 12, 7, 2}, {1, 12, 9, 3},
-    {2, 10, 9, 2},
+    {2, 10, 9, 4},
     {3, 12, 10, 5},
 };
 /* Previous period: ICT ← Financiën 10 answers, all 0 (NPS −100): the
@@ -66,7 +66,10 @@ static const struct store_score_row cur_rows[] = {
 static const struct store_score_row prev_rows[] = {{1, 10, 0, 10}};
 static const struct store_pair response[] = {
     {1, 19, 40, 0}, {2, 2, 10, 0}, {3, 5, 5, 0}};
-static char *ict_comments[] = {"Snelle hulp bij de laptop, dank!"};
+static char *ict_comments[] = {"Snelle hulp bij de laptop, dank!",
+                               "<script>alert(1)</script> te traag"};
+/* The raters' own NPS scores: a promoter and a detractor. */
+static const int ict_scores[] = {10, 3};
 static char *hr_comments[] = {"Zeer persoonlijke opmerking"};
 
 static struct digest_input
@@ -76,13 +79,14 @@ input(int with_prev)
     static size_t n_rows[1], n_prows[1];
     static char *const *comments[3];
     static size_t n_comments[3];
+    static const int *scores[3] = {ict_scores, NULL, NULL};
 
     rows[0] = cur_rows;
     n_rows[0] = sizeof cur_rows / sizeof cur_rows[0];
     prows[0] = prev_rows;
     n_prows[0] = 1;
     comments[0] = ict_comments;
-    n_comments[0] = 1;
+    n_comments[0] = 2;
     comments[1] = hr_comments;
     n_comments[1] = 1;
     return (struct digest_input){
@@ -101,6 +105,8 @@ input(int with_prev)
         .n_response = 3,
         .comments = comments,
         .n_comments = n_comments,
+        .comment_scores = scores,
+        .period_last = eqtime_day_from_ymd(2026, 3, 31),
     };
 }
 
@@ -122,17 +128,19 @@ render(int prev, const char *lang, const char *dept, const char *format)
 Test(digest, csv_numbers_equal_hand_computed_nps_and_hide_small_groups, .fini = chart_shutdown)
 {
     char *csv = render(0, "nl", NULL, "csv");
-    has(csv, "period,provider,customer,metric,statistic,n,value,lo,hi\r\n");
+    has(csv, "period;provider;customer;metric;statistic;n;value;lo;hi\r\n");
     /* ICT ← Financiën: +30 with [-19.05, 65.21] (see test_stats). */
-    has(csv, "2026Q1,ict,Financiën,nps,nps,10,30.00,-19.05,65.21\r\n");
-    has(csv, "2026Q1,ict,,nps,nps,19,31.58,");
-    has(csv, "2026Q1,fac,,nps,nps,5,100.00,");
-    has(csv, "2026Q1,*,,nps,nps,24,45.83,");
+    has(csv, "2026Q1;ict;Financiën;nps;nps;10;30,00;-19,05;65,21\r\n");
+    has(csv, "2026Q1;ict;;nps;nps;19;31,58;");
+    has(csv, "2026Q1;fac;;nps;nps;5;100,00;");
+    /* benchmark: median of the shown providers ICT +31.58 and Facilitair
+     * +100 = (31.58 + 100) / 2 = 65.79, over 2 providers, no interval */
+    has(csv, "2026Q1;*;;nps;median;2;65,79;;\r\n");
     /* primary (Sales, 3), secondary (Operations, 6), whole provider (HR) */
-    has(csv, "2026Q1,ict,Sales,nps,nps,,,,\r\n");
-    has(csv, "2026Q1,ict,Operations,nps,nps,,,,\r\n");
-    has(csv, "2026Q1,hr,,nps,nps,,,,\r\n");
-    has(csv, "2026Q1,hr,Financiën,nps,nps,,,,\r\n");
+    has(csv, "2026Q1;ict;'=Sales+1;nps;nps;;;;\r\n"); /* no formula */
+    has(csv, "2026Q1;ict;Operations;nps;nps;;;;\r\n");
+    has(csv, "2026Q1;hr;;nps;nps;;;;\r\n");
+    has(csv, "2026Q1;hr;Financiën;nps;nps;;;;\r\n");
     free(csv);
 }
 
@@ -141,7 +149,8 @@ Test(digest, manager_text_is_honest_about_uncertainty_and_privacy, .fini = chart
     char *t = render(1, "nl", "ict", "text");
     has(t, "Benchmark ICT — 2026Q1 — NPS +32");
     has(t, "+32");            /* ICT this period */
-    has(t, "+46");            /* benchmark */
+    has(t, "+66");            /* benchmark: median of +32 and +100 */
+    has(t, "mediaan");
     has(t, "-100");           /* previous period */
     has(t, "+132 *");         /* change, significant after BH */
     has(t, "2 van 2");        /* rank: behind Facilitair, HR not ranked */
@@ -172,7 +181,7 @@ Test(digest, hidden_provider_gets_no_scores_and_no_comments, .fini = chart_shutd
 Test(digest, organisation_view_ranks_only_shown_providers, .fini = chart_shutdown)
 {
     char *t = render(1, "nl", NULL, "text");
-    has(t, "Benchmark organisatie — 2026Q1 — NPS +46");
+    has(t, "Benchmark organisatie — 2026Q1 — NPS +66");
     has(t, "ICT");
     has(t, "Facilitair");
     has(t, "19/40 = 48%");
@@ -409,15 +418,241 @@ Test(digest, run_sends_each_digest_once_when_due, .fini = cleanup)
      * Financiën, the only other cell (it equals total − Operations); HR
      * hidden; Facilitair −100. */
     char *csv = NULL;
-    cr_assert_eq(digest_report(st, &cfg, &camp, NULL, NULL, "csv", &csv, &diag), EQ_OK, "%s", buf_str(&diag));
-    has(csv, "2026Q1,ict,,nps,nps,13,46.15,");
-    has(csv, "2026Q1,ict,Financiën,nps,nps,,,,\r\n");
-    has(csv, "2026Q1,ict,Operations,nps,nps,,,,\r\n");
-    has(csv, "2026Q1,hr,,nps,nps,,,,\r\n");
-    has(csv, "2026Q1,fac,,nps,nps,5,-100.00,");
+    cr_assert_eq(digest_report(st, &cfg, &camp, NULL, NULL, "csv", 0, &csv, &diag), EQ_OK, "%s", buf_str(&diag));
+    has(csv, "2026Q1;ict;;nps;nps;13;46,15;");
+    has(csv, "2026Q1;ict;Financiën;nps;nps;;;;\r\n");
+    has(csv, "2026Q1;ict;Operations;nps;nps;;;;\r\n");
+    has(csv, "2026Q1;hr;;nps;nps;;;;\r\n");
+    has(csv, "2026Q1;fac;;nps;nps;5;-100,00;");
     free(csv);
 
     transport_close(t);
+    buf_free(&out);
+    buf_free(&diag);
+    store_close(st);
+}
+
+/* The line of s that holds needle (up to, not including, its newline). */
+static char *
+line_of(const char *s, const char *needle)
+{
+    const char *p = strstr(s, needle), *a, *b;
+    cr_assert_not_null(p, "missing %s", needle);
+    for (a = p; a > s && a[-1] != '\n'; a--)
+        ;
+    b = strchr(p, '\n');
+    if (b == NULL)
+        b = p + strlen(p);
+    return strndup(a, (size_t)(b - a));
+}
+
+Test(digest, privacy_decisions_are_identical_in_all_four_formats, .fini = chart_shutdown)
+{
+    static const char *const formats[] = {"text", "html", "json", "csv"};
+    for (size_t f = 0; f < 4; f++) {
+        /* HR: 4 answers, all 9 (NPS +100 if it were shown). */
+        char *o = render(1, "nl", "hr", formats[f]);
+        hasnt(o, "+100");
+        hasnt(o, "\"value\":100");
+        hasnt(o, ";100,00;");
+        hasnt(o, "persoonlijke");
+        free(o);
+        /* ICT ← Operations: 6 answers, +33, but ICT's total minus
+         * Financiën minus Sales would give it away: hidden everywhere. */
+        o = render(1, "nl", "ict", formats[f]);
+        char *l = line_of(o, "Operations");
+        hasnt(l, "+33");
+        hasnt(l, "33,33");
+        hasnt(l, "33.33");
+        free(l);
+        free(o);
+    }
+    char *j = render(1, "nl", "ict", "json");
+    has(j, "{\"name\":\"Operations\",\"shown\":false,\"metrics\":{\"nps\":null}}");
+    free(j);
+    char *h = render(1, "nl", NULL, "html");
+    /* the heat map says why: ¹ too few, ² derivable */
+    has(h, "\xE2\x80\x93\xC2\xB9");
+    has(h, "\xE2\x80\x93\xC2\xB2");
+    free(h);
+}
+
+Test(digest, comments_are_grouped_by_the_raters_score_and_escaped, .fini = chart_shutdown)
+{
+    char *h = render(0, "nl", "ict", "html");
+    has(h, "&lt;script&gt;alert(1)&lt;/script&gt; te traag");
+    hasnt(h, "<script>");
+    const char *pro = strstr(h, "Promotors (9");
+    const char *det = strstr(h, "Criticasters (0");
+    cr_assert(pro && det && pro < det);
+    cr_assert(strstr(pro, "Snelle hulp") < det);
+    cr_assert(strstr(det, "te traag") != NULL);
+    free(h);
+    char *t = render(0, "en", "ict", "text");
+    has(t, "Promoters (9–10):\n- \"Snelle hulp");
+    has(t, "Detractors (0–6):\n- \"<script>");
+    free(t);
+    char *j = render(0, "en", "ict", "json");
+    has(j, "\"group\":\"detractor\"");
+    free(j);
+}
+
+Test(digest, numbers_follow_the_locale_and_json_stays_plain, .fini = chart_shutdown)
+{
+    char *csv = render(0, "en", NULL, "csv");
+    has(csv, "period,provider,customer,metric,statistic,n,value,lo,hi\r\n");
+    has(csv, "2026Q1,ict,Financiën,nps,nps,10,30.00,-19.05,65.21\r\n");
+    /* response: ICT 19 of 40 = 47.50 % */
+    has(csv, "2026Q1,ict,,,response_rate,40,47.50,");
+    free(csv);
+    csv = render(0, "nl", NULL, "csv");
+    has(csv, "2026Q1;ict;;;response_rate;40;47,50;");
+    free(csv);
+    char *j = render(0, "nl", NULL, "json");
+    has(j, "\"lo\":-19.05");
+    has(j, "\"benchmark_method\":\"median\"");
+    free(j);
+}
+
+Test(digest, manager_digest_asks_for_actions_in_the_recipients_language, .fini = chart_shutdown)
+{
+    char *t = render(0, "nl", "ict", "text");
+    /* period ends 2026-03-31; the example date is 92 days later */
+    has(t, "Actie: vast inloopspreekuur op dinsdag tot 2026-07-01");
+    has(t, "\"Klaar: 2\" meldt actie 2 als afgerond.");
+    free(t);
+    char *h = render(0, "en", "ict", "html");
+    has(h, "<b>What will you do?</b>");
+    has(h, "Action: fixed walk-in hour on Tuesdays by 2026-07-01");
+    free(h);
+    char *o = render(0, "nl", NULL, "text");
+    hasnt(o, "Wat gaat u doen?"); /* HR has no actions to report */
+    free(o);
+}
+
+/* A transport that hands the first `left` messages to a capture and then
+ * fails as a dropped connection would. */
+struct flaky {
+    struct transport t;
+    struct transport *inner;
+    int left;
+};
+
+static enum eq_err
+flaky_send(struct transport *t, const struct transport_msg *m,
+           struct transport_result *res)
+{
+    struct flaky *f = (struct flaky *)t;
+    if (f->left-- <= 0) {
+        res->code = 421;
+        snprintf(res->text, sizeof res->text, "4.4.2 connection lost");
+        res->err = EQ_ERR_TEMP;
+        return EQ_ERR_TEMP;
+    }
+    return transport_send(f->inner, m, res);
+}
+
+static const struct transport_ops flaky_ops = {.name = "flaky", .send = flaky_send};
+
+/* Undo quoted-printable soft breaks and =3D so the HTML can be searched. */
+static char *
+unqp(const char *s)
+{
+    char *o = malloc(strlen(s) + 1), *w = o;
+    while (*s) {
+        if (s[0] == '=' && s[1] == '\r' && s[2] == '\n')
+            s += 3;
+        else if (strncmp(s, "=3D", 3) == 0)
+            *w++ = '=', s += 3;
+        else
+            *w++ = *s++;
+    }
+    *w = '\0';
+    return o;
+}
+
+Test(digest, crash_midway_then_rerun_sends_each_recipient_exactly_one_digest, .fini = cleanup)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_digest.XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/enquete.db", tmpdir);
+    struct store *st = NULL;
+    struct eq_buf diag = {0}, out = {0};
+    cr_assert_eq(store_open(path, &st, &diag), EQ_OK, "%s", buf_str(&diag));
+    int64_t ict = dept(st, "ict", "ICT"), fin = dept(st, "fin", "Financiën");
+    int64_t boss = employee(st, "boss.ict@org.example", ict, "nl");
+    int64_t rater = employee(st, "rater.fin@org.example", fin, NULL);
+    int changed;
+    cr_assert_eq(store_manager_set(st, ict, boss, 1, &changed), EQ_OK);
+    int64_t cid, pid;
+    cr_assert_eq(store_campaign_ensure(st, "intern", &cid), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, cid, "2026Q1", eqtime_day_from_ymd(2026, 1, 1),
+                                     eqtime_day_from_ymd(2026, 3, 31), &pid), EQ_OK);
+    eq_time closes, now;
+    eqtime_parse_iso("2026-03-20T12:00", TZ, &closes);
+    answers(st, cid, pid, rater, ict, 10, 6, closes);
+
+    char *hr_list[] = {"hr@org.example", "directie@org.example"};
+    struct eq_config cfg = {0};
+    cfg.general.timezone = TZ;
+    cfg.general.language = "nl";
+    cfg.general.from = "HR Enquête <hr@org.example>";
+    cfg.general.reply_address = "enquete@org.example";
+    cfg.general.templates = TEMPLATES;
+    cfg.digest.hr = hr_list;
+    cfg.digest.n_hr = 2;
+    cfg.digest.weekday = 1;
+    cfg.digest.hour = 8;
+
+    struct transport *cap = transport_capture_new();
+    struct flaky fl = {.t = {.ops = &flaky_ops}, .inner = cap, .left = 1};
+    struct digest_summary sum;
+    eqtime_parse_iso("2026-04-06T09:00", TZ, &now);
+    /* The connection drops after the first message. */
+    cr_assert_neq(digest_run(st, &cfg, &camp, &fl.t, now, 0, &sum, &out, &diag), EQ_OK);
+    cr_assert_eq(transport_capture_count(cap), 1);
+    /* The next tick sends the other two, and only those. */
+    fl.left = 100;
+    eqtime_parse_iso("2026-04-06T09:01", TZ, &now);
+    cr_assert_eq(digest_run(st, &cfg, &camp, &fl.t, now, 0, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(sum.sent, 2);
+    cr_assert_eq(sum.skipped, 1);
+    eqtime_parse_iso("2026-04-13T09:00", TZ, &now);
+    cr_assert_eq(digest_run(st, &cfg, &camp, &fl.t, now, 0, &sum, &out, &diag), EQ_OK);
+    cr_assert_eq(transport_capture_count(cap), 3);
+    const char *want[] = {"boss.ict@org.example", "hr@org.example", "directie@org.example"};
+    for (size_t w = 0; w < 3; w++) {
+        int seen = 0;
+        for (size_t i = 0; i < 3; i++)
+            seen += strcmp(transport_capture_get(cap, i)->rcpt[0], want[w]) == 0;
+        cr_assert_eq(seen, 1, "%s got %d digests", want[w], seen);
+    }
+
+    /* The manager's message, as compose builds it: alternative(text,
+     * related(html, png)) — the picture travels with the HTML only. */
+    const char *m = transport_capture_get(cap, 0)->data;
+    const char *rel = strstr(m, "multipart/related");
+    const char *alt = strstr(m, "multipart/alternative");
+    const char *txt = strstr(m, "Content-Type: text/plain");
+    const char *htm = strstr(m, "Content-Type: text/html");
+    const char *png = strstr(m, "Content-Type: image/png");
+    cr_assert(rel && alt && txt && htm && png);
+    cr_assert(alt < txt && txt < rel && rel < htm && htm < png);
+    const char *cidh = strstr(png, "Content-ID: <");
+    cr_assert_not_null(cidh);
+    char content_id[128] = "";
+    const char *gt = strchr(cidh + 13, '>');
+    memcpy(content_id, cidh + 13, (size_t)(gt - cidh - 13));
+    char *html = unqp(htm);
+    char ref[160];
+    snprintf(ref, sizeof ref, "src=\"cid:%s\"", content_id);
+    has(html, ref);
+    has(html, "alt=\"Grafiek: NPS van ICT per periode met 95%-interval: 2026Q1 +100.");
+    has(html, "Wat gaat u doen?");
+    free(html);
+
+    transport_close(cap);
     buf_free(&out);
     buf_free(&diag);
     store_close(st);

@@ -202,3 +202,45 @@ Test(stats, benjamini_hochberg_at_q_ten_percent)
     cr_assert_eq(stats_bh(p4, 2, 0.10, sig4), 0);
     cr_assert_eq(stats_bh(NULL, 0, 0.10, NULL), 0);
 }
+
+Test(stats, all_promoters_give_nps_hundred_with_the_hand_computed_interval)
+{
+    /* P = 10, D = 0, n = 10: NPS = 100.
+     * p+ = 10.75/13 = 0.826923, p- = 0.75/13 = 0.057692, diff 0.769231;
+     * var = (0.884615 - 0.591716) / 13 = 0.0225307; 1.96 √var = 0.294201;
+     * interval [47.5030, 106.3431] points, clipped to [47.5030, 100]. */
+    struct stats_dist d = nps_dist(10, 0, 0);
+    struct stats_estimate e;
+    cr_assert_eq(stats_nps(&d, &e), EQ_OK);
+    cr_assert_eq(e.n, 10);
+    assert_estimate(&e, 100.0, 47.5030, 100.0, 1e-3);
+    near(e.var, 225.3072, 1e-3);
+}
+
+Test(stats, one_promoter_says_almost_nothing)
+{
+    /* n = 1, P = 1: p+ = 1.75/4 = 0.4375, p- = 0.75/4 = 0.1875, diff 0.25;
+     * var = (0.625 - 0.0625) / 4 = 0.140625, √var = 0.375, × 1.96 = 0.735:
+     * interval [-48.5, 98.5] although the point value is 100. */
+    struct stats_dist d = nps_dist(1, 0, 0);
+    struct stats_estimate e;
+    cr_assert_eq(stats_nps(&d, &e), EQ_OK);
+    assert_estimate(&e, 100.0, -48.5, 98.5, 1e-9);
+    near(e.var, 1406.25, 1e-9);
+}
+
+Test(stats, no_answers_give_no_estimate_for_any_statistic)
+{
+    struct stats_dist d;
+    struct stats_estimate e;
+    cr_assert_eq(stats_dist_init(&d, 1, 5), EQ_OK);
+    cr_assert_eq(stats_mean(&d, &e), EQ_OK);
+    cr_assert_eq(e.n, 0);
+    cr_assert_eq(e.value, 0);
+    cr_assert_eq(stats_share(&d, 4, 5, &e), EQ_OK);
+    cr_assert_eq(e.n, 0);
+    cr_assert_eq(e.lo, 0);
+    cr_assert_eq(e.hi, 0);
+    cr_assert_eq(stats_wilson(0, 0, &e), EQ_OK);
+    cr_assert_eq(e.n, 0);
+}
