@@ -118,6 +118,9 @@ msgid_form_at(const char *s, const char *start, char out[TOKEN_LEN + 1],
         goto found;
     if (has_prefix(s, "dig.") && token_at(s + 4, '@', out))
         goto found;
+    /* The "you said, we did" notice carries the rater's invitation token. */
+    if (has_prefix(s, "act.") && token_at(s + 4, '@', out))
+        goto found;
     if (has_prefix(s, "ack.") && ack_at(s + 4, out))
         goto found;
     if (has_prefix(s, "rem.") && (p = skip_counter(s + 4, '.')) != NULL &&

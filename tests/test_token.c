@@ -105,6 +105,7 @@ Test(token, finds_every_message_id_form)
         "References: <rem.2." TOK "@org.example>",
         "<dig." TOK "@org.example>",
         "<ack." TOK ".3@org.example>",
+        "In-Reply-To: <act." TOK "@org.example>",
     };
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         memset(out, 0, sizeof out);
@@ -138,6 +139,7 @@ Test(token, longer_or_shorter_runs_are_not_found)
     assert_no_token("<inv.x" TOK "@org>");
     assert_no_token("<ack." TOK "@org>");
     assert_no_token("<rem." TOK "@org>");
+    assert_no_token("<exact." TOK "@org>");
 }
 
 Test(token, excluded_letters_are_rejected)
@@ -155,7 +157,8 @@ Test(token, message_id_gives_kind)
     } ids[] = {{"<inv." TOK "@org.example>", "inv"},
                {"rem.12." TOK "@org", "rem"},
                {" <DIG." TOK_UPPER "@org> ", "dig"},
-               {"<ack." TOK ".1@org>", "ack"}};
+               {"<ack." TOK ".1@org>", "ack"},
+               {"<act." TOK "@org>", "act"}};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         char out[TOKEN_LEN + 1], kind[4];
         cr_assert_eq(token_from_message_id(ids[i].id, out, kind), 0, "%s",
