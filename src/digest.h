@@ -54,22 +54,34 @@ enum eq_err digest_report(struct store *st, const struct eq_config *cfg,
                           const char *department, const char *format,
                           size_t n_trend, char **out, struct eq_buf *diag);
 
-/* An open action of a provider department, shown in its manager's digest.
- * Reserved for the feedback loop (issue #8): nothing fills it yet. */
+/* An action of a provider department (issue #8), shown in its manager's
+ * digest: open ones with their age and how the targeted metric moved since
+ * the period they answered, and the ones done in the digest's period. */
 struct digest_action {
     int64_t department_id;
     int number;
     const char *text;
-    const char *metric; /* or NULL */
+    const char *metric; /* metric id, or NULL: the headline metric */
     eq_day due;         /* 0 = none */
+    const char *period; /* label of the period whose digest it answered */
+    eq_time created_at; /* 0 = unknown */
+    int done;           /* done (at done_at); else open */
+    eq_time done_at;
+};
+
+/* Per department, how many actions of the campaign are open and done (the
+ * HR digest's overview). */
+struct digest_action_count {
+    int64_t department_id;
+    int64_t open, done;
 };
 
 /* The model builder's input, without a database: everything a report
  * needs for one period (and the one before it, for changes). */
 struct digest_input {
     const struct campaign *c;
-    const char *period;                      /* "2026Q1" */
-    const char *prev_period;                 /* NULL when there is none */
+    const char *period;                       /* "2026Q1" */
+    const char *prev_period;                  /* NULL when there is none */
     const struct store_department *providers; /* in display order */
     size_t n_providers;
     const struct store_department *departments; /* names of rater depts */
@@ -104,9 +116,17 @@ struct digest_input {
     size_t n_trend_rows;
     /* The organisation view's work for HR. */
     const struct store_report_ops *ops;
-    /* Open actions of the providers (issue #8; NULL until it lands). */
+    /* The providers' open actions and those done in the period (issue #8);
+     * NULL / 0 when there are none. */
     const struct digest_action *actions;
     size_t n_actions;
+    /* HR's overview of actions per department; NULL = not known (then the
+     * HR digest has no actions section). */
+    const struct digest_action_count *action_counts;
+    size_t n_action_counts;
+    /* The moment the digest speaks of, for the age of actions and what is
+     * overdue; 0 = the start of the day after period_last. */
+    eq_time as_of;
 };
 
 /* Renders the model of in as a report (format as digest_report) in language

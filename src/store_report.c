@@ -12,6 +12,7 @@ enum {
     R_COMMENTS,
     R_OPS_STATES,
     R_OPS_REVIEW,
+    R_PERIOD_CLOSE,
 };
 
 /* CROSS JOIN fixes the order period → invitation (by its period index) →
@@ -48,6 +49,13 @@ static const char *const sql[] = {
                      " AND state IN ('bounced', 'opted_out', 'failed')"
                      " GROUP BY state",
     [R_OPS_REVIEW] = "SELECT COUNT(*) FROM inbound WHERE outcome = 'review'",
+    /* One pass over the period's rows of the (period_id, …) index instead of
+     * loading every invitation: the digest asks this on every tick. */
+    [R_PERIOD_CLOSE] =
+        "SELECT COUNT(*) FILTER (WHERE state IN ('planned', 'sending', 'sent',"
+        " 'reminded', 'deferred') AND closes_at > ?2),"
+        " COALESCE(MAX(closes_at) FILTER (WHERE state <> 'cancelled'), 0)"
+        " FROM invitation WHERE period_id = ?1",
 };
 
 static enum eq_err
@@ -83,9 +91,9 @@ grow(void **arr, size_t *cap, size_t n, size_t elem)
 }
 
 enum eq_err
-store_report_trend(struct store *st, int64_t campaign_id,
-                   int64_t provider_id, const char *metric, eq_day from,
-                   eq_day to, struct store_trend_row **out, size_t *n)
+store_report_trend(struct store *st, int64_t campaign_id, int64_t provider_id,
+                   const char *metric, eq_day from, eq_day to,
+                   struct store_trend_row **out, size_t *n)
 {
     sqlite3_stmt *s;
     struct store_trend_row *rows = NULL;
@@ -173,9 +181,9 @@ store_comment_scores_free(struct store_comment_score *c, size_t n)
 }
 
 enum eq_err
-store_report_comments(struct store *st, int64_t period_id,
-                      int64_t provider_id, const char *metric,
-                      struct store_comment_score **out, size_t *n)
+store_report_comments(struct store *st, int64_t period_id, int64_t provider_id,
+                      const char *metric, struct store_comment_score **out,
+                      size_t *n)
 {
     sqlite3_stmt *s;
     struct store_comment_score *rows = NULL;
@@ -251,6 +259,30 @@ store_report_ops_counts(struct store *st, int64_t period_id,
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         out->review_open = sqlite3_column_int64(s, 0);
+    done(s);
+    return rc == SQLITE_ROW ? EQ_OK : store_fail(st, rc);
+}
+
+enum eq_err
+store_report_period_close(struct store *st, int64_t period_id, eq_time now,
+                          int64_t *open, eq_time *last_close)
+{
+    sqlite3_stmt *s;
+    enum eq_err err;
+    int rc;
+
+    *open = 0;
+    *last_close = 0;
+    err = prep(st, R_PERIOD_CLOSE, &s);
+    if (err != EQ_OK)
+        return err;
+    sqlite3_bind_int64(s, 1, period_id);
+    sqlite3_bind_int64(s, 2, now);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *open = sqlite3_column_int64(s, 0);
+        *last_close = sqlite3_column_int64(s, 1);
+    }
     done(s);
     return rc == SQLITE_ROW ? EQ_OK : store_fail(st, rc);
 }

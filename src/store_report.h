@@ -38,8 +38,7 @@ struct store_comment_score {
 /* Comments of one provider in a period, oldest first. */
 enum eq_err store_report_comments(struct store *st, int64_t period_id,
                                   int64_t provider_id, const char *metric,
-                                  struct store_comment_score **out,
-                                  size_t *n);
+                                  struct store_comment_score **out, size_t *n);
 void store_comment_scores_free(struct store_comment_score *c, size_t n);
 
 /* What HR must act on for a period: invitations that bounced, opted out or
@@ -49,5 +48,12 @@ struct store_report_ops {
 };
 enum eq_err store_report_ops_counts(struct store *st, int64_t period_id,
                                     struct store_report_ops *out);
+
+/* When a period's digest may go out: how many of its invitations are still
+ * open at now (planned, sending, sent, reminded or deferred, closing after
+ * now) and the latest closes_at of the ones not cancelled (0: none). */
+enum eq_err store_report_period_close(struct store *st, int64_t period_id,
+                                      eq_time now, int64_t *open,
+                                      eq_time *last_close);
 
 #endif

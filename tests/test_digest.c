@@ -11,6 +11,7 @@
 #include "digest.h"
 #include "eqtime.h"
 #include "store.h"
+#include "store_action.h"
 #include "token.h"
 #include "transport.h"
 
@@ -656,4 +657,181 @@ Test(digest, crash_midway_then_rerun_sends_each_recipient_exactly_one_digest, .f
     buf_free(&out);
     buf_free(&diag);
     store_close(st);
+}
+
+/* ---- the feedback loop: actions in the next digests ----------------- */
+
+static void
+action(struct store *st, int64_t dep, int64_t cid, int64_t pid, const char *text,
+       const char *metric, eq_day due, eq_time created)
+{
+    struct store_action a = {.department_id = dep, .campaign_id = cid, .period_id = pid,
+                             .text = (char *)text, .metric = (char *)metric,
+                             .has_due = due != 0, .due_day = due, .created_at = created};
+    cr_assert_eq(store_action_add(st, &a), EQ_OK, "%s", store_errmsg(st));
+}
+
+/* The text part of the dry-run digest to `to` (up to the next "To: "). */
+static char *
+digest_for(const char *out, const char *to)
+{
+    char hdr[128];
+    snprintf(hdr, sizeof hdr, "To: %s\n", to);
+    const char *a = strstr(out, hdr);
+    cr_assert_not_null(a, "no digest to %s in:\n%s", to, out);
+    const char *b = strstr(a + 1, "\nTo: ");
+    return strndup(a, b ? (size_t)(b - a) : strlen(a));
+}
+
+Test(digest, next_digests_show_actions_with_age_movement_and_departments_without, .fini = cleanup)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_digest.XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/enquete.db", tmpdir);
+    struct store *st = NULL;
+    struct eq_buf diag = {0}, out = {0};
+    cr_assert_eq(store_open(path, &st, &diag), EQ_OK, "%s", buf_str(&diag));
+    int64_t ict = dept(st, "ict", "ICT"), hr = dept(st, "hr", "HR");
+    int64_t fac = dept(st, "fac", "Facilitair"), fin = dept(st, "fin", "Financiën");
+    int64_t boss = employee(st, "boss.ict@org.example", ict, "nl");
+    int64_t chef = employee(st, "chief.ict@org.example", ict, "en");
+    int64_t rater = employee(st, "rater.fin@org.example", fin, NULL);
+    int changed;
+    cr_assert_eq(store_manager_set(st, ict, boss, 1, &changed), EQ_OK);
+    cr_assert_eq(store_manager_set(st, ict, chef, 1, &changed), EQ_OK);
+    int64_t cid, q1, q2;
+    cr_assert_eq(store_campaign_ensure(st, "intern", &cid), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, cid, "2026Q1", eqtime_day_from_ymd(2026, 1, 1),
+                                     eqtime_day_from_ymd(2026, 3, 31), &q1), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, cid, "2026Q2", eqtime_day_from_ymd(2026, 4, 1),
+                                     eqtime_day_from_ymd(2026, 6, 30), &q2), EQ_OK);
+    eq_time c1, c2, t;
+    eqtime_parse_iso("2026-03-20T12:00", TZ, &c1);
+    eqtime_parse_iso("2026-06-19T12:00", TZ, &c2);
+    /* ICT: ten 0s in Q1 (NPS -100), ten 10s in Q2 (+100): a change no BH
+     * can miss. Facilitair five 6s (-100) and HR five 9s (+100) in Q2: the
+     * median of ICT, HR and Facilitair is +100. */
+    answers(st, cid, q1, rater, ict, 0, 10, c1);
+    answers(st, cid, q2, rater, ict, 10, 10, c2);
+    answers(st, cid, q2, rater, fac, 6, 5, c2);
+    answers(st, cid, q2, rater, hr, 9, 5, c2);
+    eqtime_parse_iso("2026-04-10T12:00", TZ, &t);
+    cr_assert_eq(store_period_set_digest(st, q1, t), EQ_OK);
+
+    /* ICT's managers answered the Q1 digest on 10 April with two actions,
+     * and marked the second done on 12 May. */
+    action(st, ict, cid, q1, "Vast inloopspreekuur op dinsdag", NULL,
+           eqtime_day_from_ymd(2026, 5, 1), t);
+    action(st, ict, cid, q1, "Laptops sneller vervangen", "nps", 0, t);
+    eq_time done_at;
+    eqtime_parse_iso("2026-05-12T10:00", TZ, &done_at);
+    cr_assert_eq(store_action_done(st, ict, 2, done_at, &changed), EQ_OK);
+    cr_assert_eq(changed, 1);
+
+    char *hr_list[] = {"hr@org.example"};
+    struct eq_config cfg = {0};
+    cfg.general.timezone = TZ;
+    cfg.general.language = "nl";
+    cfg.general.from = "HR Enquête <hr@org.example>";
+    cfg.general.reply_address = "enquete@org.example";
+    cfg.general.templates = TEMPLATES;
+    cfg.digest.hr = hr_list;
+    cfg.digest.n_hr = 1;
+    cfg.digest.weekday = 1;
+    cfg.digest.hour = 8;
+    struct transport *tx = transport_capture_new();
+    struct digest_summary sum;
+    eq_time now;
+    /* Monday 6 July 08:00: 86 days and 20 hours after 10 April 12:00. */
+    eqtime_parse_iso("2026-07-06T08:00", TZ, &now);
+    cr_assert_eq(digest_run(st, &cfg, &camp, tx, now, 1, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(sum.sent, 3);
+
+    char *nl = digest_for(buf_str(&out), "boss.ict@org.example");
+    has(nl, "Openstaande acties\n"
+            "1. Vast inloopspreekuur op dinsdag\n"
+            "   sinds 2026Q1, 86 dagen open, tot 2026-05-01 (VERLOPEN)\n"
+            "   NPS: -100 in 2026Q1 → +100 in 2026Q2 ↑ (significant)\n");
+    /* done in the period: no longer open, listed as done */
+    has(nl, "Afgerond in 2026Q2\n2. Laptops sneller vervangen (afgerond op 2026-05-12)\n");
+    hasnt(nl, "2. Laptops sneller vervangen [");
+    free(nl);
+    char *en = digest_for(buf_str(&out), "chief.ict@org.example");
+    has(en, "   since 2026Q1, open 86 days, due 2026-05-01 (OVERDUE)\n");
+    has(en, "Done in 2026Q2\n2. Laptops sneller vervangen (done on 2026-05-12)\n");
+    free(en);
+
+    char *h = digest_for(buf_str(&out), "hr@org.example");
+    /* Per department: ICT 1 open, 1 done; the others none. */
+    const char *sec = strstr(h, "Acties per afdeling");
+    cr_assert_not_null(sec, "%s", h);
+    char *l = line_of(sec, "ICT ");
+    cr_assert_str_eq(l, "ICT            1         1  +100");
+    free(l);
+    l = line_of(sec, "Facilitair ");
+    cr_assert_str_eq(l, "Facilitair     0         0  -100");
+    free(l);
+    /* Facilitair lies below the median and has no action; HR (at the
+     * median) is not weak. The distance is certainly significant: -100 with
+     * n = 5 has an adjusted-Wald sd of 23 points. */
+    has(h, "Onder de mediaan en nog geen enkele actie\n"
+           "- Facilitair: NPS -100 (mediaan +100), significant lager\n");
+    hasnt(h, "- HR: NPS");
+    has(h, "Aandacht nodig: significant onder de organisatie");
+    has(h, "- Facilitair — NPS: -100 (organisatie +100)\n");
+    free(h);
+
+    /* The real run carries them in the HTML too. */
+    buf_free(&out);
+    cr_assert_eq(digest_run(st, &cfg, &camp, tx, now, 0, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(transport_capture_count(tx), 3);
+    char *m = unqp(transport_capture_get(tx, 0)->data);
+    has(m, "<h3>Openstaande acties</h3>");
+    has(m, "<b style=\"color:#b00020\">verlopen</b>");
+    free(m);
+
+    transport_close(tx);
+    buf_free(&out);
+    buf_free(&diag);
+    store_close(st);
+}
+
+Test(digest, action_movement_has_an_arrow_only_when_the_change_is_significant, .fini = chart_shutdown)
+{
+    /* Both actions answered the 2025Q4 digest; the third one an older
+     * period the model knows nothing of (no trend): no movement line. */
+    struct digest_action acts[] = {
+        {1, 1, "Spreekuur", NULL, 0, "2025Q4", 0, 0, 0},
+        {1, 3, "Oud plan", "nps", 0, "2025Q2", 0, 0, 0},
+        {2, 1, "Niet van ICT", NULL, 0, "2025Q4", 0, 0, 0}};
+    /* Recorded 1 January 12:00; the digest speaks of the end of 31 March:
+     * 89 days and 12 hours later. */
+    eq_time jan1;
+    eqtime_parse_iso("2026-01-01T12:00", TZ, &jan1);
+    for (size_t i = 0; i < 3; i++)
+        acts[i].created_at = jan1;
+    struct digest_input in = input(1);
+    in.actions = acts;
+    in.n_actions = 3;
+    char *out = NULL;
+    struct eq_buf diag = {0};
+    cr_assert_eq(digest_render(&in, TEMPLATES, "nl", "ict", "text", &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    /* -100 → +31.58: significant, so an arrow */
+    has(out, "1. Spreekuur\n   sinds 2025Q4, 89 dagen open\n   NPS: -100 in 2025Q4 → +32 in 2026Q1 ↑ (significant)\n");
+    has(out, "3. Oud plan [NPS]\n   sinds 2025Q2, 89 dagen open\n\nWat gaat u doen?");
+    hasnt(out, "Niet van ICT");
+    free(out);
+
+    /* Previous ICT ← Financiën P 5, D 2 of 10 (+30): +30 → +32 is chance. */
+    static const struct store_score_row close_prev[] = {{1, 10, 10, 5}, {1, 10, 8, 3}, {1, 10, 3, 2}};
+    static const struct store_score_row *pr[1] = {close_prev};
+    static size_t npr[1] = {3};
+    in.prev_rows = pr;
+    in.n_prev_rows = npr;
+    cr_assert_eq(digest_render(&in, TEMPLATES, "en", "ict", "text", &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    has(out, "   NPS: +30 in 2025Q4 → +32 in 2026Q1\n");
+    hasnt(out, "(significant)");
+    free(out);
+    buf_free(&diag);
 }
