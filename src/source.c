@@ -4,29 +4,36 @@
  * files a message with one atomic rename into cur/. The IMAP backend
  * (libetpan; its headers stay in this file) fetches in batches and files
  * handled mail in batches of UID MOVE (or COPY + \Deleted + EXPUNGE).
+ * For the daemon both wait for new mail (IDLE, inotify) and purge old
+ * handled mail; a finished scan starts over on the next next().
  */
 #include "source.h"
 
+#include "eqtime.h"
 #include "log.h"
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <inttypes.h>
+#include <libetpan/idle.h>
 #include <libetpan/mailimap.h>
 #include <libetpan/mailimap_oauth2.h>
 #include <libetpan/mailimap_socket.h>
 #include <libetpan/mailimap_ssl.h>
 #include <libetpan/mailstream_ssl.h>
-#include <errno.h>
-#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define KEY_PREFIX "maildir:"
@@ -37,6 +44,7 @@ struct maildir {
     size_t n_names;
     size_t pos;
     int listed;
+    int inotify_fd; /* watch on new/, set up by the first wait(); -1 */
 };
 
 static enum eq_err
@@ -156,6 +164,17 @@ read_file(const char *path, char **data, size_t *len)
     return EQ_OK;
 }
 
+static void
+md_forget(struct maildir *md)
+{
+    for (size_t i = 0; i < md->n_names; i++)
+        free(md->names[i]);
+    free(md->names);
+    md->names = NULL;
+    md->n_names = md->pos = 0;
+    md->listed = 0;
+}
+
 static enum eq_err
 md_next(struct source *s, struct source_msg *out)
 {
@@ -191,6 +210,9 @@ md_next(struct source *s, struct source_msg *out)
         out->len = len;
         return EQ_OK;
     }
+    /* The scan is over; a later next() (the daemon's next tick) lists new/
+     * again. */
+    md_forget(md);
     return EQ_ERR_NOTFOUND;
 }
 
@@ -232,14 +254,110 @@ out:
     return err;
 }
 
+/* Handled mail lives in cur/; the file's mtime is when it arrived (a
+ * rename into cur/ keeps it). */
+static enum eq_err
+md_purge_before(struct source *s, eq_time cutoff, size_t *removed)
+{
+    struct maildir *md = s->priv;
+    char *path = join(md->dir, "cur", NULL);
+    DIR *d = NULL;
+    enum eq_err err = EQ_OK;
+    *removed = 0;
+    if (!path)
+        return EQ_ERR_NOMEM;
+    if (!(d = opendir(path))) {
+        log_msg(LOG_ERROR, "%s: %s", path, strerror(errno));
+        err = EQ_ERR_IO;
+        goto out;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || (eq_time)st.st_mtime >= cutoff)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+            (*removed)++;
+        else if (errno != ENOENT) {
+            log_msg(LOG_ERROR, "%s/%s: %s", path, e->d_name, strerror(errno));
+            err = EQ_ERR_IO;
+        }
+    }
+out:
+    if (d)
+        closedir(d);
+    free(path);
+    return err;
+}
+
+static int
+md_new_has_mail(const struct maildir *md)
+{
+    char *path = join(md->dir, "new", NULL);
+    DIR *d = path ? opendir(path) : NULL;
+    int any = 0;
+    struct dirent *e;
+    while (d && !any && (e = readdir(d)) != NULL)
+        any = e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    free(path);
+    return any;
+}
+
+/* inotify on new/: the watch lives as long as the source, so mail that lands
+ * while a tick works is reported by the next wait(). */
+static enum eq_err
+md_wait(struct source *s, int wake_fd, int timeout_ms, int *arrived)
+{
+    struct maildir *md = s->priv;
+    *arrived = 0;
+    if (md->inotify_fd < 0) {
+        char *path = join(md->dir, "new", NULL);
+        if (!path)
+            return EQ_ERR_NOMEM;
+        md->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (md->inotify_fd >= 0 &&
+            inotify_add_watch(md->inotify_fd, path,
+                              IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+            close(md->inotify_fd);
+            md->inotify_fd = -1;
+        }
+        free(path);
+        if (md->inotify_fd < 0)
+            return EQ_ERR_UNAVAILABLE;
+        /* What arrived before the watch existed. */
+        if (md_new_has_mail(md)) {
+            *arrived = 1;
+            return EQ_OK;
+        }
+    }
+    struct pollfd p[2] = {{.fd = md->inotify_fd, .events = POLLIN},
+                          {.fd = wake_fd, .events = POLLIN}};
+    int r = poll(p, wake_fd >= 0 ? 2 : 1, timeout_ms);
+    if (r < 0)
+        return errno == EINTR ? EQ_OK : EQ_ERR_IO;
+    if (r > 0 && (p[0].revents & POLLIN)) {
+        char ev[4096]
+            __attribute__((aligned(__alignof__(struct inotify_event))));
+        while (read(md->inotify_fd, ev, sizeof ev) > 0)
+            ;
+        *arrived = 1;
+    }
+    return EQ_OK;
+}
+
 static void
 md_close(struct source *s)
 {
     struct maildir *md = s->priv;
     if (md) {
-        for (size_t i = 0; i < md->n_names; i++)
-            free(md->names[i]);
-        free(md->names);
+        md_forget(md);
+        if (md->inotify_fd >= 0)
+            close(md->inotify_fd);
         free(md->dir);
         free(md);
     }
@@ -250,6 +368,8 @@ static const struct source_ops maildir_ops = {
     .name = "maildir",
     .next = md_next,
     .done = md_done,
+    .purge_before = md_purge_before,
+    .wait = md_wait,
     .close = md_close,
 };
 
@@ -267,6 +387,8 @@ source_maildir_new(const char *dir, struct source **out, struct eq_buf *diag)
     }
     s = calloc(1, sizeof *s);
     md = calloc(1, sizeof *md);
+    if (md)
+        md->inotify_fd = -1;
     if (!s || !md || !(md->dir = eq_strdup(dir))) {
         err = EQ_ERR_NOMEM;
         goto fail;
@@ -790,6 +912,32 @@ imap_expunge(struct imap_src *im, struct mailimap_set *set,
     return r == MAILIMAP_NO_ERROR ? EQ_OK : imap_fail(im, r, "EXPUNGE", diag);
 }
 
+static enum eq_err
+imap_mark_deleted(struct imap_src *im, struct mailimap_set *set,
+                  struct eq_buf *diag)
+{
+    struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
+    struct mailimap_flag *del = mailimap_flag_new_deleted();
+    struct mailimap_store_att_flags *sa = NULL;
+    int r;
+    if (!fl || !del || mailimap_flag_list_add(fl, del) != 0) {
+        if (del)
+            mailimap_flag_free(del);
+        if (fl)
+            mailimap_flag_list_free(fl);
+        return EQ_ERR_NOMEM;
+    }
+    if (!(sa = mailimap_store_att_flags_new_add_flags_silent(fl))) {
+        mailimap_flag_list_free(fl);
+        return EQ_ERR_NOMEM;
+    }
+    r = mailimap_uid_store(im->imap, set, sa);
+    mailimap_store_att_flags_free(sa);
+    return r == MAILIMAP_NO_ERROR
+               ? EQ_OK
+               : imap_fail(im, r, "UID STORE \\Deleted", diag);
+}
+
 /* Files what done() queued. On failure the messages stay in the folder and
  * are read again next run; ingest's dedupe files them then. */
 static enum eq_err
@@ -822,27 +970,8 @@ imap_flush(struct imap_src *im, struct eq_buf *diag)
                 if (r != MAILIMAP_NO_ERROR)
                     err = imap_fail(im, r, "UID COPY", diag);
             }
-            if (err == EQ_OK) {
-                struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
-                struct mailimap_flag *del = mailimap_flag_new_deleted();
-                struct mailimap_store_att_flags *sa = NULL;
-                if (!fl || !del || mailimap_flag_list_add(fl, del) != 0) {
-                    if (del)
-                        mailimap_flag_free(del);
-                    if (fl)
-                        mailimap_flag_list_free(fl);
-                    err = EQ_ERR_NOMEM;
-                } else if (!(sa = mailimap_store_att_flags_new_add_flags_silent(
-                                 fl))) {
-                    mailimap_flag_list_free(fl);
-                    err = EQ_ERR_NOMEM;
-                } else {
-                    r = mailimap_uid_store(im->imap, set, sa);
-                    mailimap_store_att_flags_free(sa);
-                    if (r != MAILIMAP_NO_ERROR)
-                        err = imap_fail(im, r, "UID STORE \\Deleted", diag);
-                }
-            }
+            if (err == EQ_OK)
+                err = imap_mark_deleted(im, set, diag);
             if (err == EQ_OK)
                 err = imap_expunge(im, set, diag);
         }
@@ -946,6 +1075,26 @@ out:
     return err;
 }
 
+/* A scan ends when next() runs dry; the next one searches again, so a
+ * long-lived source (the daemon) sees mail that arrived since. */
+static void
+imap_forget_scan(struct imap_src *im)
+{
+    imap_drop_batch(im);
+    free(im->uids);
+    im->uids = NULL;
+    im->n_uids = im->pos = 0;
+    im->searched = 0;
+}
+
+static void
+imap_drop_queue(struct imap_src *im)
+{
+    for (int f = 0; f < N_FOLDERS; f++)
+        im->pend[f].n = 0;
+    im->n_pend = 0;
+}
+
 static enum eq_err
 imap_next_inner(struct source *s, struct source_msg *out)
 {
@@ -959,6 +1108,9 @@ imap_next_inner(struct source *s, struct source_msg *out)
         return EQ_ERR_TEMP;
     }
     if (!im->searched) {
+        /* A new scan: what an earlier one queued but never filed is still
+         * in the folder and comes back in this one. */
+        imap_drop_queue(im);
         if ((err = imap_search(im, &im->diag)) != EQ_OK)
             return err;
         im->searched = 1;
@@ -1002,8 +1154,10 @@ imap_next_inner(struct source *s, struct source_msg *out)
             return EQ_OK;
         }
         imap_drop_batch(im);
-        if (im->pos >= im->n_uids)
+        if (im->pos >= im->n_uids) {
+            imap_forget_scan(im);
             return EQ_ERR_NOTFOUND;
+        }
         if ((err = imap_fetch_batch(im, &im->diag)) != EQ_OK)
             return err;
     }
@@ -1048,6 +1202,245 @@ imap_flush_op(struct source *s)
     return err;
 }
 
+/* The folder the source reads from is selected again after a purge (or a
+ * failed one), so next() and wait() work on it as before. */
+static enum eq_err
+imap_reselect(struct imap_src *im, struct eq_buf *diag)
+{
+    int r = mailimap_select(im->imap, im->url.folder);
+    if (r != MAILIMAP_NO_ERROR) {
+        char what[160];
+        snprintf(what, sizeof what, "SELECT %s", im->url.folder);
+        im->broken = 1; /* no folder selected: nothing else can work */
+        return imap_fail(im, r, what, diag);
+    }
+    return EQ_OK;
+}
+
+static enum eq_err
+imap_purge_folder(struct imap_src *im, const char *folder, eq_time cutoff,
+                  size_t *removed, struct eq_buf *diag)
+{
+    clist *res = NULL;
+    uint32_t *uids = NULL;
+    struct mailimap_set *set = NULL;
+    enum eq_err err = EQ_OK;
+    size_t n = 0;
+    int y, m, d, r;
+    char what[160];
+
+    r = mailimap_select(im->imap, folder);
+    if (r != MAILIMAP_NO_ERROR) {
+        size_t keep = diag->len;
+        snprintf(what, sizeof what, "SELECT %s", folder);
+        err = imap_fail(im, r, what, diag);
+        if (!im->broken) { /* NO: the folder was never created */
+            diag->len = keep;
+            if (diag->s)
+                diag->s[keep] = '\0';
+            err = EQ_OK;
+        }
+        return err;
+    }
+    /* BEFORE compares dates only: the day of cutoff itself is kept, so
+     * nothing younger than cutoff goes. */
+    eqtime_ymd_from_day(
+        (eq_day)((cutoff - (cutoff % 86400 + 86400) % 86400) / 86400), &y, &m,
+        &d);
+    struct mailimap_date *date = mailimap_date_new(d, m, y);
+    struct mailimap_search_key *key =
+        date ? mailimap_search_key_new_before(date) : NULL;
+    if (!key) {
+        if (date)
+            mailimap_date_free(date);
+        return EQ_ERR_NOMEM;
+    }
+    r = mailimap_uid_search(im->imap, NULL, key, &res);
+    mailimap_search_key_free(key);
+    if (r != MAILIMAP_NO_ERROR) {
+        snprintf(what, sizeof what, "UID SEARCH BEFORE in %s", folder);
+        return imap_fail(im, r, what, diag);
+    }
+    n = (size_t)clist_count(res);
+    if (n == 0)
+        goto out;
+    /* Without UIDPLUS only a plain EXPUNGE exists, and it would also remove
+     * what other clients marked \Deleted in that folder. */
+    if (!im->has_uidplus) {
+        eq_diag(diag,
+                "imap %s:%u: %s: %zu old messages kept: the server lacks "
+                "UIDPLUS (UID EXPUNGE)",
+                im->url.host, (unsigned)im->url.port, folder, n);
+        err = EQ_ERR_UNAVAILABLE;
+        goto out;
+    }
+    if (!(uids = malloc(n * sizeof *uids))) {
+        err = EQ_ERR_NOMEM;
+        goto out;
+    }
+    size_t k = 0;
+    for (clistiter *it = clist_begin(res); it; it = clist_next(it))
+        uids[k++] = *(uint32_t *)clist_content(it);
+    qsort(uids, n, sizeof *uids, cmp_u32);
+    if (!(set = uid_set(uids, n))) {
+        err = EQ_ERR_NOMEM;
+        goto out;
+    }
+    if ((err = imap_mark_deleted(im, set, diag)) != EQ_OK)
+        goto out;
+    r = mailimap_uid_expunge(im->imap, set);
+    if (r != MAILIMAP_NO_ERROR) {
+        snprintf(what, sizeof what, "UID EXPUNGE in %s", folder);
+        err = imap_fail(im, r, what, diag);
+        goto out;
+    }
+    *removed += n;
+out:
+    if (set)
+        mailimap_set_free(set);
+    free(uids);
+    if (res)
+        mailimap_search_result_free(res);
+    return err;
+}
+
+static enum eq_err
+imap_purge_before(struct source *s, eq_time cutoff, size_t *removed)
+{
+    struct imap_src *im = s->priv;
+    enum eq_err err = EQ_OK, e;
+    *removed = 0;
+    buf_reset(&im->diag);
+    if (im->broken) {
+        eq_diag(&im->diag, "imap %s:%u: connection lost", im->url.host,
+                (unsigned)im->url.port);
+        err = EQ_ERR_TEMP;
+        goto out;
+    }
+    imap_forget_scan(im); /* the selection changes under it */
+    for (int f = 0; f < N_FOLDERS && !im->broken; f++) {
+        if (!im->folders[f])
+            continue;
+        e = imap_purge_folder(im, im->folders[f], cutoff, removed, &im->diag);
+        /* One folder the server cannot purge safely does not stop the
+         * others; the first such error is what the caller hears. */
+        if (e != EQ_OK && err == EQ_OK)
+            err = e;
+        if (e != EQ_OK && e != EQ_ERR_UNAVAILABLE)
+            break;
+    }
+    if (!im->broken && (e = imap_reselect(im, &im->diag)) != EQ_OK)
+        err = e;
+out:
+    if (err != EQ_OK && im->diag.len)
+        log_msg(LOG_ERROR, "%s", buf_str(&im->diag));
+    return err;
+}
+
+/* Servers drop an IDLE after 30 minutes (RFC 2177): re-issue it sooner. */
+#define IDLE_MAX_MS (25 * 60 * 1000)
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One IDLE … DONE round. *woke: 1 server data, 2 wake_fd, 0 timeout. */
+static enum eq_err
+imap_idle_once(struct imap_src *im, int wake_fd, int ms, int *woke)
+{
+    int r = mailimap_idle(im->imap);
+    *woke = 0;
+    if (r != MAILIMAP_NO_ERROR)
+        return imap_fail(im, r, "IDLE", &im->diag);
+    /* libetpan may already hold the next line in its read buffer, where
+     * poll() cannot see it. */
+    if (im->imap->imap_stream && im->imap->imap_stream->read_buffer_len > 0)
+        *woke = 1;
+    int64_t end = mono_ms() + ms;
+    while (!*woke) {
+        struct pollfd p[2] = {
+            {.fd = mailimap_idle_get_fd(im->imap), .events = POLLIN},
+            {.fd = wake_fd, .events = POLLIN}};
+        int64_t left = end - mono_ms();
+        if (left <= 0)
+            break;
+        int n = poll(p, wake_fd >= 0 ? 2 : 1, (int)left);
+        if (n < 0 && errno != EINTR) {
+            eq_diag(&im->diag, "poll: %s", strerror(errno));
+            return EQ_ERR_IO; /* still idling: the caller reconnects */
+        }
+        if (n < 0)
+            continue; /* a signal: its handler woke wake_fd, if it cares */
+        if (wake_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP)))
+            *woke = 2;
+        else if (p[0].revents)
+            *woke = 1;
+    }
+    /* DONE reads the server's untagged replies (EXISTS, RECENT) into the
+     * selection info, then the tagged OK. */
+    r = mailimap_idle_done(im->imap);
+    if (r != MAILIMAP_NO_ERROR)
+        return imap_fail(im, r, "IDLE DONE", &im->diag);
+    return EQ_OK;
+}
+
+static enum eq_err
+imap_wait_inner(struct imap_src *im, int wake_fd, int timeout_ms, int *arrived)
+{
+    if (im->broken) {
+        eq_diag(&im->diag, "imap %s:%u: connection lost", im->url.host,
+                (unsigned)im->url.port);
+        return EQ_ERR_TEMP;
+    }
+    if (!mailimap_has_idle(im->imap))
+        return EQ_ERR_UNAVAILABLE;
+    /* A negative timeout waits for mail or wake_fd alone. */
+    int64_t end = timeout_ms < 0 ? INT64_MAX : mono_ms() + timeout_ms;
+    for (;;) {
+        struct mailimap_selection_info *sel = im->imap->imap_selection_info;
+        uint32_t exists = sel ? sel->sel_exists : 0;
+        uint32_t recent = sel ? sel->sel_recent : 0;
+        int64_t left = end - mono_ms();
+        int woke;
+        enum eq_err err;
+        if (left <= 0)
+            return EQ_OK;
+        err = imap_idle_once(
+            im, wake_fd, left > IDLE_MAX_MS ? IDLE_MAX_MS : (int)left, &woke);
+        if (err != EQ_OK)
+            return err;
+        sel = im->imap->imap_selection_info;
+        /* EXISTS after an EXPUNGE by someone else may not grow: any change
+         * is worth a look, which costs one SEARCH. */
+        if (sel && (sel->sel_exists != exists || sel->sel_recent > recent)) {
+            *arrived = 1;
+            return EQ_OK;
+        }
+        if (woke == 2)
+            return EQ_OK;
+        /* Server chatter ("* OK still here", flag changes): idle on. */
+    }
+}
+
+static enum eq_err
+imap_wait(struct source *s, int wake_fd, int timeout_ms, int *arrived)
+{
+    struct imap_src *im = s->priv;
+    enum eq_err err;
+    *arrived = 0;
+    buf_reset(&im->diag);
+    err = imap_wait_inner(im, wake_fd, timeout_ms, arrived);
+    if (err != EQ_OK && err != EQ_ERR_UNAVAILABLE && im->diag.len)
+        log_msg(LOG_ERROR, "%s", buf_str(&im->diag));
+    if (err == EQ_ERR_IO)
+        im->broken = 1;
+    return err;
+}
+
 static enum eq_err
 imap_resume(struct source *s, const struct source_checkpoint *cp)
 {
@@ -1087,6 +1480,8 @@ static const struct source_ops imap_ops = {
     .done = imap_done,
     .resume = imap_resume,
     .flush = imap_flush_op,
+    .purge_before = imap_purge_before,
+    .wait = imap_wait,
     .close = imap_close,
 };
 
@@ -1193,6 +1588,22 @@ enum eq_err
 source_resume(struct source *s, const struct source_checkpoint *cp)
 {
     return s->ops->resume ? s->ops->resume(s, cp) : EQ_OK;
+}
+
+enum eq_err
+source_purge_before(struct source *s, eq_time cutoff, size_t *removed)
+{
+    *removed = 0;
+    return s->ops->purge_before ? s->ops->purge_before(s, cutoff, removed)
+                                : EQ_ERR_UNAVAILABLE;
+}
+
+enum eq_err
+source_wait(struct source *s, int wake_fd, int timeout_ms, int *arrived)
+{
+    *arrived = 0;
+    return s->ops->wait ? s->ops->wait(s, wake_fd, timeout_ms, arrived)
+                        : EQ_ERR_UNAVAILABLE;
 }
 
 void

@@ -51,12 +51,19 @@ struct source_ops {
     enum eq_err (*flush)(struct source *s);
     /* Optional: removes handled mail (imap: the processed, bounces,
      * auto-reply and review folders; maildir: cur/) that arrived before
-     * cutoff (imap INTERNALDATE, maildir file time); *removed = how many. */
+     * cutoff (imap INTERNALDATE, by whole UTC days; maildir file time);
+     * *removed = how many. imap without UIDPLUS: EQ_ERR_UNAVAILABLE for
+     * those folders (a plain EXPUNGE would take other clients' \Deleted
+     * mail too), the other folders are still purged. Not during a scan. */
     enum eq_err (*purge_before)(struct source *s, eq_time cutoff,
                                 size_t *removed);
-    /* Optional: blocks until new mail may have arrived (imap IDLE), wake_fd
-     * (>= 0) becomes readable, or timeout_ms passes; *arrived = 1 when the
-     * server announced new mail. */
+    /* Optional: blocks until new mail may have arrived (imap IDLE, re-issued
+     * every 25 minutes; maildir inotify on new/), wake_fd (>= 0) becomes
+     * readable, or timeout_ms passes (< 0: no limit); *arrived = 1 when new
+     * mail was announced. A scan that next() finished is started afresh by
+     * the next next(), so a long-lived source reads what wait() announced.
+     * imap: EQ_ERR_UNAVAILABLE without IDLE, EQ_ERR_TEMP when the connection
+     * is lost (reopen the source). */
     enum eq_err (*wait)(struct source *s, int wake_fd, int timeout_ms,
                         int *arrived);
     void (*close)(struct source *s);

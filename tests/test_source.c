@@ -1,10 +1,12 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -287,5 +289,193 @@ Test(source, imaps_with_tls_off_is_refused)
     cr_assert_eq(source_open(&cfg, &s, &diag), EQ_ERR_CONFIG);
     cr_assert_null(s);
     cr_assert_not_null(strstr(buf_str(&diag), "tls = off"));
+    buf_free(&diag);
+}
+
+/* ---- purge_before and wait ------------------------------------------- */
+
+static void
+age(const char *dir, const char *sub, const char *name, time_t mtime)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s/%s", dir, sub, name);
+    struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+    cr_assert_eq(utimensat(AT_FDCWD, p, ts, 0), 0, "%s", p);
+}
+
+Test(source, maildir_purge_removes_handled_mail_older_than_cutoff)
+{
+    struct source *s = NULL;
+    size_t removed = 99;
+    cr_assert_eq(source_maildir_new(tmpdir, &s, NULL), EQ_OK);
+    /* 2026-01-01T00:00:00Z = 1767225600 */
+    const time_t cutoff = 1767225600;
+    put(tmpdir, "cur", "old.a:2,S", "A");
+    age(tmpdir, "cur", "old.a:2,S", cutoff - 86400);
+    put(tmpdir, "cur", "old.b:2,S", "B");
+    age(tmpdir, "cur", "old.b:2,S", cutoff - 1);
+    put(tmpdir, "cur", "edge:2,S", "C"); /* exactly at the cutoff: kept */
+    age(tmpdir, "cur", "edge:2,S", cutoff);
+    put(tmpdir, "cur", "young:2,S", "D");
+    age(tmpdir, "cur", "young:2,S", cutoff + 3600);
+    put(tmpdir, "new", "unhandled", "E"); /* not yet ingested: kept */
+    age(tmpdir, "new", "unhandled", cutoff - 86400 * 400);
+    put(tmpdir, "cur", ".dot", "F");
+    age(tmpdir, "cur", ".dot", cutoff - 86400);
+
+    cr_assert_eq(source_purge_before(s, cutoff, &removed), EQ_OK);
+    cr_assert_eq(removed, 2);
+    cr_assert(!exists(tmpdir, "cur", "old.a:2,S"));
+    cr_assert(!exists(tmpdir, "cur", "old.b:2,S"));
+    cr_assert(exists(tmpdir, "cur", "edge:2,S"));
+    cr_assert(exists(tmpdir, "cur", "young:2,S"));
+    cr_assert(exists(tmpdir, "new", "unhandled"));
+    cr_assert(exists(tmpdir, "cur", ".dot"));
+    /* Again: nothing left to remove. */
+    cr_assert_eq(source_purge_before(s, cutoff, &removed), EQ_OK);
+    cr_assert_eq(removed, 0);
+    source_close(s);
+}
+
+Test(source, maildir_next_lists_new_again_after_running_dry)
+{
+    struct source *s = NULL;
+    struct source_msg m = {0};
+    cr_assert_eq(source_maildir_new(tmpdir, &s, NULL), EQ_OK);
+    put(tmpdir, "new", "1.x", "A");
+    cr_assert_eq(source_next(s, &m), EQ_OK);
+    cr_assert_eq(source_done(s, &m, SOURCE_PROCESSED), EQ_OK);
+    source_msg_clear(&m);
+    cr_assert_eq(source_next(s, &m), EQ_ERR_NOTFOUND);
+    /* A long-lived source (the daemon) sees what arrived since. */
+    put(tmpdir, "new", "2.x", "B");
+    cr_assert_eq(source_next(s, &m), EQ_OK);
+    cr_assert_str_eq(m.key, "maildir:2.x");
+    source_msg_clear(&m);
+    cr_assert_eq(source_next(s, &m), EQ_ERR_NOTFOUND);
+    source_close(s);
+}
+
+static long
+elapsed_ms(const struct timespec *a)
+{
+    struct timespec b;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+Test(source, maildir_wait_reports_delivery_into_new)
+{
+    struct source *s = NULL;
+    struct timespec t0;
+    int arrived = 7;
+    cr_assert_eq(source_maildir_new(tmpdir, &s, NULL), EQ_OK);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(source_wait(s, -1, 150, &arrived), EQ_OK);
+    cr_assert_eq(arrived, 0);
+    cr_assert_geq(elapsed_ms(&t0), 140);
+    /* Delivered the maildir way, tmp/ then rename into new/. */
+    put(tmpdir, "tmp", "9.x", "Z");
+    char from[512], to[512];
+    snprintf(from, sizeof from, "%s/tmp/9.x", tmpdir);
+    snprintf(to, sizeof to, "%s/new/9.x", tmpdir);
+    cr_assert_eq(rename(from, to), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(source_wait(s, -1, 5000, &arrived), EQ_OK);
+    cr_assert_eq(arrived, 1);
+    cr_assert_lt(elapsed_ms(&t0), 1000);
+    source_close(s);
+}
+
+Test(source, maildir_wait_sees_mail_that_was_there_first)
+{
+    struct source *s = NULL;
+    int arrived = 0;
+    cr_assert_eq(source_maildir_new(tmpdir, &s, NULL), EQ_OK);
+    put(tmpdir, "new", "early", "A");
+    cr_assert_eq(source_wait(s, -1, 5000, &arrived), EQ_OK);
+    cr_assert_eq(arrived, 1);
+    source_close(s);
+}
+
+Test(source, maildir_wait_returns_when_wake_fd_is_readable)
+{
+    struct source *s = NULL;
+    struct timespec t0;
+    int fds[2], arrived = 7;
+    cr_assert_eq(pipe(fds), 0);
+    cr_assert_eq(source_maildir_new(tmpdir, &s, NULL), EQ_OK);
+    cr_assert_eq(write(fds[1], "x", 1), 1);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(source_wait(s, fds[0], 5000, &arrived), EQ_OK);
+    cr_assert_eq(arrived, 0);
+    cr_assert_lt(elapsed_ms(&t0), 1000);
+    source_close(s);
+    close(fds[0]);
+    close(fds[1]);
+}
+
+static enum eq_err
+bare_next(struct source *s, struct source_msg *out)
+{
+    (void)s;
+    (void)out;
+    return EQ_ERR_NOTFOUND;
+}
+
+static enum eq_err
+bare_done(struct source *s, const struct source_msg *m, enum source_folder f)
+{
+    (void)s;
+    (void)m;
+    (void)f;
+    return EQ_OK;
+}
+
+Test(source, purge_and_wait_are_unavailable_without_the_ops)
+{
+    static const struct source_ops bare = {
+        .name = "bare", .next = bare_next, .done = bare_done};
+    struct source s = {.ops = &bare};
+    size_t removed = 5;
+    int arrived = 5;
+    cr_assert_eq(source_purge_before(&s, 0, &removed), EQ_ERR_UNAVAILABLE);
+    cr_assert_eq(removed, 0);
+    cr_assert_eq(source_wait(&s, -1, 10, &arrived), EQ_ERR_UNAVAILABLE);
+    cr_assert_eq(arrived, 0);
+}
+
+/* Against a real server only: tests/e2e/test_daemon.sh sets
+ * EQ_TEST_IMAP_CONFIG to a config.ini whose [imap] is a Dovecot holding
+ * 2 old + 1 new message in Processed, 1 old in Review and 1 old in INBOX
+ * (INTERNALDATE 2020 for old, today for new). Skipped in unit runs. */
+Test(source, imap_purge_removes_old_mail_from_filing_folders_only)
+{
+    const char *path = getenv("EQ_TEST_IMAP_CONFIG");
+    struct eq_config *cfg = NULL;
+    struct source *s = NULL;
+    struct eq_buf diag = {0};
+    size_t removed = 0;
+    int arrived = 7;
+    if (!path || !*path)
+        cr_skip_test("needs EQ_TEST_IMAP_CONFIG (tests/e2e/test_daemon.sh)");
+    cr_assert_eq(config_load(path, &cfg, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(source_open(cfg, &s, &diag), EQ_OK, "%s", buf_str(&diag));
+    /* 2025-01-01T00:00:00Z */
+    cr_assert_eq(source_purge_before(s, 1735689600, &removed), EQ_OK);
+    cr_assert_eq(removed, 3);
+    cr_assert_eq(source_purge_before(s, 1735689600, &removed), EQ_OK);
+    cr_assert_eq(removed, 0);
+    /* INBOX is selected again: a wait works and nothing arrives. */
+    cr_assert_eq(source_wait(s, -1, 300, &arrived), EQ_OK);
+    cr_assert_eq(arrived, 0);
+    /* And reading goes on from INBOX: its one old message. */
+    struct source_msg m = {0};
+    cr_assert_eq(source_next(s, &m), EQ_OK);
+    cr_assert_not_null(strstr(m.data, "inbox-old"));
+    source_msg_clear(&m);
+    cr_assert_eq(source_next(s, &m), EQ_ERR_NOTFOUND);
+    source_close(s);
+    config_free(cfg);
     buf_free(&diag);
 }
