@@ -14,7 +14,7 @@ full, never-selected INBOX.
 
 Prints `bench: ingest ratio=R …` with R = enquete msgs/s ÷ mbsync msgs/s
 (default durability; HIGHER is better, target ≥ 1.5) and enquete's own peak
-RSS (ru_maxrss from wait4), and `bench: ingest-vs-mbsync-nofsync ratio=…`.
+RSS (as /usr/bin/time reports it), and `bench: ingest-vs-mbsync-nofsync ratio=…`.
 INGEST_IMAP_N sets N (10000); INGEST_IMAP_BIG (0 = skipped) runs a second,
 larger enquete ingest for its peak RSS only (100000 takes several minutes:
 the send of 100k invitations alone dominates).

@@ -1285,7 +1285,11 @@ static const struct command commands[] = {
      "One tick: schedule, send, ingest, expire, digest. For cron or systemd\n"
      "timers; --now replaces the clock."},
     {"daemon", cli_cmd_daemon, "daemon",
-     "Tick forever with IMAP IDLE. Not available yet (exit 69)."},
+     "Tick forever: schedule, send, expire and digests every minute; replies\n"
+     "are read as soon as IMAP IDLE (inotify for a maildir) announces them,\n"
+     "else every minute. Reconnects by itself (1 s … 5 min). SIGTERM/SIGINT\n"
+     "stop it (exit 0); SIGHUP re-reads config and campaigns (a broken file\n"
+     "keeps the old ones and logs FILE:LINE). --now starts its clock there."},
     {"report", cli_cmd_report,
      "report [--campaign C] [--period P] [--department D] [--periods N] "
      "[--actions] [--format text|html|json|csv]",
