@@ -1300,7 +1300,8 @@ static const struct command commands[] = {
      "--periods N: the trend shows N periods up to P (default 6, at most\n"
      "120). --actions lists the actions managers recorded by replying to\n"
      "their digest, per department: number, period, metric, due date, state\n"
-     "and age (text, json or csv)."},
+     "and age (text, json or csv; no html); --campaign, --department and\n"
+     "--period narrow the list."},
     {"review", cmd_review,
      "review list | review assign ID --token T [--score nps=8 …] [--nvt] | "
      "review drop ID",

@@ -9,8 +9,13 @@
 
 struct app;
 
-/* format: "text", "json" or "csv" (others: usage error, 64). Opens the
- * store itself; returns the exit code. */
-int cli_report_actions(struct app *a, const char *format);
+/* campaign (name), department (code) and period (label) narrow the list;
+ * NULL means any, an unknown one is an error (65). format: "text", "json"
+ * or "csv" ("html" and others: usage error, 64); CSV is separated by ';'
+ * with [general] language nl and ',' with en. Opens the store itself;
+ * returns the exit code. */
+int cli_report_actions(struct app *a, const char *campaign,
+                       const char *department, const char *period,
+                       const char *format);
 
 #endif

@@ -48,8 +48,8 @@ cli_cmd_report(struct app *a, int argc, char **argv)
         return cli_usage_error("report: --format must be text, html, json or "
                                "csv, not %s",
                                fmt);
-    if (actions) /* one list over all campaigns and periods */
-        return cli_report_actions(a, fmt);
+    if (actions) /* one list, narrowed by the names given */
+        return cli_report_actions(a, camp, dept, period, fmt);
     if ((rc = cli_need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
     for (size_t i = 0; i < a->n_camps; i++) {

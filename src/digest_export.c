@@ -1,6 +1,8 @@
 /* digest_export: a view as JSON (cJSON stays in this file) or as CSV. */
 #include "digest_int.h"
 
+#include "csvout.h"
+
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,54 +233,6 @@ dg_render_json(struct view *v, char **out)
     return *out ? EQ_OK : EQ_ERR_NOMEM;
 }
 
-/* A plain number as written in this locale ("-12", "-12,5" in nl): Excel
- * reads it as a number, so it needs no protection. */
-static int
-csv_plain_number(const char *s, char dec)
-{
-    int digits = 0;
-
-    if (*s == '-')
-        s++;
-    while (*s >= '0' && *s <= '9')
-        s++, digits++;
-    if (*s == dec && digits > 0) {
-        s++;
-        digits = 0;
-        while (*s >= '0' && *s <= '9')
-            s++, digits++;
-    }
-    return digits > 0 && *s == '\0';
-}
-
-/* One field: quoted when it holds the separator, a quote or a line end;
- * a field a spreadsheet would run as a formula (= + - @) gets a leading
- * apostrophe, unless it is a plain number. */
-static void
-csv_field(struct eq_buf *b, const char *s, char sep, char dec, int last)
-{
-    char specials[5] = {sep, '"', '\r', '\n', '\0'};
-    int formula =
-        strchr("=+-@", *s) != NULL && *s != '\0' && !csv_plain_number(s, dec);
-    int quote = strpbrk(s, specials) != NULL;
-
-    if (quote)
-        buf_addc(b, '"');
-    if (formula)
-        buf_addc(b, '\'');
-    for (; *s; s++) {
-        if (*s == '"')
-            buf_addc(b, '"');
-        buf_addc(b, *s);
-    }
-    if (quote)
-        buf_addc(b, '"');
-    if (last)
-        buf_add(b, "\r\n");
-    else
-        buf_addc(b, sep);
-}
-
 struct csv {
     struct eq_buf b;
     const char *lang;
@@ -289,7 +243,7 @@ static void
 csv_line(struct csv *cv, const char *const *f, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        csv_field(&cv->b, f[i], cv->sep, cv->dec, i + 1 == n);
+        csvout_cell(&cv->b, f[i], cv->sep, cv->dec, i + 1 == n);
 }
 
 static void
@@ -344,8 +298,8 @@ dg_render_csv(struct view *v, char **out)
     size_t nc = md->cur.nc;
     struct csv cv = {.lang = v->lang};
 
-    cv.sep = dg_is_en(v->lang) ? ',' : ';';
-    cv.dec = dg_is_en(v->lang) ? '.' : ',';
+    cv.sep = csvout_sep(v->lang);
+    cv.dec = csvout_dec(v->lang);
     csv_line(&cv, head, 9);
     for (size_t m = 0; m < md->nm; m++) {
         const struct dg_metric *dm = &md->met[m];

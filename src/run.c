@@ -365,6 +365,73 @@ retry_after(int attempts)
     return attempts < 3 ? steps[attempts] : DAY;
 }
 
+/* The enhanced status code (RFC 3463, "4.2.0") after the basic code at the
+ * start of a server's reply text, or "" when it has none. Logs carry the
+ * codes only: the rest of the text often names the recipient. */
+static void
+reply_status(const char *text, char *out, size_t cap)
+{
+    const char *p = text;
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (strspn(p, "0123456789") == 3 && (p[3] == ' ' || p[3] == '-'))
+        p += 4;
+    while (*p == ' ')
+        p++;
+    if (*p != '2' && *p != '4' && *p != '5')
+        return;
+    for (int part = 0; part < 3; part++) {
+        size_t digits = 0;
+        if (part > 0 && p[n++] != '.')
+            return;
+        while (p[n] >= '0' && p[n] <= '9' && digits < 3)
+            n++, digits++;
+        if (digits == 0 || (part == 0 && digits != 1))
+            return;
+    }
+    if ((p[n] >= '0' && p[n] <= '9') || p[n] == '.' || n >= cap)
+        return;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* " invitation=12" (or " reminder=12"), except in anonymous campaigns:
+ * there the id would link a person's mail to a time after anonymisation
+ * unlinked their answers, so only the kind of mail is named. */
+static void
+log_mail(const struct outgoing *o, char *out, size_t cap)
+{
+    const char *what = o->reminder ? "reminder" : "invitation";
+
+    if (o->c->anonymous)
+        snprintf(out, cap, " mail=%s", what);
+    else
+        snprintf(out, cap, " %s=%lld", what, (long long)o->inv->id);
+}
+
+/* One line for a refused or failed hand-over: codes, never reply text. A
+ * requeued mail also says why the server was not usable (eq_strerror). */
+static void
+log_refusal(const char *event, const struct outgoing *o,
+            const struct transport_result *res)
+{
+    char mail[48], status[16], attempts[32] = "", why[64] = "";
+
+    if (!log_enabled(LOG_INFO))
+        return;
+    log_mail(o, mail, sizeof mail);
+    reply_status(res->text, status, sizeof status);
+    if (res->err == EQ_ERR_TEMP && !o->reminder)
+        snprintf(attempts, sizeof attempts, " attempts=%d",
+                 o->inv->attempts + 1);
+    if (res->err != EQ_ERR_TEMP && res->err != EQ_ERR_DATA)
+        snprintf(why, sizeof why, " why=\"%s\"", eq_strerror(res->err));
+    log_msg(LOG_INFO, "%s campaign=%s%s%s code=%d%s%s%s", event, o->c->name,
+            mail, attempts, res->code, status[0] ? " status=" : "", status,
+            why);
+}
+
 /* The outcome of one hand-over, committed after the server's reply. */
 static enum eq_err
 record(const struct run_ctx *ctx, const struct outgoing *o,
@@ -372,29 +439,27 @@ record(const struct run_ctx *ctx, const struct outgoing *o,
        struct eq_buf *diag)
 {
     const struct store_invitation *inv = o->inv;
-    const char *what = o->reminder ? "reminder" : "invitation";
+    char mail[48];
 
+    log_mail(o, mail, sizeof mail);
     switch (res->err) {
     case EQ_OK:
         if (o->reminder) {
             sum->reminded++;
-            log_msg(LOG_INFO, "reminder sent campaign=%s invitation=%lld "
-                              "provider=%s reminder=%d",
-                    o->c->name, (long long)inv->id, inv->provider_code,
-                    o->reminder);
+            log_msg(LOG_INFO, "reminder sent campaign=%s%s provider=%s "
+                              "reminder=%d",
+                    o->c->name, o->c->anonymous ? "" : mail,
+                    inv->provider_code, o->reminder);
             return store_invitation_reminded(ctx->st, inv->id, ctx->now);
         }
         sum->sent++;
-        log_msg(LOG_INFO, "sent campaign=%s invitation=%lld provider=%s",
-                o->c->name, (long long)inv->id, inv->provider_code);
+        log_msg(LOG_INFO, "sent campaign=%s%s provider=%s", o->c->name,
+                o->c->anonymous ? "" : mail, inv->provider_code);
         return store_invitation_set_state(ctx->st, inv->id, INV_SENT,
                                           ctx->now, NULL);
     case EQ_ERR_TEMP:
         sum->deferred++;
-        log_msg(LOG_INFO, "deferred campaign=%s %s=%lld attempts=%d "
-                          "reply=\"%s\"",
-                o->c->name, what, (long long)inv->id, inv->attempts + 1,
-                res->text);
+        log_refusal("deferred", o, res);
         if (o->reminder)
             return EQ_OK; /* the next run tries the reminder again */
         return store_invitation_defer(ctx->st, inv->id,
@@ -402,16 +467,14 @@ record(const struct run_ctx *ctx, const struct outgoing *o,
                                       res->text);
     case EQ_ERR_DATA:
         sum->failed++;
-        log_msg(LOG_INFO, "failed campaign=%s %s=%lld reply=\"%s\"",
-                o->c->name, what, (long long)inv->id, res->text);
+        log_refusal("failed", o, res);
         eq_diag(diag, "send to %s: %s", inv->email, res->text);
         return store_invitation_set_state(ctx->st, inv->id, INV_FAILED,
                                           ctx->now, res->text);
     default:
         /* Login refused, TLS unavailable: not this mail's fault; it goes
          * back to the queue. */
-        log_msg(LOG_INFO, "requeued campaign=%s %s=%lld reply=\"%s\"",
-                o->c->name, what, (long long)inv->id, res->text);
+        log_refusal("requeued", o, res);
         if (o->reminder)
             return EQ_OK;
         return store_invitation_set_state(ctx->st, inv->id, INV_PLANNED,

@@ -20,6 +20,8 @@ enum {
     A_NOTICE_LOG,
     A_NOTICE_SENT,
     A_PERIOD,
+    A_CAMPAIGN_ID,
+    A_PERIOD_LABEL,
     A__COUNT
 };
 
@@ -51,6 +53,7 @@ static const char *const sql[A__COUNT] = {
     " AND (?5 = 0 OR a.done_at >= ?5)"
     " AND (?6 = 0 OR a.done_at < ?6)"
     " AND (?7 = 0 OR a.inbound_id = ?7)"
+    " AND (?8 IS NULL OR p.label = ?8)"
     " ORDER BY d.name, d.id, a.number",
     [A_COUNTS] = "SELECT d.id, d.code, d.name,"
                  " COALESCE(SUM(a.state = 'open'), 0),"
@@ -91,6 +94,9 @@ static const char *const sql[A__COUNT] = {
     [A_PERIOD] = "SELECT id, campaign_id, label, first_day, last_day,"
                  " COALESCE(closed_at, 0), COALESCE(digest_at, 0)"
                  " FROM period WHERE id = ?1",
+    [A_CAMPAIGN_ID] = "SELECT id FROM campaign WHERE name = ?1",
+    [A_PERIOD_LABEL] = "SELECT 1 FROM period WHERE label = ?1"
+                       " AND (?2 = 0 OR campaign_id = ?2) LIMIT 1",
     [A_NOTICE_SENT] = "SELECT 1 FROM action_notice WHERE period_id = ?1"
                       " AND employee_id = ?2",
 };
@@ -304,7 +310,8 @@ store_actions(struct store *st, const struct store_action_filter *f,
          sqlite3_bind_int(s, 4, (int)f->state) |
          sqlite3_bind_int64(s, 5, f->done_from) |
          sqlite3_bind_int64(s, 6, f->done_before) |
-         sqlite3_bind_int64(s, 7, f->inbound_id);
+         sqlite3_bind_int64(s, 7, f->inbound_id) |
+         bind_text(s, 8, f->period_label);
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (grow(out, &cap, *n + 1, sizeof **out) != 0 ||
             read_action(s, &(*out)[*n]) != EQ_OK) {
@@ -344,6 +351,78 @@ store_actions_free(struct store_action *a, size_t n)
     for (size_t i = 0; a != NULL && i < n; i++)
         store_action_clear(&a[i]);
     free(a);
+}
+
+/* Steps s (bound by the caller) for one row: *found = 1 and, if id is not
+ * NULL, its first column. */
+static enum eq_err
+lookup(struct store *st, sqlite3_stmt *s, int rc, int *found, int64_t *id)
+{
+    enum eq_err err = EQ_OK;
+
+    *found = 0;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *found = 1;
+        if (id)
+            *id = sqlite3_column_int64(s, 0);
+    } else if (rc != SQLITE_DONE) {
+        err = store_fail(st, rc);
+    }
+    done(s);
+    return err;
+}
+
+static enum eq_err
+not_found(struct store *st, const char *what, const char *name)
+{
+    char msg[160];
+
+    snprintf(msg, sizeof msg, "no %s %s", what, name);
+    store_set_msg(st, msg);
+    return EQ_ERR_NOTFOUND;
+}
+
+enum eq_err
+store_action_filter_names(struct store *st, const char *campaign,
+                          const char *department, const char *period,
+                          struct store_action_filter *f)
+{
+    sqlite3_stmt *s;
+    int found;
+    enum eq_err err;
+
+    if (campaign) {
+        if ((err = prep(st, A_CAMPAIGN_ID, &s)) != EQ_OK ||
+            (err = lookup(st, s, bind_text(s, 1, campaign), &found,
+                          &f->campaign_id)) != EQ_OK)
+            return err;
+        if (!found)
+            return not_found(st, "campaign", campaign);
+    }
+    if (department) {
+        struct store_department d;
+        err = store_department_by_code(st, department, &d);
+        if (err == EQ_ERR_NOTFOUND)
+            return not_found(st, "department", department);
+        if (err != EQ_OK)
+            return err;
+        f->department_id = d.id;
+        store_department_clear(&d);
+    }
+    if (period) {
+        if ((err = prep(st, A_PERIOD_LABEL, &s)) != EQ_OK ||
+            (err = lookup(st, s,
+                          bind_text(s, 1, period) |
+                              sqlite3_bind_int64(s, 2, f->campaign_id),
+                          &found, NULL)) != EQ_OK)
+            return err;
+        if (!found)
+            return not_found(st, "period", period);
+        f->period_label = period;
+    }
+    return EQ_OK;
 }
 
 enum eq_err

@@ -55,7 +55,19 @@ struct store_action_filter {
     eq_time done_from;   /* done_at >= this (0: any) */
     eq_time done_before; /* done_at < this (0: any) */
     int64_t inbound_id;  /* recorded from this reply */
+    /* The label of that period ("2027Q1"), in any campaign unless
+     * campaign_id is set; NULL: any. */
+    const char *period_label;
 };
+/* Fills f from the names `report --actions` takes (NULL: any): campaign
+ * name to campaign_id, department code to department_id, and the period
+ * label, which must exist (in that campaign, if one is named).
+ * EQ_ERR_NOTFOUND, with store_errmsg "no department X", when one does not;
+ * the other fields of f are left as they are. */
+enum eq_err store_action_filter_names(struct store *st, const char *campaign,
+                                      const char *department,
+                                      const char *period,
+                                      struct store_action_filter *f);
 /* Ordered by department name, then number. For the digests: a
  * department's open actions (department_id, state OPEN: age is now -
  * created_at, period_label is where it was created), the actions done in a

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "action.h"
+#include "csvout.h"
 #include "eqtime.h"
 
 static const char *const metrics[] = {"nps", "responsiveness",
@@ -157,4 +158,48 @@ Test(action, reason_texts_exist_in_both_languages)
                      "not a real date");
     cr_assert_str_eq(action_reason_text(ACTION_BAD_DATE, "nl"),
                      "geen bestaande datum");
+}
+
+/* --- csvout: the cell every CSV export writes ---------------------------- */
+
+static char *
+cells(char sep, char dec, const char *const *v, size_t n)
+{
+    struct eq_buf b = {0};
+
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(csvout_cell(&b, v[i], sep, dec, i + 1 == n), EQ_OK);
+    return buf_take(&b);
+}
+
+Test(action, csv_cells_starting_a_formula_get_an_apostrophe)
+{
+    static const char *const v[] = {"=1+1", "+31", "@A1", "-x", "\tTAB",
+                                    "\r=2", "Actie: =HYPERLINK(1)"};
+    char *s = cells(';', ',', v, 7);
+
+    /* Only a leading character counts; the CR cell is quoted as well. */
+    cr_assert_str_eq(s, "'=1+1;'+31;'@A1;'-x;'\tTAB;\"'\r=2\";"
+                        "Actie: =HYPERLINK(1)\r\n");
+    free(s);
+}
+
+Test(action, csv_plain_numbers_of_the_language_stay_numbers)
+{
+    static const char *const v[] = {"-12", "-12,5", "-12.5", "7", NULL, "-"};
+    char *nl = cells(';', ',', v, 6), *en = cells(',', '.', v, 6);
+
+    cr_assert_str_eq(nl, "-12;-12,5;'-12.5;7;;'-\r\n");
+    /* In en the comma is the separator: "-12,5" is text, quoted. */
+    cr_assert_str_eq(en, "-12,\"'-12,5\",-12.5,7,,'-\r\n");
+    free(nl);
+    free(en);
+}
+
+Test(action, csv_separator_and_decimal_follow_the_language)
+{
+    cr_assert_eq(csvout_sep("nl"), ';');
+    cr_assert_eq(csvout_sep("en"), ',');
+    cr_assert_eq(csvout_dec("nl"), ',');
+    cr_assert_eq(csvout_dec("en"), '.');
 }

@@ -2,9 +2,12 @@
  * their digest goes through ingest_message, is recorded and confirmed; the
  * raters of that department hear about it once. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli_int.h"
 #include "compose.h"
 #include "eqtime.h"
 #include "feedback.h"
@@ -420,5 +423,262 @@ Test(feedback, action_templates_pass_the_check)
     cr_assert_eq(compose_check_action_templates(&w.cfg, NULL, &d), EQ_OK, "%s",
                  buf_str(&d));
     buf_free(&d);
+    world_free(&w);
+}
+
+/* --- report --actions ------------------------------------------------- */
+
+static int64_t
+add_action(struct world *w, int64_t dept, int64_t camp, int64_t period,
+           const char *text)
+{
+    struct store_action a;
+
+    memset(&a, 0, sizeof a);
+    a.department_id = dept;
+    a.campaign_id = camp;
+    a.period_id = period;
+    a.text = (char *)text;
+    a.created_at = NOW - 3 * 86400;
+    cr_assert_eq(store_action_add(w->st, &a), EQ_OK, "%s",
+                 store_errmsg(w->st));
+    return a.number;
+}
+
+/* What `enquete report ARGS…` prints on stdout, and its exit code. */
+static char *
+run_report(struct world *w, int *rc, const char *const *args)
+{
+    char *argv[16], path[128];
+    int argc = 0, saved, fd;
+    struct app a;
+
+    memset(&a, 0, sizeof a);
+    a.cfg = &w->cfg;
+    a.st = w->st;
+    a.now = NOW;
+    argv[argc++] = (char *)"report";
+    for (; *args && argc < 15; args++)
+        argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    snprintf(path, sizeof path, "%s/stdout", th_dir());
+    fflush(stdout);
+    saved = dup(1);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert(saved >= 0 && fd >= 0);
+    dup2(fd, 1);
+    close(fd);
+    *rc = cli_cmd_report(&a, argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    buf_free(&a.diag);
+    return th_slurp(path, NULL);
+}
+
+/* The "text" of each JSON line, joined by '|'. */
+static void
+texts(const char *out, char *buf, size_t cap)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (const char *p = out; (p = strstr(p, "\"text\":\"")) != NULL;) {
+        p += 8;
+        size_t k = strcspn(p, "\"");
+        len += (size_t)snprintf(buf + len, cap - len, "%s%.*s",
+                                len ? "|" : "", (int)k, p);
+        cr_assert_lt(len, cap);
+        p += k;
+    }
+}
+
+/* Four actions: IT and HR in kto 2027Q1, IT in kto 2027Q2, IT in the
+ * campaign "intern" 2027Q1 (the same label as kto's). */
+static void
+four_places(struct world *w)
+{
+    int64_t q2, intern, intern_q1;
+
+    cr_assert_eq(store_period_ensure(w->st, w->camp_id, "2027Q2",
+                                     eqtime_day_from_ymd(2027, 4, 1),
+                                     eqtime_day_from_ymd(2027, 6, 30), &q2),
+                 EQ_OK);
+    cr_assert_eq(store_campaign_ensure(w->st, "intern", &intern), EQ_OK);
+    cr_assert_eq(store_period_ensure(w->st, intern, "2027Q1",
+                                     eqtime_day_from_ymd(2027, 1, 1),
+                                     eqtime_day_from_ymd(2027, 3, 31),
+                                     &intern_q1),
+                 EQ_OK);
+    add_action(w, w->it, w->camp_id, w->period_id, "spreekuur");
+    add_action(w, w->hr, w->camp_id, w->period_id, "intranet");
+    add_action(w, w->it, w->camp_id, q2, "nieuwsbrief");
+    add_action(w, w->it, intern, intern_q1, "laptops");
+}
+
+static void
+expect_texts(struct world *w, const char *const *args, const char *want)
+{
+    char got[256];
+    int rc;
+    char *out = run_report(w, &rc, args);
+
+    cr_assert_eq(rc, 0);
+    texts(out, got, sizeof got);
+    cr_assert_str_eq(got, want, "%s", out);
+    free(out);
+}
+
+Test(feedback, report_actions_narrows_by_department)
+{
+    struct world w;
+
+    world_init(&w);
+    four_places(&w);
+    expect_texts(&w,
+                 (const char *const[]){"--actions", "--format", "json", NULL},
+                 "intranet|spreekuur|nieuwsbrief|laptops");
+    expect_texts(&w,
+                 (const char *const[]){"--actions", "--department", "it",
+                                       "--format", "json", NULL},
+                 "spreekuur|nieuwsbrief|laptops");
+    world_free(&w);
+}
+
+Test(feedback, report_actions_narrows_by_campaign)
+{
+    struct world w;
+
+    world_init(&w);
+    four_places(&w);
+    expect_texts(&w,
+                 (const char *const[]){"--actions", "--campaign", "kto",
+                                       "--format", "json", NULL},
+                 "intranet|spreekuur|nieuwsbrief");
+    expect_texts(&w,
+                 (const char *const[]){"--actions", "--campaign", "intern",
+                                       "--format", "json", NULL},
+                 "laptops");
+    world_free(&w);
+}
+
+Test(feedback, report_actions_narrows_by_period_in_every_or_one_campaign)
+{
+    struct world w;
+
+    world_init(&w);
+    four_places(&w);
+    expect_texts(&w,
+                 (const char *const[]){"--actions", "--period", "2027Q1",
+                                       "--format", "json", NULL},
+                 "intranet|spreekuur|laptops");
+    expect_texts(&w,
+                 (const char *const[]){"--actions", "--period", "2027Q2",
+                                       "--format", "json", NULL},
+                 "nieuwsbrief");
+    expect_texts(&w,
+                 (const char *const[]){"--actions", "--campaign", "intern",
+                                       "--period", "2027Q1", "--department",
+                                       "it", "--format", "json", NULL},
+                 "laptops");
+    world_free(&w);
+}
+
+Test(feedback, report_actions_refuses_unknown_names_and_html)
+{
+    struct world w;
+    int rc;
+    char *out;
+
+    world_init(&w);
+    four_places(&w);
+    out = run_report(&w, &rc,
+                     (const char *const[]){"--actions", "--department",
+                                           "sales", NULL});
+    cr_assert_eq(rc, 65);
+    cr_assert_str_eq(out, "");
+    free(out);
+    out = run_report(&w, &rc,
+                     (const char *const[]){"--actions", "--campaign",
+                                           "intern", "--period", "2027Q2",
+                                           NULL});
+    cr_assert_eq(rc, 65, "intern has no 2027Q2");
+    free(out);
+    out = run_report(&w, &rc,
+                     (const char *const[]){"--actions", "--campaign", "nope",
+                                           NULL});
+    cr_assert_eq(rc, 65);
+    free(out);
+    out = run_report(&w, &rc,
+                     (const char *const[]){"--actions", "--format", "html",
+                                           NULL});
+    cr_assert_eq(rc, 64);
+    cr_assert_str_eq(out, "");
+    free(out);
+    world_free(&w);
+}
+
+Test(feedback, store_names_the_missing_department_period_or_campaign)
+{
+    struct world w;
+    struct store_action_filter f;
+
+    world_init(&w);
+    memset(&f, 0, sizeof f);
+    cr_assert_eq(store_action_filter_names(w.st, NULL, "sales", NULL, &f),
+                 EQ_ERR_NOTFOUND);
+    cr_assert_str_eq(store_errmsg(w.st), "no department sales");
+    cr_assert_eq(store_action_filter_names(w.st, "kto", NULL, "2031Q1", &f),
+                 EQ_ERR_NOTFOUND);
+    cr_assert_str_eq(store_errmsg(w.st), "no period 2031Q1");
+    memset(&f, 0, sizeof f);
+    cr_assert_eq(store_action_filter_names(w.st, "kto", "hr", "2027Q1", &f),
+                 EQ_OK);
+    cr_assert_eq(f.campaign_id, w.camp_id);
+    cr_assert_eq(f.department_id, w.hr);
+    cr_assert_str_eq(f.period_label, "2027Q1");
+    world_free(&w);
+}
+
+Test(feedback, report_actions_csv_keeps_formulas_as_text_with_semicolons_in_nl)
+{
+    struct world w;
+    int rc;
+    char *out;
+
+    world_init(&w);
+    add_action(&w, w.it, w.camp_id, w.period_id,
+               "=HYPERLINK(\"http://x.example\";\"klik\")");
+    add_action(&w, w.it, w.camp_id, w.period_id, "@SUM(A1:A9)");
+    add_action(&w, w.it, w.camp_id, w.period_id, "+31 20 555 0000 bellen");
+    add_action(&w, w.it, w.camp_id, w.period_id, "\tverborgen");
+    add_action(&w, w.it, w.camp_id, w.period_id, "-12");
+    out = run_report(&w, &rc,
+                     (const char *const[]){"--actions", "--format", "csv",
+                                           NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(
+        out,
+        "department;department_name;number;period;metric;due;state;"
+        "age_days;text\r\n"
+        "it;ICT;1;2027Q1;;;open;3;"
+        "\"'=HYPERLINK(\"\"http://x.example\"\";\"\"klik\"\")\"\r\n"
+        "it;ICT;2;2027Q1;;;open;3;'@SUM(A1:A9)\r\n"
+        "it;ICT;3;2027Q1;;;open;3;'+31 20 555 0000 bellen\r\n"
+        "it;ICT;4;2027Q1;;;open;3;'\tverborgen\r\n"
+        "it;ICT;5;2027Q1;;;open;3;-12\r\n");
+    free(out);
+    w.cfg.general.language = (char *)"en";
+    out = run_report(&w, &rc,
+                     (const char *const[]){"--actions", "--format", "csv",
+                                           "--department", "it", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_not_null(strstr(out, "\r\nit,ICT,1,2027Q1,,,open,3,"
+                                   "\"'=HYPERLINK(\"\"http://x.example\"\";"
+                                   "\"\"klik\"\")\"\r\n"),
+                       "%s", out);
+    cr_assert_not_null(strstr(out, "\r\nit,ICT,5,2027Q1,,,open,3,-12\r\n"),
+                       "%s", out);
+    free(out);
     world_free(&w);
 }

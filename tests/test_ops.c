@@ -8,11 +8,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "campaign.h"
 #include "config.h"
 #include "helpers.h"
 #include "log.h"
+#include "run.h"
 #include "store.h"
 #include "store_ops.h"
+#include "transport.h"
 
 static struct store *st;
 
@@ -424,4 +427,142 @@ Test(ops, level_names_parse)
     cr_assert_eq(log_level_parse("loud", &l), -1);
     cr_assert_not(log_enabled(LOG_INFO)); /* default threshold: warn */
     cr_assert(log_enabled(LOG_WARN));
+}
+
+/* --- what run logs of a refused mail ----------------------------------- */
+
+/* A server that greylists every recipient, naming the address as real
+ * servers do. */
+static enum eq_err
+greylist_send(struct transport *t, const struct transport_msg *m,
+              struct transport_result *res)
+{
+    (void)t;
+    res->code = 450;
+    snprintf(res->text, sizeof res->text,
+             "450 4.2.0 <%s>: Recipient address rejected: Greylisted",
+             m->rcpt[0]);
+    res->err = EQ_ERR_TEMP;
+    return EQ_ERR_TEMP;
+}
+
+static const struct transport_ops greylist_ops = {.name = "greylist",
+                                                  .send = greylist_send};
+
+static struct {
+    struct eq_config *cfg;
+    struct campaign *camp;
+    int64_t inv;
+} gl;
+
+/* One campaign "kto" (anonymous or not) with one invitation of
+ * jan@example.org due at T0, through config and campaign files as in
+ * production. */
+static void
+greylist_world(int anonymous)
+{
+    struct eq_buf diag = {0};
+    struct world w;
+    char path[256];
+
+    th_tmpdir("opslog");
+    snprintf(path, sizeof path, "%s/campaigns", th_dir());
+    cr_assert_eq(mkdir(path, 0700), 0);
+    th_put("config.ini",
+           "[general]\ndatabase = e.db\nfrom = HR <hr@example.org>\n"
+           "reply_address = enquete@example.org\n"
+           "[smtp]\nurl = maildir:out\n[imap]\nurl = maildir:in\n"
+           "[digest]\nhr = hr@example.org\n");
+    th_put("campaigns/kto.ini",
+           anonymous ? "[campaign]\nname = kto\nmetrics = nps\n"
+                       "providers = it\ncustomers = *\ncadence = monthly\n"
+                       "start = 2026-03-01\nanonymous = yes\n"
+                     : "[campaign]\nname = kto\nmetrics = nps\n"
+                       "providers = it\ncustomers = *\ncadence = monthly\n"
+                       "start = 2026-03-01\n");
+    snprintf(path, sizeof path, "%s/config.ini", th_dir());
+    cr_assert_eq(config_load(path, &gl.cfg, &diag), EQ_OK, "%s",
+                 buf_str(&diag));
+    free(gl.cfg->general.templates);
+    gl.cfg->general.templates = strdup(FIXTURES "/../../templates");
+    snprintf(path, sizeof path, "%s/campaigns/kto.ini", th_dir());
+    cr_assert_eq(campaign_load(path, "Europe/Amsterdam", &gl.camp, &diag),
+                 EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(gl.camp->anonymous, anonymous);
+    buf_free(&diag);
+
+    w = world();
+    /* world() names its campaign "loop"; this one is "kto". */
+    cr_assert_eq(store_campaign_ensure(st, "kto", &w.campaign), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, w.campaign, "2026-03", MAR1, MAR31,
+                                     &w.march),
+                 EQ_OK);
+    w.ann = emp("jan@example.org", w.sales);
+    /* Ids that cannot be mistaken for attempts=1 or code=450. */
+    for (int i = 0; i < 6; i++)
+        inv(&w, w.march, INV_CANCELLED, T0, T0 + 10 * 24 * H);
+    gl.inv = inv(&w, w.march, INV_PLANNED, T0, T0 + 10 * 24 * H);
+}
+
+static void
+greylist_free(void)
+{
+    campaign_free(gl.camp);
+    config_free(gl.cfg);
+    th_rmtmp();
+}
+
+static void
+greylist_send_once(void)
+{
+    struct transport tx = {.ops = &greylist_ops};
+    struct campaign *camps[1] = {gl.camp};
+    struct run_ctx ctx = {.st = st, .cfg = gl.cfg, .campaigns = camps,
+                          .n_campaigns = 1, .tx = &tx, .now = T0 + H};
+    struct run_summary sum;
+    struct eq_buf diag = {0};
+
+    memset(&sum, 0, sizeof sum);
+    cr_assert_eq(run_send(&ctx, &sum, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(sum.deferred, 1);
+    buf_free(&diag);
+}
+
+Test(ops, deferred_send_of_anonymous_campaign_logs_codes_without_id_or_address)
+{
+    char id[32], *t;
+
+    greylist_world(1);
+    t = capture(LOG_INFO, greylist_send_once);
+    cr_assert_not_null(strstr(t, ": info: deferred campaign=kto "
+                                 "mail=invitation attempts=1 code=450 "
+                                 "status=4.2.0\n"),
+                       "%s", t);
+    cr_assert_null(strstr(t, "jan@"), "%s", t);
+    cr_assert_null(strstr(t, "Greylisted"), "%s", t);
+    cr_assert_null(strstr(t, "invitation="), "%s", t);
+    cr_assert_eq(gl.inv, 7);
+    snprintf(id, sizeof id, "=%lld ", (long long)gl.inv);
+    cr_assert_null(strstr(t, id), "%s", t);
+    snprintf(id, sizeof id, "=%lld\n", (long long)gl.inv);
+    cr_assert_null(strstr(t, id), "%s", t);
+    free(t);
+    greylist_free();
+}
+
+Test(ops, deferred_send_logs_the_invitation_id_but_never_the_reply_text)
+{
+    char want[96], *t;
+
+    greylist_world(0);
+    t = capture(LOG_INFO, greylist_send_once);
+    snprintf(want, sizeof want,
+             "deferred campaign=kto invitation=%lld attempts=1 code=450 "
+             "status=4.2.0\n",
+             (long long)gl.inv);
+    cr_assert_not_null(strstr(t, want), "%s", t);
+    cr_assert_null(strstr(t, "jan@"), "%s", t);
+    cr_assert_null(strstr(t, "Greylisted"), "%s", t);
+    free(t);
+    greylist_free();
 }
