@@ -53,6 +53,8 @@ privacy_erase(struct app *a, const char *email)
     printf("  mail records     %lld (sender and subject removed)\n",
            (long long)c.inbound);
     printf("  review items     %lld\n", (long long)c.review);
+    printf("  others' mail     %lld (kept, no longer linked to them)\n",
+           (long long)c.unlinked_mail);
     printf("  digest log rows  %lld\n", (long long)c.digests);
     printf("  action notices   %lld\n", (long long)c.notices);
     printf("  actions authored %lld (author removed, action kept)\n",

@@ -51,6 +51,14 @@ retention_anonymise(struct store *st, struct campaign *const *camps,
                     (long long)ac.answers, (long long)ac.inbound);
             /* The source API cannot remove one filed message; say so
              * rather than pretend. */
+            /* Notices need the rater's address, which has just gone;
+             * no new link is kept for them (docs/privacy.md). */
+            if (c->share_actions)
+                log_msg(LOG_WARN,
+                        "anonymised %s %s: share_actions has no effect in "
+                        "an anonymous campaign; its raters get no action "
+                        "notices",
+                        c->name, per[k].label);
             if (ac.review > 0)
                 log_msg(LOG_WARN,
                         "anonymised %s %s: %lld replies were still in "

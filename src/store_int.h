@@ -20,7 +20,7 @@ enum store_part {
     STORE_PART_OPS,     /* store_ops.c: status and daemon bookkeeping */
     STORE_PART__COUNT
 };
-#define STORE_PART_SLOTS 48
+#define STORE_PART_SLOTS 64
 
 sqlite3 *store_db(struct store *st);
 /* Maps a failed SQLite result code to an eq_err, keeping sqlite's message

@@ -8,8 +8,10 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "eqtime.h"
 #include "token.h"
@@ -25,11 +27,17 @@
     "(invitation_id IN (SELECT id FROM invitation WHERE period_id = ?1)"       \
     " OR token IN (SELECT token FROM invitation WHERE period_id = ?1))"
 
-/* Inbound rows from the person ?1: sent from one of their addresses or
- * about one of their invitations. */
-#define INB_OF_PERSON                                                          \
-    "(lower(sender) IN (SELECT a FROM addr) OR invitation_id IN"               \
-    " (SELECT id FROM invitation WHERE employee_id = ?1))"
+/* Inbound rows the person ?1 sent: from one of their addresses. Only
+ * these carry their data (sender, subject, note). */
+#define INB_FROM_PERSON "(lower(sender) IN (SELECT a FROM addr))"
+
+/* Inbound rows someone else sent about one of the person's invitations
+ * (a colleague replying with their token, a bounce from a mail server):
+ * the sender and subject are the other's, not the person's. */
+#define INB_ABOUT_PERSON                                                       \
+    "((invitation_id IN (SELECT id FROM invitation WHERE employee_id = ?1)"    \
+    " OR token IN (SELECT token FROM invitation WHERE employee_id = ?1))"      \
+    " AND (sender IS NULL OR lower(sender) NOT IN (SELECT a FROM addr)))"
 
 #define PERIOD_COLS                                                            \
     "SELECT p.id, p.campaign_id, c.name, p.label, p.first_day, p.last_day,"    \
@@ -40,8 +48,12 @@ enum slot {
     Q_TO_ANON,
     Q_ANON_REVIEW_COUNT,
     Q_ANON_INBOUND,
-    Q_ANON_ANSWERS,
-    Q_ANON_COMMENTS,
+    Q_COARSE_ANSWERS,
+    Q_COARSE_COMMENTS,
+    Q_PERIOD_ROWS,
+    Q_MOVE_INV,
+    Q_MOVE_ANSWER,
+    Q_MOVE_COMMENT,
     Q_INV_TOKENS_PERIOD,
     Q_TOKEN_INSERT,
     Q_INV_SET_TOKEN,
@@ -59,6 +71,7 @@ enum slot {
     Q_INV_ANSWERS,
     Q_INV_COMMENTS,
     Q_INBOUND,
+    Q_INBOUND_ABOUT,
     Q_ACTIONS,
     Q_NOTICES,
     Q_DIGESTS,
@@ -66,12 +79,12 @@ enum slot {
     Q_ER_COMMENTS,
     Q_ER_REVIEW,
     Q_ER_INBOUND,
+    Q_ER_UNLINK_MAIL,
     Q_ER_DIGESTS,
     Q_ER_CANCEL,
     Q_ER_INV_PERIODS,
-    Q_ER_COARSE_ANSWERS,
-    Q_ER_COARSE_COMMENTS,
     Q_ER_COARSE_INV,
+    Q_ER_COARSE_INBOUND,
     Q_INV_TOKENS_PERSON,
     Q_ER_UNLINK,
     Q_ER_NOTICES,
@@ -81,6 +94,9 @@ enum slot {
     Q_ER_PERSON,
     Q__COUNT
 };
+
+_Static_assert(Q__COUNT <= STORE_PART_SLOTS, "store_privacy has more "
+                                          "statements than slots");
 
 static const char *const sql[Q__COUNT] = {
     [Q_TO_ANON] = PERIOD_COLS "WHERE p.campaign_id = ?1"
@@ -97,11 +113,42 @@ static const char *const sql[Q__COUNT] = {
         " note = 'anonymised', received_at = ?2,"
         " outcome = CASE WHEN outcome = 'review' THEN 'ignored'"
         " ELSE outcome END WHERE " INB_OF_PERIOD,
-    [Q_ANON_ANSWERS] = "UPDATE answer SET received_at = ?2 WHERE invitation_id"
-                       " IN (SELECT id FROM invitation WHERE period_id = ?1)",
-    [Q_ANON_COMMENTS] = "UPDATE comment SET received_at = ?2 WHERE"
-                        " invitation_id IN (SELECT id FROM invitation"
-                        " WHERE period_id = ?1)",
+    /* inbound_id goes too: the confirmation's Message-ID
+     * <ack.TOKEN.N@…> carries N = inbound id, and a mail server log that
+     * shows who received it would otherwise name the answer's author. */
+    /* ?1 = 0: every invitation of period ?2 (anonymising); else only
+     * employee ?1's (erasure). */
+    [Q_COARSE_ANSWERS] = "UPDATE answer SET received_at = ?3,"
+                         " inbound_id = NULL WHERE invitation_id IN"
+                         " (SELECT id FROM invitation WHERE period_id = ?2"
+                         " AND (?1 = 0 OR employee_id = ?1))",
+    [Q_COARSE_COMMENTS] = "UPDATE comment SET received_at = ?3,"
+                          " inbound_id = NULL WHERE invitation_id IN"
+                          " (SELECT id FROM invitation WHERE period_id = ?2"
+                          " AND (?1 = 0 OR employee_id = ?1))",
+    /* The rows whose ids shuffle(): 0 invitation, 1 answer, 2 comment. */
+    [Q_PERIOD_ROWS] = "SELECT 0, id FROM invitation WHERE period_id = ?1"
+                      " UNION ALL SELECT 1, a.id FROM answer a JOIN"
+                      " invitation i ON i.id = a.invitation_id"
+                      " WHERE i.period_id = ?1"
+                      " UNION ALL SELECT 2, c.id FROM comment c JOIN"
+                      " invitation i ON i.id = c.invitation_id"
+                      " WHERE i.period_id = ?1",
+    [Q_MOVE_INV] = "UPDATE invitation SET id = ?2 WHERE id = ?1",
+    /* ?3 = 0: the row with id ?1 becomes ?2; ?3 = 1: rows of invitation ?1
+     * follow it to ?2. */
+    [Q_MOVE_ANSWER] = "UPDATE answer SET"
+                      " id = CASE WHEN ?3 = 0 THEN ?2 ELSE id END,"
+                      " invitation_id = CASE WHEN ?3 = 1 THEN ?2"
+                      " ELSE invitation_id END"
+                      " WHERE (?3 = 0 AND id = ?1)"
+                      " OR (?3 = 1 AND invitation_id = ?1)",
+    [Q_MOVE_COMMENT] = "UPDATE comment SET"
+                       " id = CASE WHEN ?3 = 0 THEN ?2 ELSE id END,"
+                       " invitation_id = CASE WHEN ?3 = 1 THEN ?2"
+                       " ELSE invitation_id END"
+                       " WHERE (?3 = 0 AND id = ?1)"
+                       " OR (?3 = 1 AND invitation_id = ?1)",
     [Q_INV_TOKENS_PERIOD] = "SELECT id, token FROM invitation"
                             " WHERE period_id = ?1 ORDER BY id",
     [Q_TOKEN_INSERT] = "INSERT INTO token (token, kind, created_at)"
@@ -119,7 +166,10 @@ static const char *const sql[Q__COUNT] = {
         " reminded_at = CASE WHEN reminded_at IS NULL THEN NULL ELSE ?2 END"
         " WHERE period_id = ?1",
     [Q_ANON_MARK] = "UPDATE period SET anonymised_at = ?2 WHERE id = ?1",
+    /* Only once the digest is out: with retention_days shorter than
+     * close_after a period's last day can be old while it still counts. */
     [Q_TO_PURGE] = PERIOD_COLS "WHERE p.purged_at IS NULL"
+                               " AND p.digest_at IS NOT NULL"
                                " AND p.last_day < ?1"
                                " ORDER BY p.first_day, p.id",
     [Q_PURGE_COMMENTS] = "DELETE FROM comment WHERE invitation_id IN"
@@ -153,8 +203,11 @@ static const char *const sql[Q__COUNT] = {
     [Q_INV_COMMENTS] = "SELECT text, received_at FROM comment"
                        " WHERE invitation_id = ?1 ORDER BY received_at, id",
     [Q_INBOUND] = ADDR_CTE "SELECT received_at, kind, outcome, subject,"
-                           " sender, note FROM inbound WHERE " INB_OF_PERSON
+                           " sender, note FROM inbound WHERE " INB_FROM_PERSON
                            " ORDER BY received_at, id",
+    [Q_INBOUND_ABOUT] = ADDR_CTE "SELECT received_at, kind, outcome"
+                                 " FROM inbound WHERE " INB_ABOUT_PERSON
+                                 " ORDER BY received_at, id",
     [Q_ACTIONS] = "SELECT a.number, d.code, c.name, p.label, a.text, a.state,"
                   " a.created_at, a.done_at FROM action a"
                   " JOIN department d ON d.id = a.department_id"
@@ -179,10 +232,20 @@ static const char *const sql[Q__COUNT] = {
     [Q_ER_COMMENTS] = "DELETE FROM comment WHERE invitation_id IN"
                       " (SELECT id FROM invitation WHERE employee_id = ?1)",
     [Q_ER_REVIEW] = ADDR_CTE "DELETE FROM inbound WHERE outcome = 'review'"
-                             " AND " INB_OF_PERSON,
-    [Q_ER_INBOUND] = ADDR_CTE "UPDATE inbound SET sender = NULL,"
-                              " subject = NULL, note = NULL,"
-                              " message_id = NULL WHERE " INB_OF_PERSON,
+                             " AND " INB_FROM_PERSON,
+    /* Rows of their own invitations were coarsened to the period's start
+     * before (Q_ER_COARSE_INBOUND); the rest to the (UTC) day. */
+    [Q_ER_INBOUND] =
+        ADDR_CTE "UPDATE inbound SET sender = NULL, subject = NULL,"
+                 " note = NULL, message_id = NULL, source_key = NULL,"
+                 " token = NULL, invitation_id = NULL,"
+                 " received_at = CASE WHEN invitation_id IN (SELECT id FROM"
+                 " invitation WHERE employee_id = ?1) THEN received_at"
+                 " ELSE received_at - received_at % 86400 END"
+                 " WHERE " INB_FROM_PERSON,
+    /* Others' mail stays theirs: only the link to the person goes. */
+    [Q_ER_UNLINK_MAIL] = ADDR_CTE "UPDATE inbound SET invitation_id = NULL,"
+                                  " token = NULL WHERE " INB_ABOUT_PERSON,
     [Q_ER_DIGESTS] = ADDR_CTE "DELETE FROM digest_sent WHERE"
                               " substr(lower(recipient), instr(recipient,"
                               " ':') + 1) IN (SELECT a FROM addr)",
@@ -192,20 +255,19 @@ static const char *const sql[Q__COUNT] = {
     [Q_ER_INV_PERIODS] = "SELECT DISTINCT p.id, p.first_day FROM invitation i"
                          " JOIN period p ON p.id = i.period_id"
                          " WHERE i.employee_id = ?1 ORDER BY p.id",
-    [Q_ER_COARSE_ANSWERS] =
-        "UPDATE answer SET received_at = ?3 WHERE invitation_id IN"
-        " (SELECT id FROM invitation WHERE employee_id = ?1"
-        " AND period_id = ?2)",
-    [Q_ER_COARSE_COMMENTS] =
-        "UPDATE comment SET received_at = ?3 WHERE invitation_id IN"
-        " (SELECT id FROM invitation WHERE employee_id = ?1"
-        " AND period_id = ?2)",
     [Q_ER_COARSE_INV] =
         "UPDATE invitation SET planned_at = ?3,"
         " sent_at = CASE WHEN sent_at IS NULL THEN NULL ELSE ?3 END,"
         " answered_at = CASE WHEN answered_at IS NULL THEN NULL ELSE ?3 END,"
-        " reminded_at = CASE WHEN reminded_at IS NULL THEN NULL ELSE ?3 END"
+        " reminded_at = CASE WHEN reminded_at IS NULL THEN NULL ELSE ?3 END,"
+        " closes_at = CASE WHEN closes_at IS NULL THEN NULL ELSE ?3 END,"
+        " next_attempt_at = CASE WHEN next_attempt_at IS NULL THEN NULL"
+        " ELSE ?3 END"
         " WHERE employee_id = ?1 AND period_id = ?2",
+    [Q_ER_COARSE_INBOUND] =
+        ADDR_CTE "UPDATE inbound SET received_at = ?3 WHERE invitation_id IN"
+                 " (SELECT id FROM invitation WHERE employee_id = ?1"
+                 " AND period_id = ?2) AND " INB_FROM_PERSON,
     [Q_INV_TOKENS_PERSON] = "SELECT id, token FROM invitation"
                             " WHERE employee_id = ?1 ORDER BY id",
     [Q_ER_UNLINK] = "UPDATE invitation SET employee_id = NULL,"
@@ -441,6 +503,135 @@ out:
 
 /* --- anonymising ------------------------------------------------------ */
 
+/* A uniform random index below n (n > 0), from getrandom(). */
+static enum eq_err
+rand_below(size_t n, size_t *out)
+{
+    uint64_t r, lim = UINT64_MAX - UINT64_MAX % n;
+
+    do {
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+            return EQ_ERR_IO;
+    } while (r >= lim);
+    *out = (size_t)(r % n);
+    return EQ_OK;
+}
+
+/* Row ids of one kind of row in a period, and a random permutation. */
+struct idset {
+    int64_t *id;
+    size_t n, cap;
+};
+
+static int
+idset_add(struct idset *s, int64_t id)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 64;
+        void *p = reallocarray(s->id, nc, sizeof *s->id);
+        if (p == NULL)
+            return -1;
+        s->id = p;
+        s->cap = nc;
+    }
+    s->id[s->n++] = id;
+    return 0;
+}
+
+/* to[i] = the id row from[i] gets: the same set of ids, shuffled. */
+static enum eq_err
+idset_shuffled(const struct idset *s, int64_t **to)
+{
+    enum eq_err err = EQ_OK;
+
+    *to = s->n ? malloc(s->n * sizeof **to) : NULL;
+    if (s->n && *to == NULL)
+        return EQ_ERR_NOMEM;
+    for (size_t i = 0; i < s->n; i++)
+        (*to)[i] = s->id[i];
+    for (size_t i = s->n; i > 1 && err == EQ_OK; i--) {
+        size_t j;
+        if ((err = rand_below(i, &j)) == EQ_OK) {
+            int64_t t = (*to)[i - 1];
+            (*to)[i - 1] = (*to)[j];
+            (*to)[j] = t;
+        }
+    }
+    return err;
+}
+
+/* Moves row (or, with refs = 1, the rows referring to invitation) a to b. */
+static enum eq_err
+move(struct store *st, enum slot q, int64_t a, int64_t b, int refs)
+{
+    return exec_ints(st, q, q == Q_MOVE_INV ? 2 : 3, a, b, refs, NULL);
+}
+
+/* Moves every id of s to the one in to, through negative ids so that no
+ * two rows ever share one; an invitation takes its answers and comments
+ * along. */
+static enum eq_err
+move_all(struct store *st, enum slot q, const struct idset *s,
+         const int64_t *to)
+{
+    enum eq_err err = EQ_OK;
+
+    for (int phase = 0; phase < 2 && err == EQ_OK; phase++)
+        for (size_t i = 0; i < s->n && err == EQ_OK; i++) {
+            int64_t a = phase == 0 ? s->id[i] : -to[i];
+            int64_t b = phase == 0 ? -to[i] : to[i];
+            if ((err = move(st, q, a, b, 0)) == EQ_OK && q == Q_MOVE_INV &&
+                (err = move(st, Q_MOVE_ANSWER, a, b, 1)) == EQ_OK)
+                err = move(st, Q_MOVE_COMMENT, a, b, 1);
+        }
+    return err;
+}
+
+/* Row ids follow the order in which rows were made: invitations the order
+ * of sending, answers and comments the order of the replies, which mail
+ * server logs show (who got <inv.TOKEN@> when, who got <ack.TOKEN.N@>
+ * when). Shuffling the ids within the period removes that order. */
+static enum eq_err
+shuffle(struct store *st, int64_t period_id)
+{
+    struct idset set[3] = {{0}};
+    int64_t *to[3] = {NULL, NULL, NULL};
+    static const enum slot mv[3] = {Q_MOVE_INV, Q_MOVE_ANSWER, Q_MOVE_COMMENT};
+    sqlite3_stmt *s;
+    enum eq_err err = prep(st, Q_PERIOD_ROWS, &s);
+    char *msg = NULL;
+    int rc;
+
+    if (err != EQ_OK)
+        return err;
+    if ((rc = sqlite3_bind_int64(s, 1, period_id)) != SQLITE_OK)
+        err = store_fail(st, rc);
+    while (err == EQ_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int k = sqlite3_column_int(s, 0);
+        if (k >= 0 && k < 3 && idset_add(&set[k], sqlite3_column_int64(s, 1)))
+            err = EQ_ERR_NOMEM;
+    }
+    if (err == EQ_OK && rc != SQLITE_DONE)
+        err = store_fail(st, rc);
+    finish(s);
+    /* Answers point at invitations while both move: checked at commit. */
+    if (err == EQ_OK &&
+        sqlite3_exec(store_db(st), "PRAGMA defer_foreign_keys = ON", NULL,
+                     NULL, &msg) != SQLITE_OK) {
+        store_set_msg(st, msg ? msg : "defer_foreign_keys");
+        err = EQ_ERR_DB;
+    }
+    sqlite3_free(msg);
+    for (int k = 0; k < 3 && err == EQ_OK; k++)
+        if ((err = idset_shuffled(&set[k], &to[k])) == EQ_OK)
+            err = move_all(st, mv[k], &set[k], to[k]);
+    for (int k = 0; k < 3; k++) {
+        free(set[k].id);
+        free(to[k]);
+    }
+    return err;
+}
+
 enum eq_err
 store_privacy_to_anonymise(struct store *st, int64_t campaign_id,
                            struct store_privacy_period **out, size_t *n)
@@ -463,14 +654,15 @@ store_privacy_anonymise(struct store *st, int64_t period_id, eq_time coarse,
             EQ_OK ||
         (err = exec_ints(st, Q_ANON_INBOUND, 2, period_id, coarse, 0,
                          &c.inbound)) != EQ_OK ||
-        (err = exec_ints(st, Q_ANON_ANSWERS, 2, period_id, coarse, 0,
+        (err = exec_ints(st, Q_COARSE_ANSWERS, 3, 0, period_id, coarse,
                          &c.answers)) != EQ_OK ||
-        (err = exec_ints(st, Q_ANON_COMMENTS, 2, period_id, coarse, 0,
+        (err = exec_ints(st, Q_COARSE_COMMENTS, 3, 0, period_id, coarse,
                          &c.comments)) != EQ_OK ||
         (err = retoken(st, Q_INV_TOKENS_PERIOD, period_id, coarse)) !=
             EQ_OK ||
         (err = exec_ints(st, Q_ANON_INV, 2, period_id, coarse, 0,
                          &c.invitations)) != EQ_OK ||
+        (err = shuffle(st, period_id)) != EQ_OK ||
         (err = exec_ints(st, Q_ANON_MARK, 2, period_id, now, 0, NULL)) !=
             EQ_OK)
         goto fail;
@@ -794,7 +986,9 @@ store_privacy_export(struct store *st, const char *email, char **json)
     static const char *const notice[] = {"campaign", "period", "sent_at"};
     static const char *const digest[] = {"campaign", "period", "sent_at"};
     cJSON *root = cJSON_CreateObject();
-    cJSON *aliases, *manages, *invs, *inbound, *actions, *notices, *digests;
+    static const char *const about[] = {"received_at", "kind", "outcome"};
+    cJSON *aliases, *manages, *invs, *inbound, *about_inv, *actions, *notices,
+        *digests;
     sqlite3_stmt *s = NULL;
     enum eq_err err;
     int64_t id = 0;
@@ -815,6 +1009,8 @@ store_privacy_export(struct store *st, const char *email, char **json)
         put(person, "manager_of", manages = cJSON_CreateArray()) ||
         put(root, "invitations", invs = cJSON_CreateArray()) ||
         put(root, "inbound_mail", inbound = cJSON_CreateArray()) ||
+        put(root, "mail_about_their_invitations",
+            about_inv = cJSON_CreateArray()) ||
         put(root, "actions_authored", actions = cJSON_CreateArray()) ||
         put(root, "action_notices", notices = cJSON_CreateArray()) ||
         put(root, "digests_received", digests = cJSON_CreateArray())) {
@@ -827,6 +1023,8 @@ store_privacy_export(struct store *st, const char *email, char **json)
         (err = export_invitations(st, id, invs)) != EQ_OK ||
         (err = rows_to_json(st, Q_INBOUND, id, inb, "tsssss", inbound)) !=
             EQ_OK ||
+        (err = rows_to_json(st, Q_INBOUND_ABOUT, id, about, "tss",
+                            about_inv)) != EQ_OK ||
         (err = rows_to_json(st, Q_ACTIONS, id, act, "issssstt", actions)) !=
             EQ_OK ||
         (err = rows_to_json(st, Q_NOTICES, id, notice, "sst", notices)) !=
@@ -883,9 +1081,11 @@ erase_coarsen(struct store *st, int64_t id, const char *tz)
     finish(s);
     for (size_t i = 0; i < n && err == EQ_OK; i++) {
         eq_time t = eqtime_from_local(per[i].first, 0, tz);
-        if ((err = exec_ints(st, Q_ER_COARSE_ANSWERS, 3, id, per[i].period, t,
+        if ((err = exec_ints(st, Q_COARSE_ANSWERS, 3, id, per[i].period, t,
                              NULL)) == EQ_OK &&
-            (err = exec_ints(st, Q_ER_COARSE_COMMENTS, 3, id, per[i].period,
+            (err = exec_ints(st, Q_COARSE_COMMENTS, 3, id, per[i].period,
+                             t, NULL)) == EQ_OK &&
+            (err = exec_ints(st, Q_ER_COARSE_INBOUND, 3, id, per[i].period,
                              t, NULL)) == EQ_OK)
             err = exec_ints(st, Q_ER_COARSE_INV, 3, id, per[i].period, t,
                             NULL);
@@ -911,17 +1111,20 @@ store_privacy_erase(struct store *st, const char *email, const char *tz,
     id = sqlite3_column_int64(s, 0);
     finish(s);
     /* Mail records are found through the addresses and invitation links,
-     * so they go before aliases and links do. */
-    if ((err = exec_ints(st, Q_ER_REVIEW, 1, id, 0, 0, &c.review)) != EQ_OK ||
+     * so they go before aliases and links do; times first, while the
+     * records still point at their invitation's period. */
+    if ((err = erase_coarsen(st, id, tz)) != EQ_OK ||
+        (err = exec_ints(st, Q_ER_REVIEW, 1, id, 0, 0, &c.review)) != EQ_OK ||
         (err = exec_ints(st, Q_ER_INBOUND, 1, id, 0, 0, &c.inbound)) !=
             EQ_OK ||
+        (err = exec_ints(st, Q_ER_UNLINK_MAIL, 1, id, 0, 0,
+                         &c.unlinked_mail)) != EQ_OK ||
         (err = exec_ints(st, Q_ER_DIGESTS, 1, id, 0, 0, &c.digests)) !=
             EQ_OK ||
         (err = exec_ints(st, Q_ER_COMMENTS, 1, id, 0, 0, &c.comments)) !=
             EQ_OK ||
         (err = exec_ints(st, Q_ER_CANCEL, 1, id, 0, 0, &c.cancelled)) !=
             EQ_OK ||
-        (err = erase_coarsen(st, id, tz)) != EQ_OK ||
         (err = retoken(st, Q_INV_TOKENS_PERSON, id, 0)) != EQ_OK ||
         (err = exec_ints(st, Q_ER_UNLINK, 1, id, 0, 0, &c.invitations)) !=
             EQ_OK ||

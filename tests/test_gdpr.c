@@ -25,6 +25,7 @@ static struct campaign **camps;
 static size_t n_camps;
 static int64_t per_id, camp_id;
 static int64_t dept[4]; /* it, hr, fin, ops */
+static int64_t fien_inv, fien_reply; /* her March invitation, her reply */
 
 #define TARGET "fien@org.example"
 #define TARGET_ALIAS "f.de.vries@org.example"
@@ -185,7 +186,9 @@ setup(void)
     cr_assert_eq(store_employee_set_aliases(st, fien, alias, 1, &changed),
                  EQ_OK);
     cr_assert_eq(store_manager_set(st, dept[2], fien, 1, &changed), EQ_OK);
-    answered(fien, 3, TARGET_ALIAS, k++, "de helpdesk van Piet is traag");
+    fien_inv = answered(fien, 3, TARGET_ALIAS, k++,
+                        "de helpdesk van Piet is traag");
+    fien_reply = count("SELECT MAX(id) FROM inbound");
     for (int i = 0; i < 2; i++) {
         char email[64];
         snprintf(email, sizeof email, "ops%d@org.example", i);
@@ -430,4 +433,117 @@ Test(gdpr, erase_keeps_every_shown_or_suppressed_decision)
     cr_assert_str_eq(after, before, "before:\n%s\nafter:\n%s", before, after);
     free(before);
     free(after);
+}
+
+/* 2026-03-01 00:00 in Amsterdam (CET) */
+#define MARCH_START 1772319600LL
+
+Test(gdpr, erase_leaves_no_exact_time_or_reply_link)
+{
+    struct store_erase_counts c;
+    char q[512];
+    /* A deferred retry and the closing time fix the send minute. */
+    sql("UPDATE invitation SET next_attempt_at = 1772611200"
+        " WHERE state = 'answered' AND employee_id = (SELECT id FROM"
+        " employee WHERE email = '" TARGET "')");
+    sql("UPDATE inbound SET source_key = 'imap:7:42' WHERE id IN (SELECT"
+        " MAX(id) FROM inbound WHERE sender = '" TARGET_ALIAS "')");
+    cr_assert_eq(utc("2026-02-28T23:00:00Z"), MARCH_START);
+    cr_assert_eq(store_privacy_erase(st, TARGET, "Europe/Amsterdam", &c),
+                 EQ_OK, "%s", store_errmsg(st));
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM invitation WHERE id = %lld AND planned_at"
+             " = %lld AND sent_at = %lld AND answered_at = %lld AND closes_at"
+             " = %lld AND next_attempt_at = %lld",
+             (long long)fien_inv, MARCH_START, MARCH_START, MARCH_START,
+             MARCH_START, MARCH_START);
+    cr_assert_eq(count(q), 1);
+    /* Her reply record: no link, token, mailbox position, exact time. */
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM inbound WHERE id = %lld AND invitation_id"
+             " IS NULL AND token IS NULL AND source_key IS NULL AND"
+             " message_id IS NULL AND sender IS NULL AND subject IS NULL AND"
+             " received_at = %lld",
+             (long long)fien_reply, MARCH_START);
+    cr_assert_eq(count(q), 1);
+    /* Her kept answer no longer points at that record (the N of
+     * <ack.TOKEN.N@…>). */
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM answer WHERE invitation_id = %lld AND"
+             " inbound_id IS NULL AND received_at = %lld AND score = 3",
+             (long long)fien_inv, MARCH_START);
+    cr_assert_eq(count(q), 1);
+    snprintf(q, sizeof q,
+             "SELECT COUNT(*) FROM answer WHERE inbound_id = %lld",
+             (long long)fien_reply);
+    cr_assert_eq(count(q), 0);
+}
+
+/* Kees replied with Fien's token: Review, "sender is not the invitee",
+ * linked to her invitation. His address and subject are his data, not
+ * hers. */
+static void
+colleague_replies_with_her_token(void)
+{
+    int64_t kees;
+    person("kees@org.example", 1, &kees);
+    char text[512];
+    snprintf(text, sizeof text,
+             "INSERT INTO inbound (sha256, received_at, kind, token,"
+             " invitation_id, outcome, note, sender, subject) SELECT 'kees',"
+             " 1772704800, 'reply', token, id, 'review', 'sender is not the"
+             " invitee', 'Kees@org.example', 'Re: ICT [#' || token || ']'"
+             " FROM invitation WHERE id = %lld",
+             (long long)fien_inv);
+    sql(text);
+}
+
+Test(gdpr, export_shows_others_mail_about_her_invitation_without_sender)
+{
+    colleague_replies_with_her_token();
+    cJSON *doc = export_of(TARGET);
+    char *flat = cJSON_PrintUnformatted(doc);
+    cr_assert_null(strstr(flat, "kees"), "%s", flat);
+    cr_assert_null(strstr(flat, "Kees"), "%s", flat);
+    /* Her own two records as before. */
+    const cJSON *mail = cJSON_GetObjectItem(doc, "inbound_mail");
+    cr_assert_eq(cJSON_GetArraySize(mail), 2);
+    /* Kees's reply: only time, kind and outcome. */
+    const cJSON *about =
+        cJSON_GetObjectItem(doc, "mail_about_their_invitations");
+    cr_assert_eq(cJSON_GetArraySize(about), 1);
+    const cJSON *k = cJSON_GetArrayItem(about, 0);
+    cr_assert_eq(cJSON_GetArraySize(k), 3);
+    cr_assert_str_eq(str_at(k, "received_at"), "2026-03-05T10:00:00Z");
+    cr_assert_str_eq(str_at(k, "kind"), "reply");
+    cr_assert_str_eq(str_at(k, "outcome"), "review");
+    free(flat);
+    cJSON_Delete(doc);
+    /* Kees's own export has it in full. */
+    doc = export_of("kees@org.example");
+    mail = cJSON_GetObjectItem(doc, "inbound_mail");
+    cr_assert_eq(cJSON_GetArraySize(mail), 1);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(mail, 0), "sender"),
+                     "Kees@org.example");
+    cJSON_Delete(doc);
+}
+
+Test(gdpr, erase_keeps_others_review_item_but_unlinks_it)
+{
+    struct store_erase_counts c;
+    colleague_replies_with_her_token();
+    cr_assert_eq(store_privacy_erase(st, TARGET, "Europe/Amsterdam", &c),
+                 EQ_OK, "%s", store_errmsg(st));
+    cr_assert_eq(c.review, 1);        /* her own mail without a token */
+    cr_assert_eq(c.inbound, 1);       /* her reply from the alias */
+    cr_assert_eq(c.unlinked_mail, 1); /* Kees's reply */
+    /* Still in Review for HR, with his address, but tied to nothing. */
+    cr_assert_eq(count("SELECT COUNT(*) FROM inbound WHERE sha256 = 'kees'"
+                       " AND outcome = 'review' AND sender ="
+                       " 'Kees@org.example' AND invitation_id IS NULL AND"
+                       " token IS NULL"),
+                 1);
+    cr_assert_eq(count("SELECT COUNT(*) FROM inbound WHERE outcome ="
+                       " 'review'"),
+                 1);
 }

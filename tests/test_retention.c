@@ -27,6 +27,7 @@ static int64_t emp[N_PEOPLE];
 static int64_t camp_anon, camp_named;
 static int64_t per_anon, per_named, per_anon_open;
 static char anon_tokens[N_PEOPLE][TOKEN_LEN + 1];
+static int64_t anon_inbound[N_PEOPLE]; /* N of <ack.TOKEN.N@…> */
 
 static eq_time
 utc(const char *iso)
@@ -51,6 +52,41 @@ rows_of(const char *sql)
     while (sqlite3_step(s) == SQLITE_ROW)
         n++;
     sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Rows in any table with any column whose text contains needle: a scan
+ * of the whole file's tables, so no column is forgotten. */
+static long
+rows_containing(const char *needle)
+{
+    sqlite3 *db;
+    sqlite3_stmt *t, *c;
+    long n = 0;
+    cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT m.name, p.name FROM sqlite_master"
+                                    " m, pragma_table_info(m.name) p"
+                                    " WHERE m.type = 'table'",
+                                    -1, &t, NULL),
+                 SQLITE_OK);
+    while (sqlite3_step(t) == SQLITE_ROW) {
+        char q[256];
+        snprintf(q, sizeof q,
+                 "SELECT COUNT(*) FROM \"%s\" WHERE instr(lower(CAST(\"%s\""
+                 " AS TEXT)), lower(?1)) > 0",
+                 (const char *)sqlite3_column_text(t, 0),
+                 (const char *)sqlite3_column_text(t, 1));
+        cr_assert_eq(sqlite3_prepare_v2(db, q, -1, &c, NULL), SQLITE_OK, "%s",
+                     q);
+        sqlite3_bind_text(c, 1, needle, -1, SQLITE_STATIC);
+        if (sqlite3_step(c) == SQLITE_ROW)
+            n += sqlite3_column_int64(c, 0);
+        sqlite3_finalize(c);
+    }
+    sqlite3_finalize(t);
     sqlite3_close(db);
     return n;
 }
@@ -169,6 +205,7 @@ setup(void)
         snprintf(email, sizeof email, "p%d@org.example", i);
         int64_t in = add_inbound(from ? from : email, anon_tokens[i], a, got,
                                  "reply", "recorded", i);
+        anon_inbound[i] = in;
         cr_assert_eq(store_answer_add(st, a, "nps", 6 + i % 5, 0, got, in),
                      EQ_OK);
         cr_assert_eq(store_comment_add(st, a, "prima geholpen", got, in),
@@ -339,6 +376,115 @@ Test(retention, old_tokens_lead_nowhere_and_review_items_are_closed)
                  6);
 }
 
+/* The confirmation of person 2's answer went out as <ack.TOKEN.N@domain>,
+ * N = the id of the inbound record of their reply. A mail server log shows
+ * who received it; after anonymisation neither TOKEN nor N may lead to an
+ * answer or a comment. */
+Test(retention, ack_message_id_no_longer_leads_to_the_answer)
+{
+    struct retention_summary sum;
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT 1 FROM answer WHERE inbound_id = %lld UNION ALL"
+             " SELECT 1 FROM comment WHERE inbound_id = %lld",
+             (long long)anon_inbound[2], (long long)anon_inbound[2]);
+    cr_assert_eq(rows_of(q), 2); /* the answer and the comment */
+    cr_assert_gt(rows_containing(anon_tokens[2]), 0);
+    anonymise_march(&sum);
+    cr_assert_eq(rows_of(q), 0);
+    cr_assert_eq(rows_of("SELECT 1 FROM answer a JOIN invitation i ON i.id ="
+                         " a.invitation_id WHERE i.period_id = 1 AND"
+                         " a.inbound_id IS NOT NULL UNION ALL SELECT 1 FROM"
+                         " comment m JOIN invitation i ON i.id ="
+                         " m.invitation_id WHERE i.period_id = 1 AND"
+                         " m.inbound_id IS NOT NULL"),
+                 0);
+    /* The old token is nowhere in the file: not in token, invitation,
+     * inbound (token, subject), nor any other column. */
+    for (int i = 0; i < N_PEOPLE; i++)
+        cr_assert_eq(rows_containing(anon_tokens[i]), 0, "token of p%d", i);
+    /* The named campaign was not touched (its answers never had a reply
+     * record in this set-up, but its invitations keep their tokens). */
+    cr_assert_eq(rows_of("SELECT 1 FROM invitation i JOIN token t ON"
+                         " t.token = i.token WHERE i.period_id = 2 AND"
+                         " i.employee_id IS NOT NULL"),
+                 6);
+}
+
+/* One text per query: the concatenated rows. */
+static char *
+text_of(const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    char *out = NULL;
+    cr_assert_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK, "%s: %s",
+                 sql, sqlite3_errmsg(db));
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        out = strdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    cr_assert_not_null(out, "%s", sql);
+    return out;
+}
+
+/* Person i (sent i-th, replied i-th) gave score 6 + i % 5 from hr (i < 3)
+ * or fin: the order of row ids told who it was. */
+#define BY_INV                                                                 \
+    "SELECT group_concat(v, ',') FROM (SELECT a.score || d.code AS v FROM"     \
+    " answer a JOIN invitation i ON i.id = a.invitation_id JOIN department d"  \
+    " ON d.id = i.rater_department_id WHERE i.period_id = 1 ORDER BY i.id)"
+#define BY_ANSWER                                                              \
+    "SELECT group_concat(v, ',') FROM (SELECT a.score || d.code AS v FROM"     \
+    " answer a JOIN invitation i ON i.id = a.invitation_id JOIN department d"  \
+    " ON d.id = i.rater_department_id WHERE i.period_id = 1 ORDER BY a.id)"
+#define BY_COMMENT                                                             \
+    "SELECT group_concat(v, ',') FROM (SELECT a.score || d.code AS v FROM"     \
+    " comment c JOIN answer a ON a.invitation_id = c.invitation_id JOIN"       \
+    " invitation i ON i.id = c.invitation_id JOIN department d ON d.id ="      \
+    " i.rater_department_id WHERE i.period_id = 1 ORDER BY c.id)"
+#define IDS                                                                    \
+    "SELECT group_concat(id, ',') FROM (SELECT id FROM invitation WHERE"       \
+    " period_id = 1 ORDER BY id)"
+
+Test(retention, row_ids_no_longer_follow_the_sending_order)
+{
+    struct retention_summary sum;
+    static const char order[] = "6hr,7hr,8hr,9fin,10fin,6fin";
+    char *ids = text_of(IDS), *v;
+    v = text_of(BY_INV);
+    cr_assert_str_eq(v, order);
+    free(v);
+    v = text_of(BY_ANSWER);
+    cr_assert_str_eq(v, order);
+    free(v);
+    v = text_of(BY_COMMENT);
+    cr_assert_str_eq(v, order);
+    free(v);
+    anonymise_march(&sum);
+    /* The same ids, each answer still with its own department and its
+     * comment, and every reference intact. */
+    v = text_of(IDS);
+    cr_assert_str_eq(v, ids);
+    free(v);
+    cr_assert_eq(rows_of("PRAGMA foreign_key_check"), 0);
+    cr_assert_eq(rows_of("SELECT 1 FROM comment c JOIN answer a ON"
+                         " a.invitation_id = c.invitation_id JOIN invitation"
+                         " i ON i.id = a.invitation_id WHERE i.period_id = 1"),
+                 6);
+    /* The three orders survive a shuffle together with chance
+     * (1/720)^3. */
+    char *a = text_of(BY_INV), *b = text_of(BY_ANSWER), *c = text_of(BY_COMMENT);
+    cr_assert(strcmp(a, order) || strcmp(b, order) || strcmp(c, order),
+              "%s | %s | %s", a, b, c);
+    free(a);
+    free(b);
+    free(c);
+    free(ids);
+}
+
 Test(retention, scores_per_department_are_unchanged)
 {
     struct store_score_row *before, *after;
@@ -413,6 +559,12 @@ period_with_comments(const char *label, int y, int m, int d0, int d1, int k)
                                      eqtime_day_from_ymd(y, m, d0),
                                      eqtime_day_from_ymd(y, m, d1), &pid),
                  EQ_OK);
+    /* The digest of each went out the week after its end. */
+    cr_assert_eq(store_period_set_digest(
+                     st, pid,
+                     eqtime_from_local(eqtime_day_from_ymd(y, m, d1) + 7, 480,
+                                       TZ)),
+                 EQ_OK);
     inv = add_inv(camp_named, pid, emp[0], dept_it,
                   eqtime_from_local(eqtime_day_from_ymd(y, m, d0), 600, TZ),
                   INV_ANSWERED, NULL);
@@ -480,6 +632,12 @@ Test(retention, mailbox_without_purge_still_purges_the_database)
     memset(&cfg, 0, sizeof cfg);
     cfg.general.retention_days = 30;
     cfg.general.timezone = TZ;
+    cr_assert_eq(store_period_set_digest(st, per_anon,
+                                         utc("2026-04-13T06:00:00Z")),
+                 EQ_OK);
+    cr_assert_eq(store_period_set_digest(st, per_named,
+                                         utc("2026-04-13T06:00:00Z")),
+                 EQ_OK);
     memset(&sum, 0, sizeof sum);
     /* March 2026 ends 2026-03-31; 30 days later is 2026-04-30. */
     cr_assert_eq(retention_purge(st, &cfg, &src, utc("2026-04-30T12:00:00Z"),
@@ -492,6 +650,40 @@ Test(retention, mailbox_without_purge_still_purges_the_database)
     cr_assert_eq(sum.periods_purged, 2); /* anon and named March */
     cr_assert_eq(sum.comments_purged, 6);
     cr_assert_eq(sum.raw_purged, 0);
+}
+
+/* retention_days (5) shorter than close_after (10): March's last day is
+ * old on 2026-04-07, but its invitations still count until the digest
+ * (2026-04-13 06:00 UTC); only then may its comments go. */
+Test(retention, running_period_is_not_purged_before_its_digest)
+{
+    struct eq_config cfg;
+    struct retention_summary sum;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.general.retention_days = 5;
+    cfg.general.timezone = TZ;
+    memset(&sum, 0, sizeof sum);
+    cr_assert_eq(retention_purge(st, &cfg, NULL, utc("2026-04-07T12:00:00Z"),
+                                 &sum, NULL),
+                 EQ_OK);
+    cr_assert_eq(sum.periods_purged, 0);
+    cr_assert_eq(sum.comments_purged, 0);
+    cr_assert_eq(rows_of("SELECT 1 FROM comment"), 6);
+    /* Digest of the anonymous March period out; the named one's not yet. */
+    cr_assert_eq(store_period_set_digest(st, per_anon,
+                                         utc("2026-04-13T06:00:00Z")),
+                 EQ_OK);
+    cr_assert_eq(retention_purge(st, &cfg, NULL, utc("2026-04-13T06:30:00Z"),
+                                 &sum, NULL),
+                 EQ_OK);
+    cr_assert_eq(sum.periods_purged, 1);
+    cr_assert_eq(sum.comments_purged, 6);
+    cr_assert_eq(rows_of("SELECT 1 FROM period WHERE purged_at IS NOT NULL"
+                         " AND id = 1"),
+                 1);
+    cr_assert_eq(rows_of("SELECT 1 FROM period WHERE purged_at IS NULL AND"
+                         " id IN (2, 3)"),
+                 2);
 }
 
 Test(retention, run_does_both)

@@ -134,6 +134,12 @@ e --now 2026-04-13T09:10 run >"$tmp/anon.out" 2>&1 || fail "anon run: $(cat "$tm
     fail "inbound records still name senders"
 [ "$(q "select count(*) from answer a join invitation i on i.id = a.invitation_id join invitation o on o.sent_at = i.sent_at and o.employee_id is not null")" -eq 0 ] ||
     fail "send times still link answers"
+# The confirmation's Message-ID <ack.TOKEN.N@…> names inbound row N.
+[ "$(q "select count(*) from answer where inbound_id is not null")" -eq 0 ] ||
+    fail "answers still point at their reply record"
+[ "$(q "select count(*) from comment where inbound_id is not null")" -eq 0 ] ||
+    fail "comments still point at their reply record"
+[ "$(q "pragma foreign_key_check")" = "" ] || fail "foreign keys broken after shuffling ids"
 [ "$(dovecot_count Processed)" -eq 0 ] || fail "raw replies in Processed"
 "$py" - <<PY || fail "export after anonymising"
 import json, subprocess
