@@ -119,7 +119,8 @@ tick(struct daemon *d, const struct daemon_hooks *h, unsigned steps,
                           .tx = tx,
                           .src = src,
                           .now = h->now(h->arg),
-                          .seed = seed};
+                          .seed = seed,
+                          .stop = &d->stop};
     struct run_summary sum, zero;
     struct eq_buf dg = {0}, line = {0}, idle_line = {0};
     const char *what = steps == RUN_ALL ? "tick" : "ingest";

@@ -888,6 +888,8 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
     for (;;) {
         enum source_folder folder;
         struct ack k;
+        if (ctx->stop != NULL && *ctx->stop != 0)
+            break; /* as if the mailbox were read to the end */
         memset(&msg, 0, sizeof msg);
         err = source_next(src, &msg);
         if (err == EQ_ERR_NOTFOUND) {

@@ -10,6 +10,8 @@
 #ifndef INGEST_H
 #define INGEST_H
 
+#include <signal.h>
+
 #include "campaign.h"
 #include "config.h"
 #include "eq.h"
@@ -38,6 +40,9 @@ struct ingest_ctx {
      * opt-out's is ack.TOKEN.0@DOMAIN, sent once, when the person was not
      * opted out yet, threaded under their invitation (none without one). */
     struct transport *tx;
+    /* Optional: non-zero asks ingest to stop after the message at hand
+     * (recorded and filed as usual; the rest is read next time). */
+    const volatile sig_atomic_t *stop;
 };
 
 /* Reads every pending message of src. */

@@ -580,6 +580,12 @@ batch_finish(const struct run_ctx *ctx, struct batch *b, enum eq_err *stop,
  * is composed and committed as `sending`: a crash leaves that one to the
  * next run and never sends it twice; only the batch on the wire (at most
  * par) can go twice. Returns with nothing in flight. */
+static int
+halted(const struct run_ctx *ctx)
+{
+    return ctx->stop != NULL && *ctx->stop != 0;
+}
+
 static enum eq_err
 send_all(const struct run_ctx *ctx, struct outgoing *out, size_t n,
          size_t par, struct batch b[2], enum eq_err *stop,
@@ -589,8 +595,11 @@ send_all(const struct run_ctx *ctx, struct outgoing *out, size_t n,
     int cur = 0, flying = -1;
     enum eq_err err = EQ_OK;
 
-    while (err == EQ_OK && *stop == EQ_OK && (i < n || flying >= 0)) {
-        if (i < n)
+    /* Once halted, nothing new is prepared: the batch on the wire is
+     * collected and the loop ends with nothing left `sending`. */
+    while (err == EQ_OK && *stop == EQ_OK &&
+           ((i < n && !halted(ctx)) || flying >= 0)) {
+        if (i < n && !halted(ctx))
             err = batch_prepare(ctx, out, n, &i, par, &b[cur], sum, diag);
         if (flying >= 0) {
             enum eq_err e2 = batch_finish(ctx, &b[flying], stop, sum, diag);
@@ -599,7 +608,7 @@ send_all(const struct run_ctx *ctx, struct outgoing *out, size_t n,
             flying = -1;
         }
         if (err != EQ_OK || *stop != EQ_OK || b[cur].k == 0)
-            continue;
+            continue; /* b[cur] is empty when halted: nothing prepared */
         transport_submit(ctx->tx, b[cur].msgs, b[cur].k, b[cur].res);
         flying = cur;
         cur ^= 1;
@@ -675,7 +684,8 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
             err = EQ_ERR_NOMEM;
     }
     for (int j = 0; j < 3 && err == EQ_OK && stop == EQ_OK; j++) {
-        for (size_t at = 0; at < n_ids[j] && err == EQ_OK && stop == EQ_OK;) {
+        for (size_t at = 0; at < n_ids[j] && err == EQ_OK && stop == EQ_OK &&
+                            !halted(ctx);) {
             struct outgoing *out = NULL;
             size_t n = 0, take = n_ids[j] - at;
             if (take > SEND_PAGE)
@@ -829,8 +839,10 @@ run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
         err = EQ_OK;
         for (size_t i = 0; i < ctx->n_campaigns && err == EQ_OK; i++)
             err = campaign_id(ctx, ctx->campaigns[i], &ids[i]);
-        struct ingest_ctx ic = {ctx->st, ctx->cfg, ctx->campaigns, ids,
-                                ctx->n_campaigns, ctx->now, ctx->tx};
+        struct ingest_ctx ic = {ctx->st,          ctx->cfg, ctx->campaigns,
+                                ids,              ctx->n_campaigns,
+                                ctx->now,         ctx->tx,
+                                ctx->stop};
         STEP(err != EQ_OK ? err : ingest_run(&ic, ctx->src, &sum->in, diag));
     }
     if (steps & RUN_EXPIRE)

@@ -7,6 +7,8 @@
 #ifndef RUN_H
 #define RUN_H
 
+#include <signal.h>
+
 #include "campaign.h"
 #include "config.h"
 #include "eq.h"
@@ -34,6 +36,10 @@ struct run_ctx {
     struct source *src;   /* needed for RUN_INGEST */
     eq_time now;
     uint64_t seed; /* store_seed(): the same choices in `plan` and `run` */
+    /* Optional (the daemon's SIGTERM): when *stop becomes non-zero, send
+     * and ingest finish the mail in flight and return early; the rest waits
+     * for the next run. */
+    const volatile sig_atomic_t *stop;
     /* Optional: called after each batch of mail, for a progress bar. */
     void (*progress)(void *arg, size_t done, size_t total);
     void *progress_arg;

@@ -179,7 +179,7 @@ Test(run, invitation_reply_answer_digest)
     int64_t cid;
     cr_assert_eq(store_campaign_ensure(st, "it", &cid), EQ_OK);
     struct ingest_ctx ic = {st, cfg, camps, &cid, n_camps,
-                            at("2026-03-03T15:00"), NULL};
+                            at("2026-03-03T15:00"), NULL, NULL};
     struct ingest_summary is;
     memset(&is, 0, sizeof is);
     for (size_t i = 0; i < transport_capture_count(tx); i++) {
@@ -273,7 +273,7 @@ static struct ingest_ctx
 ictx(int64_t *cid, eq_time now)
 {
     cr_assert_eq(store_campaign_ensure(st, "it", cid), EQ_OK);
-    return (struct ingest_ctx){st, cfg, camps, cid, n_camps, now, NULL};
+    return (struct ingest_ctx){st, cfg, camps, cid, n_camps, now, NULL, NULL};
 }
 
 static size_t
@@ -349,6 +349,30 @@ Test(run, invitation_left_sending_by_a_crash_goes_out_again)
     cr_assert_eq(d.sum.sent, n, "sent %zu of %zu", d.sum.sent, n);
     cr_assert_eq(count_state(INV_SENDING, 0), 0);
     store_invitations_free(inv, n);
+    day_end(&d);
+}
+
+/* The daemon's SIGTERM: a halted send prepares nothing more, so nothing is
+ * left `sending`; the next tick sends what is due. */
+Test(run, halted_send_leaves_everything_planned_for_the_next_tick)
+{
+    struct day d;
+    volatile sig_atomic_t stop = 1;
+    size_t planned;
+
+    day_start(&d, RUN_SCHEDULE);
+    planned = count_state(INV_PLANNED, 0);
+    cr_assert_geq(planned, 1);
+    d.ctx.stop = &stop;
+    cr_assert_eq(run_tick(&d.ctx, RUN_SEND, &d.sum, &d.diag), EQ_OK);
+    cr_assert_eq(d.sum.sent, 0);
+    cr_assert_eq(transport_capture_count(d.tx), 0);
+    cr_assert_eq(count_state(INV_SENDING, 0), 0);
+    cr_assert_eq(count_state(INV_PLANNED, 0), planned);
+    stop = 0;
+    cr_assert_eq(run_tick(&d.ctx, RUN_SEND, &d.sum, &d.diag), EQ_OK);
+    cr_assert_eq(d.sum.sent, planned);
+    cr_assert_eq(count_state(INV_PLANNED, 0), 0);
     day_end(&d);
 }
 
