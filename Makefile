@@ -30,7 +30,7 @@ TEST_BIN = $(BUILD)/tests/test_$(T)
 endif
 
 .PHONY: all deps-check check check-unit check-asan check-e2e conformance bench \
-        demo install clean format lint help
+        demo install clean format lint help asan fuzz fuzz-build fuzz-smoke
 
 all: deps-check $(BUILD)/enquete
 
@@ -73,6 +73,52 @@ check-asan:
 check-e2e: all
 	@scripts/run-e2e
 
+# build/asan/enquete (ASan+UBSan) for running by hand and in tests; the same
+# build directory check-asan uses.
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="-O1 -g $(SAN)" \
+	  LDFLAGS="$(SAN)" build/asan/enquete
+
+# libFuzzer targets (fuzz/fuzz_*.c): the library compiled again with clang and
+# fuzzer instrumentation into build/fuzz/. `make fuzz FUZZ_SECONDS=N` runs each
+# target N seconds on its own corpus (build/fuzz/corpus/NAME), seeded from
+# tests/fixtures and ../shared/corpora when present. Crashes land in
+# build/fuzz/crashes/NAME/. fuzz/README.md says what each target feeds.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -O1 -g $(FUZZ_SAN) \
+               -DENQUETE_DATADIR='"$(PREFIX)/share/enquete"'
+FUZZ_OBJ     = $(LIB_SRC:src/%.c=build/fuzz/obj/%.o)
+FUZZ_TARGETS = $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN     = $(FUZZ_TARGETS:%=build/fuzz/%)
+CORPORA      = $(wildcard ../shared/corpora)
+
+build/fuzz/obj/%.o: src/%.c $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(DEP_CFLAGS) -c -o $@ $<
+
+build/fuzz/libenquete.a: $(FUZZ_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+
+build/fuzz/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) build/fuzz/libenquete.a
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Wall -Wextra -Wno-unused-command-line-argument \
+	  -fsanitize=fuzzer $(DEP_CFLAGS) -Isrc \
+	  -DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< build/fuzz/libenquete.a $(DEP_LIBS)
+
+fuzz-build: deps-check $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The CI smoke: every target 10 seconds.
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
 conformance: all
 	@scripts/conformance
 
@@ -89,6 +135,10 @@ install: all
 	cp -R templates campaigns $(DESTDIR)$(PREFIX)/share/enquete/
 	install -m 0644 config.ini.example $(DESTDIR)$(PREFIX)/share/enquete/
 	test ! -f docs/enquete.1 || install -m 0644 docs/enquete.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/enquete
+	install -m 0644 docs/guide.md docs/admin.md docs/architecture.md docs/privacy.md \
+	  docs/security.md $(DESTDIR)$(PREFIX)/share/doc/enquete/
+	cp -R docs/systemd $(DESTDIR)$(PREFIX)/share/doc/enquete/
 
 clean:
 	rm -rf build demo
@@ -106,6 +156,8 @@ help:
 	@echo "make            build build/enquete"
 	@echo "make check      unit+integration tests, then again under ASan+UBSan (T=module for one)"
 	@echo "make check-e2e  tests against real local servers"
+	@echo "make asan       build/asan/enquete with ASan+UBSan"
+	@echo "make fuzz       every libFuzzer target FUZZ_SECONDS (60) · make fuzz-smoke: 10 s each"
 	@echo "make demo       simulated half year on maildir, in demo/"
 	@echo "make bench      benchmarks"
 	@echo "make conformance  scores against ../shared/corpora (skips if absent)"

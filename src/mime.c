@@ -1006,9 +1006,17 @@ part_bytes(const struct mailmime *p, size_t *len)
         enc == MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
         size_t idx = 0, rl = 0;
         char *res = NULL;
-        if (mailmime_part_parse(src, n, &idx, enc, &res, &rl) ==
-                MAILIMF_NO_ERROR &&
-            res) {
+        /* libetpan's decoder looks up to two bytes past a '=' at the very
+         * end of a part, beyond the part's length: decode from a copy with
+         * NUL bytes behind it rather than from the message buffer. */
+        char *padded = malloc(n + 4);
+        if (padded == NULL)
+            return NULL;
+        memcpy(padded, src, n);
+        memset(padded + n, 0, 4);
+        int rc = mailmime_part_parse(padded, n, &idx, enc, &res, &rl);
+        free(padded);
+        if (rc == MAILIMF_NO_ERROR && res) {
             char *c = dupn(res, rl);
             mmap_string_unref(res);
             *len = rl;

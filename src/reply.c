@@ -966,7 +966,8 @@ phone_end(const char *p)
             last = ++q;
         } else if (strchr(" -./()", *q) != NULL &&
                    (isdigit((unsigned char)q[1]) ||
-                    (strchr(" (", q[1]) != NULL && q[1] != *q &&
+                    (q[1] != '\0' && strchr(" (", q[1]) != NULL &&
+                     q[1] != *q &&
                      isdigit((unsigned char)q[2])))) {
             group = 0;
             q++;
