@@ -454,8 +454,11 @@ cli_lock_runs(struct app *a)
     snprintf(path, sizeof path, "%s.lock", a->cfg->general.database);
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        fprintf(stderr, "enquete: %s: %s\n", path, strerror(errno));
-        return 74;
+        int e = errno;
+        fprintf(stderr, "enquete: %s: %s\n", path, strerror(e));
+        /* Nothing can be written until the operator fixes it; the next
+         * run picks up where this one could not start. */
+        return e == EROFS || e == ENOSPC ? 75 : 74;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         fprintf(stderr, "enquete: another enquete is working on %s; "

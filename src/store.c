@@ -509,6 +509,20 @@ fail(struct store *st, int rc)
     }
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
         return EQ_ERR_TEMP;
+    /* A full disk or a read-only file system is the operator's to fix and
+     * nothing is lost meanwhile (every write is a transaction): a temporary
+     * failure, said plainly, so cron's next run carries on afterwards. */
+    int sys = st->db ? sqlite3_system_errno(st->db) : 0;
+    if ((rc & 0xff) == SQLITE_FULL ||
+        ((rc & 0xff) == SQLITE_IOERR && sys == ENOSPC)) {
+        set_msg(st, "the disk is full");
+        return EQ_ERR_TEMP;
+    }
+    if ((rc & 0xff) == SQLITE_READONLY ||
+        ((rc & 0xff) == SQLITE_IOERR && sys == EROFS)) {
+        set_msg(st, "the database is read-only");
+        return EQ_ERR_TEMP;
+    }
     return EQ_ERR_DB;
 }
 
@@ -911,8 +925,11 @@ prepare_file(const char *path, struct eq_buf *diag)
     }
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        eq_diag(diag, "cannot open database %s: %s", path, strerror(errno));
-        return errno == EACCES || errno == EPERM ? EQ_ERR_PERM : EQ_ERR_IO;
+        int e = errno;
+        eq_diag(diag, "cannot open database %s: %s", path, strerror(e));
+        if (e == EROFS || e == ENOSPC) /* the operator's to fix; retry */
+            return EQ_ERR_TEMP;
+        return e == EACCES || e == EPERM ? EQ_ERR_PERM : EQ_ERR_IO;
     }
     err = EQ_OK;
     if (fstat(fd, &sb) != 0) {
@@ -933,14 +950,14 @@ exec(struct store *st, const char *sql, struct eq_buf *diag)
     char *msg = NULL;
     int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
 
+    enum eq_err err;
+
     if (rc == SQLITE_OK)
         return EQ_OK;
-    set_msg(st, msg ? msg : sqlite3_errstr(rc));
+    sqlite3_free(msg); /* sqlite3_errmsg says the same, and fail() keeps it */
+    err = fail(st, rc);
     eq_diag(diag, "database: %s", buf_str(&st->msg));
-    sqlite3_free(msg);
-    return rc == SQLITE_NOMEM           ? EQ_ERR_NOMEM
-           : (rc & 0xff) == SQLITE_BUSY ? EQ_ERR_TEMP
-                                        : EQ_ERR_DB;
+    return err;
 }
 
 static enum eq_err
