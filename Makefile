@@ -70,7 +70,7 @@ check-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="-O1 -g $(SAN)" \
 	  LDFLAGS="$(SAN)" check-unit
 
-check-e2e: all
+check-e2e: all $(BUILD)/tests/test_source
 	@scripts/run-e2e
 
 # build/asan/enquete (ASan+UBSan) for running by hand and in tests; the same
