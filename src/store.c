@@ -690,6 +690,31 @@ col_dup(sqlite3_stmt *s, int i, char **dst)
     return *dst ? 0 : -1;
 }
 
+void
+store_stmt_done(sqlite3_stmt *s)
+{
+    if (s != NULL)
+        done(s);
+}
+
+int
+store_stmt_next(struct store *st, sqlite3_stmt *s, enum eq_err *err)
+{
+    return step_next(st, s, err);
+}
+
+int
+store_col_dup(sqlite3_stmt *s, int i, char **dst)
+{
+    return col_dup(s, i, dst);
+}
+
+int
+store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return bind_text(s, i, v);
+}
+
 static int
 grow(void *arrp, size_t *cap, size_t need, size_t size)
 {

@@ -107,25 +107,11 @@ prep(struct store *st, int slot, sqlite3_stmt **s)
     return store_prep_part(st, STORE_PART_ACTION, slot, sql[slot], s);
 }
 
-static void
-done(sqlite3_stmt *s)
-{
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-}
-
 /* 0 means "none" in the structs and NULL in the table. */
 static int
 bind_opt(sqlite3_stmt *s, int i, int64_t v)
 {
     return v == 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
-}
-
-static int
-bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    return v == NULL ? sqlite3_bind_null(s, i)
-                     : sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
 /* Steps a statement without rows and resets it. */
@@ -137,20 +123,8 @@ exec(struct store *st, sqlite3_stmt *s, int brc)
 
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = store_fail(st, rc);
-    done(s);
+    store_stmt_done(s);
     return err;
-}
-
-/* Copies a text column; NULL stays NULL. -1 out of memory. */
-static int
-col_dup(sqlite3_stmt *s, int i, char **dst)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    *dst = NULL;
-    if (t == NULL)
-        return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : -1;
-    return (*dst = strdup((const char *)t)) ? 0 : -1;
 }
 
 static int
@@ -187,11 +161,11 @@ store_action_add(struct store *st, struct store_action *a)
         return err;
     brc = sqlite3_bind_int64(s, 1, a->department_id) |
           sqlite3_bind_int64(s, 2, a->campaign_id) |
-          sqlite3_bind_int64(s, 3, a->period_id) | bind_text(s, 4, a->text) |
-          bind_text(s, 5, a->metric) |
+          sqlite3_bind_int64(s, 3, a->period_id) | store_bind_text(s, 4, a->text) |
+          store_bind_text(s, 5, a->metric) |
           (a->has_due ? sqlite3_bind_int64(s, 6, a->due_day)
                       : sqlite3_bind_null(s, 6)) |
-          bind_text(s, 7, a->done ? "done" : "open") |
+          store_bind_text(s, 7, a->done ? "done" : "open") |
           sqlite3_bind_int64(s, 8, a->created_at) |
           bind_opt(s, 9, a->done ? a->done_at : 0) |
           bind_opt(s, 10, a->inbound_id) | bind_opt(s, 11, a->author_id);
@@ -205,7 +179,7 @@ store_action_add(struct store *st, struct store_action *a)
         a->number = sqlite3_column_int(s, 0);
     else
         err = store_fail(st, brc ? brc : sqlite3_errcode(store_db(st)));
-    done(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -252,10 +226,10 @@ read_action(sqlite3_stmt *s, struct store_action *a)
     a->done_at = sqlite3_column_int64(s, 10);
     a->inbound_id = sqlite3_column_int64(s, 11);
     a->author_id = sqlite3_column_int64(s, 12);
-    if (col_dup(s, 5, &a->text) || col_dup(s, 6, &a->metric) ||
-        col_dup(s, 13, &a->department_code) ||
-        col_dup(s, 14, &a->department_name) ||
-        col_dup(s, 15, &a->period_label)) {
+    if (store_col_dup(s, 5, &a->text) || store_col_dup(s, 6, &a->metric) ||
+        store_col_dup(s, 13, &a->department_code) ||
+        store_col_dup(s, 14, &a->department_name) ||
+        store_col_dup(s, 15, &a->period_label)) {
         store_action_clear(a);
         return EQ_ERR_NOMEM;
     }
@@ -284,7 +258,7 @@ store_action_get(struct store *st, int64_t department_id, int number,
         err = EQ_ERR_NOTFOUND;
     } else
         err = store_fail(st, rc);
-    done(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -311,7 +285,7 @@ store_actions(struct store *st, const struct store_action_filter *f,
          sqlite3_bind_int64(s, 5, f->done_from) |
          sqlite3_bind_int64(s, 6, f->done_before) |
          sqlite3_bind_int64(s, 7, f->inbound_id) |
-         bind_text(s, 8, f->period_label);
+         store_bind_text(s, 8, f->period_label);
     while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (grow(out, &cap, *n + 1, sizeof **out) != 0 ||
             read_action(s, &(*out)[*n]) != EQ_OK) {
@@ -323,7 +297,7 @@ store_actions(struct store *st, const struct store_action_filter *f,
     }
     if (err == EQ_OK && rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         store_actions_free(*out, *n);
         *out = NULL;
@@ -370,7 +344,7 @@ lookup(struct store *st, sqlite3_stmt *s, int rc, int *found, int64_t *id)
     } else if (rc != SQLITE_DONE) {
         err = store_fail(st, rc);
     }
-    done(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -395,7 +369,7 @@ store_action_filter_names(struct store *st, const char *campaign,
 
     if (campaign) {
         if ((err = prep(st, A_CAMPAIGN_ID, &s)) != EQ_OK ||
-            (err = lookup(st, s, bind_text(s, 1, campaign), &found,
+            (err = lookup(st, s, store_bind_text(s, 1, campaign), &found,
                           &f->campaign_id)) != EQ_OK)
             return err;
         if (!found)
@@ -414,7 +388,7 @@ store_action_filter_names(struct store *st, const char *campaign,
     if (period) {
         if ((err = prep(st, A_PERIOD_LABEL, &s)) != EQ_OK ||
             (err = lookup(st, s,
-                          bind_text(s, 1, period) |
+                          store_bind_text(s, 1, period) |
                               sqlite3_bind_int64(s, 2, f->campaign_id),
                           &found, NULL)) != EQ_OK)
             return err;
@@ -450,7 +424,7 @@ store_action_counts(struct store *st, int64_t campaign_id,
         c->department_id = sqlite3_column_int64(s, 0);
         c->open = sqlite3_column_int64(s, 3);
         c->done = sqlite3_column_int64(s, 4);
-        if (col_dup(s, 1, &c->code) || col_dup(s, 2, &c->name)) {
+        if (store_col_dup(s, 1, &c->code) || store_col_dup(s, 2, &c->name)) {
             err = EQ_ERR_NOMEM;
             break;
         }
@@ -458,7 +432,7 @@ store_action_counts(struct store *st, int64_t campaign_id,
     }
     if (err == EQ_OK && rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         store_action_counts_free(*out, *n);
         *out = NULL;
@@ -501,7 +475,7 @@ ids(struct store *st, int slot, int64_t arg, int64_t **out, size_t *n)
     }
     if (err == EQ_OK && rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         free(*out);
         *out = NULL;
@@ -535,7 +509,7 @@ store_action_digest(struct store *st, const char *token, int64_t *period_id,
     *period_id = *department_id = 0;
     if (err != EQ_OK)
         return err;
-    rc = bind_text(s, 1, token);
+    rc = store_bind_text(s, 1, token);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -547,7 +521,7 @@ store_action_digest(struct store *st, const char *token, int64_t *period_id,
     } else {
         err = store_fail(st, rc);
     }
-    done(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -578,8 +552,8 @@ store_action_raters(struct store *st, int64_t period_id,
         r->department_id = sqlite3_column_int64(s, 4);
         snprintf(r->token, sizeof r->token, "%s",
                  tok ? (const char *)tok : "");
-        if (col_dup(s, 1, &r->email) || col_dup(s, 2, &r->name) ||
-            col_dup(s, 3, &r->language)) {
+        if (store_col_dup(s, 1, &r->email) || store_col_dup(s, 2, &r->name) ||
+            store_col_dup(s, 3, &r->language)) {
             err = EQ_ERR_NOMEM;
             break;
         }
@@ -587,7 +561,7 @@ store_action_raters(struct store *st, int64_t period_id,
     }
     if (err == EQ_OK && rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         store_action_raters_free(*out, *n);
         *out = NULL;
@@ -645,7 +619,7 @@ store_action_notice_sent(struct store *st, int64_t period_id,
         *sent = 1;
     else if (rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    done(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -679,6 +653,6 @@ store_action_period(struct store *st, int64_t period_id,
     } else {
         err = store_fail(st, rc);
     }
-    done(s);
+    store_stmt_done(s);
     return err;
 }

@@ -33,4 +33,15 @@ void store_set_msg(struct store *st, const char *msg);
 enum eq_err store_prep_part(struct store *st, enum store_part part, int slot,
                             const char *sql, sqlite3_stmt **out);
 
+/* Resets s and clears its bindings for the next use (NULL is fine). */
+void store_stmt_done(sqlite3_stmt *s);
+/* Steps over a result set: 1 = a row, 0 = the end, -1 = an error (its
+ * eq_err in *err, sqlite's message kept). */
+int store_stmt_next(struct store *st, sqlite3_stmt *s, enum eq_err *err);
+/* Copies text column i into *dst (NULL stays NULL); -1 out of memory. */
+int store_col_dup(sqlite3_stmt *s, int i, char **dst);
+/* Binds v as text (NULL as NULL), without copying: v must outlive the
+ * step. */
+int store_bind_text(sqlite3_stmt *s, int i, const char *v);
+
 #endif

@@ -67,40 +67,6 @@ prep(struct store *st, int q, sqlite3_stmt **s)
     return store_prep_part(st, STORE_PART_OPS, q, sql[q], s);
 }
 
-static void
-done(sqlite3_stmt *s)
-{
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-}
-
-/* The next row: 1 row, 0 done, -1 error (in *err). */
-static int
-next(struct store *st, sqlite3_stmt *s, enum eq_err *err)
-{
-    int rc = sqlite3_step(s);
-
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    *err = store_fail(st, rc);
-    return -1;
-}
-
-/* Copies a text column; NULL stays NULL. -1 out of memory. */
-static int
-dup_col(sqlite3_stmt *s, int i, char **dst)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    *dst = NULL;
-    if (t == NULL)
-        return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : -1;
-    *dst = strdup((const char *)t);
-    return *dst ? 0 : -1;
-}
-
 enum eq_err
 store_ops_queue(struct store *st, eq_time until, struct store_ops_queue *out)
 {
@@ -112,7 +78,7 @@ store_ops_queue(struct store *st, eq_time until, struct store_ops_queue *out)
         return err;
     if (sqlite3_bind_int64(s, 1, until) != SQLITE_OK)
         err = EQ_ERR_DB;
-    else if (next(st, s, &err) == 1) {
+    else if (store_stmt_next(st, s, &err) == 1) {
         out->planned_due = sqlite3_column_int64(s, 0);
         out->planned_later = sqlite3_column_int64(s, 1);
         out->deferred = sqlite3_column_int64(s, 2);
@@ -120,7 +86,7 @@ store_ops_queue(struct store *st, eq_time until, struct store_ops_queue *out)
         out->sending = sqlite3_column_int64(s, 4);
         out->next_planned = sqlite3_column_int64(s, 5);
     }
-    done(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -136,10 +102,10 @@ store_ops_period_counts(struct store *st, int64_t period_id,
     if (err != EQ_OK)
         return err;
     if (sqlite3_bind_int64(s, 1, period_id) != SQLITE_OK) {
-        done(s);
+        store_stmt_done(s);
         return EQ_ERR_DB;
     }
-    while ((r = next(st, s, &err)) == 1) {
+    while ((r = store_stmt_next(st, s, &err)) == 1) {
         enum inv_state state;
         int64_t n = sqlite3_column_int64(s, 1);
         if (store_inv_state_parse((const char *)sqlite3_column_text(s, 0),
@@ -148,7 +114,7 @@ store_ops_period_counts(struct store *st, int64_t period_id,
         out->total += n;
         out->delivered += sqlite3_column_int64(s, 2);
     }
-    done(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -166,10 +132,10 @@ store_ops_periods(struct store *st, const char *campaign,
     if (err != EQ_OK)
         return err;
     if (sqlite3_bind_text(s, 1, campaign, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-        done(s);
+        store_stmt_done(s);
         return EQ_ERR_DB;
     }
-    while ((r = next(st, s, &err)) == 1) {
+    while ((r = store_stmt_next(st, s, &err)) == 1) {
         if (*n == cap) {
             size_t nc = cap ? cap * 2 : 8;
             struct store_period *g = realloc(*out, nc * sizeof **out);
@@ -192,7 +158,7 @@ store_ops_periods(struct store *st, const char *campaign,
         p->closed_at = sqlite3_column_int64(s, 5);
         p->digest_at = sqlite3_column_int64(s, 6);
     }
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         free(*out);
         *out = NULL;
@@ -215,11 +181,11 @@ store_ops_period_close(struct store *st, int64_t period_id, eq_time now,
     if (sqlite3_bind_int64(s, 1, period_id) != SQLITE_OK ||
         sqlite3_bind_int64(s, 2, now) != SQLITE_OK)
         err = EQ_ERR_DB;
-    else if (next(st, s, &err) == 1) {
+    else if (store_stmt_next(st, s, &err) == 1) {
         *open = sqlite3_column_int64(s, 0);
         *last_close = sqlite3_column_int64(s, 1);
     }
-    done(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -232,15 +198,15 @@ one_run(struct store *st, int q, struct store_ops_run *r)
     memset(r, 0, sizeof *r);
     if (err != EQ_OK)
         return err;
-    if (next(st, s, &err) == 1) {
+    if (store_stmt_next(st, s, &err) == 1) {
         r->id = sqlite3_column_int64(s, 0);
         r->started = sqlite3_column_int64(s, 2);
         r->finished = sqlite3_column_int64(s, 3);
         r->ok = sqlite3_column_int(s, 4);
-        if (dup_col(s, 1, &r->command) != 0 || dup_col(s, 5, &r->summary) != 0)
+        if (store_col_dup(s, 1, &r->command) != 0 || store_col_dup(s, 5, &r->summary) != 0)
             err = EQ_ERR_NOMEM;
     }
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK)
         store_ops_run_clear(r);
     return err;
@@ -261,9 +227,9 @@ store_ops_runs(struct store *st, struct store_ops_run *last,
         goto out;
     if ((err = prep(st, Q_RUN_FAILED_SINCE, &s)) != EQ_OK)
         goto out;
-    if (next(st, s, &err) == 1)
+    if (store_stmt_next(st, s, &err) == 1)
         *failed_since_ok = sqlite3_column_int64(s, 0);
-    done(s);
+    store_stmt_done(s);
 out:
     if (err != EQ_OK) {
         store_ops_run_clear(last);
@@ -295,7 +261,7 @@ store_ops_mailboxes(struct store *st, struct store_ops_mailbox **out,
     *n = 0;
     if (err != EQ_OK)
         return err;
-    while ((r = next(st, s, &err)) == 1) {
+    while ((r = store_stmt_next(st, s, &err)) == 1) {
         if (*n == cap) {
             size_t nc = cap ? cap * 2 : 4;
             struct store_ops_mailbox *g = realloc(*out, nc * sizeof **out);
@@ -311,13 +277,13 @@ store_ops_mailboxes(struct store *st, struct store_ops_mailbox **out,
         m->uidvalidity = (uint32_t)sqlite3_column_int64(s, 1);
         m->last_uid = (uint32_t)sqlite3_column_int64(s, 2);
         m->updated = sqlite3_column_int64(s, 3);
-        if (dup_col(s, 0, &m->name) != 0) {
+        if (store_col_dup(s, 0, &m->name) != 0) {
             err = EQ_ERR_NOMEM;
             break;
         }
         (*n)++;
     }
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         store_ops_mailboxes_free(*out, *n);
         *out = NULL;
@@ -344,11 +310,11 @@ store_ops_review(struct store *st, int64_t *n, eq_time *oldest)
     *oldest = 0;
     if (err != EQ_OK)
         return err;
-    if (next(st, s, &err) == 1) {
+    if (store_stmt_next(st, s, &err) == 1) {
         *n = sqlite3_column_int64(s, 0);
         *oldest = sqlite3_column_int64(s, 1);
     }
-    done(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -367,10 +333,10 @@ store_ops_digests_at(struct store *st, const char *campaign, eq_time at,
         return err;
     if (sqlite3_bind_text(s, 1, campaign, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_int64(s, 2, at) != SQLITE_OK) {
-        done(s);
+        store_stmt_done(s);
         return EQ_ERR_DB;
     }
-    while ((r = next(st, s, &err)) == 1) {
+    while ((r = store_stmt_next(st, s, &err)) == 1) {
         if (*n == cap) {
             size_t nc = cap ? cap * 2 : 4;
             struct store_ops_digest *g = realloc(*out, nc * sizeof **out);
@@ -383,15 +349,15 @@ store_ops_digests_at(struct store *st, const char *campaign, eq_time at,
         }
         struct store_ops_digest *d = &(*out)[*n];
         memset(d, 0, sizeof *d);
-        if (dup_col(s, 0, &d->period) != 0 ||
-            dup_col(s, 1, &d->department) != 0) {
+        if (store_col_dup(s, 0, &d->period) != 0 ||
+            store_col_dup(s, 1, &d->department) != 0) {
             free(d->period);
             err = EQ_ERR_NOMEM;
             break;
         }
         (*n)++;
     }
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         store_ops_digests_free(*out, *n);
         *out = NULL;

@@ -289,15 +289,6 @@ prep(struct store *st, enum slot q, sqlite3_stmt **out)
     return store_prep_part(st, STORE_PART_PRIVACY, (int)q, sql[q], out);
 }
 
-static void
-finish(sqlite3_stmt *s)
-{
-    if (s != NULL) {
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-    }
-}
-
 /* Binds up to three integers (?1..?n) to a prepared statement. */
 static int
 bind_ints(sqlite3_stmt *s, int n, int64_t a, int64_t b, int64_t c)
@@ -332,7 +323,7 @@ exec_ints(struct store *st, enum slot q, int n, int64_t a, int64_t b,
         err = store_fail(st, rc);
     else if (changes != NULL)
         *changes = sqlite3_changes(store_db(st));
-    finish(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -354,7 +345,7 @@ count_of(struct store *st, enum slot q, int64_t a, int64_t *out)
         *out = sqlite3_column_int64(s, 0);
     else if (rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    finish(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -408,7 +399,7 @@ periods(struct store *st, enum slot q, int64_t param,
     if (rc != SQLITE_DONE)
         err = store_fail(st, rc);
 out:
-    finish(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         free(arr);
         return err;
@@ -462,7 +453,7 @@ retoken(struct store *st, enum slot list_q, int64_t a, eq_time at)
     }
     if (rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    finish(s);
+    store_stmt_done(s);
     s = NULL;
     for (size_t i = 0; i < len && err == EQ_OK; i++) {
         char fresh[TOKEN_LEN + 1];
@@ -477,25 +468,25 @@ retoken(struct store *st, enum slot list_q, int64_t a, eq_time at)
              sqlite3_bind_int64(ins, 2, at);
         if (rc == SQLITE_OK && (rc = sqlite3_step(ins)) == SQLITE_DONE)
             rc = SQLITE_OK;
-        finish(ins);
+        store_stmt_done(ins);
         if (rc == SQLITE_OK) {
             rc = sqlite3_bind_int64(upd, 1, ids[i]) |
                  sqlite3_bind_text(upd, 2, fresh, -1, SQLITE_STATIC);
             if (rc == SQLITE_OK && (rc = sqlite3_step(upd)) == SQLITE_DONE)
                 rc = SQLITE_OK;
-            finish(upd);
+            store_stmt_done(upd);
         }
         if (rc == SQLITE_OK) {
             rc = sqlite3_bind_text(del, 1, old[i], -1, SQLITE_STATIC);
             if (rc == SQLITE_OK && (rc = sqlite3_step(del)) == SQLITE_DONE)
                 rc = SQLITE_OK;
-            finish(del);
+            store_stmt_done(del);
         }
         if (rc != SQLITE_OK)
             err = store_fail(st, rc);
     }
 out:
-    finish(s);
+    store_stmt_done(s);
     free(ids);
     free(old);
     return err;
@@ -613,7 +604,7 @@ shuffle(struct store *st, int64_t period_id)
     }
     if (err == EQ_OK && rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    finish(s);
+    store_stmt_done(s);
     /* Answers point at invitations while both move: checked at commit. */
     if (err == EQ_OK &&
         sqlite3_exec(store_db(st), "PRAGMA defer_foreign_keys = ON", NULL,
@@ -804,7 +795,7 @@ rows_to_json(struct store *st, enum slot q, int64_t id,
     if (rc != SQLITE_DONE)
         err = store_fail(st, rc);
 out:
-    finish(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -827,7 +818,7 @@ person_row(struct store *st, const char *email, sqlite3_stmt **out)
         *out = s;
         return EQ_OK;
     }
-    finish(s);
+    store_stmt_done(s);
     if (rc == SQLITE_DONE) {
         store_set_msg(st, "no such person");
         return EQ_ERR_NOTFOUND;
@@ -871,7 +862,7 @@ export_strings(struct store *st, enum slot q, int64_t id, cJSON *arr)
             err = EQ_ERR_NOMEM;
     if (err == EQ_OK && rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    finish(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -926,7 +917,7 @@ export_invitations(struct store *st, int64_t id, cJSON *arr)
     }
     if (err == EQ_OK && rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    finish(s);
+    store_stmt_done(s);
     /* Answers and comments after the listing: one statement at a time. */
     size_t i = 0;
     for (cJSON *o = arr->child; o && err == EQ_OK && i < n; o = o->next, i++) {
@@ -971,7 +962,7 @@ export_anonymised(struct store *st, cJSON *root)
     }
     if (err == EQ_OK && rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    finish(s);
+    store_stmt_done(s);
     return err;
 }
 
@@ -1001,7 +992,7 @@ store_privacy_export(struct store *st, const char *email, char **json)
     if ((err = person_row(st, email, &s)) != EQ_OK)
         goto out;
     err = export_person(s, root, &id);
-    finish(s);
+    store_stmt_done(s);
     if (err != EQ_OK)
         goto out;
     cJSON *person = cJSON_GetObjectItem(root, "person");
@@ -1078,7 +1069,7 @@ erase_coarsen(struct store *st, int64_t id, const char *tz)
     }
     if (err == EQ_OK && rc != SQLITE_DONE)
         err = store_fail(st, rc);
-    finish(s);
+    store_stmt_done(s);
     for (size_t i = 0; i < n && err == EQ_OK; i++) {
         eq_time t = eqtime_from_local(per[i].first, 0, tz);
         if ((err = exec_ints(st, Q_COARSE_ANSWERS, 3, id, per[i].period, t,
@@ -1109,7 +1100,7 @@ store_privacy_erase(struct store *st, const char *email, const char *tz,
     if ((err = person_row(st, email, &s)) != EQ_OK)
         goto fail;
     id = sqlite3_column_int64(s, 0);
-    finish(s);
+    store_stmt_done(s);
     /* Mail records are found through the addresses and invitation links,
      * so they go before aliases and links do; times first, while the
      * records still point at their invitation's period. */

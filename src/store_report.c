@@ -64,13 +64,6 @@ prep(struct store *st, int slot, sqlite3_stmt **s)
     return store_prep_part(st, STORE_PART_REPORT, slot, sql[slot], s);
 }
 
-static void
-done(sqlite3_stmt *s)
-{
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-}
-
 /* Grows *arr (of size elem) so that one more element fits. */
 static enum eq_err
 grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -125,7 +118,7 @@ store_report_trend(struct store *st, int64_t campaign_id, int64_t provider_id,
     if (rc != SQLITE_DONE)
         err = store_fail(st, rc);
 out:
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         free(rows);
         return err;
@@ -162,7 +155,7 @@ store_report_na(struct store *st, int64_t period_id, struct store_pair **out,
     if (rc != SQLITE_DONE)
         err = store_fail(st, rc);
 out:
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         free(rows);
         return err;
@@ -215,7 +208,7 @@ store_report_comments(struct store *st, int64_t period_id, int64_t provider_id,
     if (rc != SQLITE_DONE)
         err = store_fail(st, rc);
 out:
-    done(s);
+    store_stmt_done(s);
     if (err != EQ_OK) {
         store_comment_scores_free(rows, k);
         return err;
@@ -250,7 +243,7 @@ store_report_ops_counts(struct store *st, int64_t period_id,
         else if (strcmp(state, "failed") == 0)
             out->failed = c;
     }
-    done(s);
+    store_stmt_done(s);
     if (rc != SQLITE_DONE)
         return store_fail(st, rc);
     err = prep(st, R_OPS_REVIEW, &s);
@@ -259,7 +252,7 @@ store_report_ops_counts(struct store *st, int64_t period_id,
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         out->review_open = sqlite3_column_int64(s, 0);
-    done(s);
+    store_stmt_done(s);
     return rc == SQLITE_ROW ? EQ_OK : store_fail(st, rc);
 }
 
@@ -283,6 +276,6 @@ store_report_period_close(struct store *st, int64_t period_id, eq_time now,
         *open = sqlite3_column_int64(s, 0);
         *last_close = sqlite3_column_int64(s, 1);
     }
-    done(s);
+    store_stmt_done(s);
     return rc == SQLITE_ROW ? EQ_OK : store_fail(st, rc);
 }
