@@ -24,6 +24,7 @@
 #include <libetpan/mailimap_oauth2.h>
 #include <libetpan/mailimap_socket.h>
 #include <libetpan/mailimap_ssl.h>
+#include <libetpan/mailstream_low.h>
 #include <libetpan/mailstream_ssl.h>
 #include <poll.h>
 #include <signal.h>
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -585,7 +587,8 @@ struct imap_src {
     size_t n_pend;
     size_t batch;
     int has_move, has_uidplus;
-    int broken; /* the connection failed: no more commands */
+    int broken;      /* the connection failed: no more commands */
+    int peer_closed; /* the server hung up (set by the EOF guard) */
     struct sigaction old_pipe;
     struct eq_buf diag; /* detail of the last failure */
 };
@@ -625,6 +628,10 @@ imap_fail(struct imap_src *im, int r, const char *what, struct eq_buf *diag)
 {
     const char *resp = imap_reply(im);
     enum eq_err err = EQ_ERR_TEMP;
+    /* A reply cut off by the hang-up may parse as garbage: the hang-up is
+     * the news. */
+    if (im->peer_closed && r == MAILIMAP_ERROR_PARSE)
+        r = MAILIMAP_ERROR_STREAM;
     switch (r) {
     case MAILIMAP_ERROR_STREAM:
     case MAILIMAP_ERROR_CONNECTION_REFUSED:
@@ -633,6 +640,8 @@ imap_fail(struct imap_src *im, int r, const char *what, struct eq_buf *diag)
         im->broken = 1;
         resp = r == MAILIMAP_ERROR_CONNECTION_REFUSED
                    ? "connection refused or host unreachable"
+               : r == MAILIMAP_ERROR_STREAM && im->peer_closed
+                   ? "IMAP server closed the connection"
                : r == MAILIMAP_ERROR_STREAM ? "connection lost or timed out"
                : r == MAILIMAP_ERROR_PARSE  ? "unparsable server response"
                                             : "out of memory";
@@ -648,6 +657,174 @@ imap_fail(struct imap_src *im, int r, const char *what, struct eq_buf *diag)
     eq_diag(diag, "imap %s:%u: %s failed: %s", im->url.host,
             (unsigned)im->url.port, what, *resp ? resp : "server said no");
     return err;
+}
+
+/* libetpan 1.9.4's plain socket layer returns 0 from read() when the peer
+ * hangs up, and its readers take 0 as "nothing yet": inside a FETCH literal
+ * it calls recv() = 0 forever at full CPU, so [imap] timeout (a select()
+ * per read) never fires and the run lock is held for good. This layer sits
+ * between the mailstream and the real low stream (socket, or gnutls after
+ * imaps:// or STARTTLS) and turns end of stream into -1, which every
+ * libetpan reader reports as MAILIMAP_ERROR_STREAM. */
+struct eof_guard {
+    mailstream_low *inner;
+    int *closed; /* the imap_src's peer_closed: it outlives the stream */
+};
+
+/* After -1 from the inner layer (a timeout, a TLS error, or gnutls seeing
+ * the hang-up itself): a FIN or RST waiting on the socket is the hang-up,
+ * which the operator should hear as such. */
+static int
+guard_peer_gone(mailstream_low *inner)
+{
+    char c;
+    int fd = mailstream_low_get_fd(inner);
+    if (fd < 0)
+        return 0;
+    ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && (errno == ECONNRESET || errno == EPIPE));
+}
+
+static ssize_t
+guard_read(mailstream_low *s, void *buf, size_t count)
+{
+    struct eof_guard *g = s->data;
+    ssize_t r;
+    if (*g->closed)
+        return -1; /* a closed socket would only say 0 again */
+    /* The driver directly: mailstream_low_read would log the data twice
+     * when libetpan's debug log is on. */
+    r = g->inner->driver->mailstream_read(g->inner, buf, count);
+    if ((r == 0 && count > 0) || (r < 0 && guard_peer_gone(g->inner))) {
+        *g->closed = 1;
+        return -1;
+    }
+    return r;
+}
+
+static ssize_t
+guard_write(mailstream_low *s, const void *buf, size_t count)
+{
+    struct eof_guard *g = s->data;
+    ssize_t r = g->inner->driver->mailstream_write(g->inner, buf, count);
+    /* mailstream_flush loops until everything is written: 0 would spin. */
+    return r == 0 && count > 0 ? -1 : r;
+}
+
+static int
+guard_close(mailstream_low *s)
+{
+    struct eof_guard *g = s->data;
+    return mailstream_low_close(g->inner);
+}
+
+static int
+guard_get_fd(mailstream_low *s)
+{
+    struct eof_guard *g = s->data;
+    return mailstream_low_get_fd(g->inner);
+}
+
+/* Also what STARTTLS calls on the plain layer it replaces: the inner free
+ * keeps the descriptor open for the TLS layer. */
+static void
+guard_free(mailstream_low *s)
+{
+    struct eof_guard *g = s->data;
+    mailstream_low_free(g->inner);
+    free(g);
+    free(s);
+}
+
+static void
+guard_cancel(mailstream_low *s)
+{
+    struct eof_guard *g = s->data;
+    mailstream_low_cancel(g->inner);
+}
+
+static struct mailstream_cancel *
+guard_get_cancel(mailstream_low *s)
+{
+    struct eof_guard *g = s->data;
+    return g->inner->driver->mailstream_get_cancel
+               ? g->inner->driver->mailstream_get_cancel(g->inner)
+               : NULL;
+}
+
+static carray *
+guard_certificate_chain(mailstream_low *s)
+{
+    struct eof_guard *g = s->data;
+    return mailstream_low_get_certificate_chain(g->inner);
+}
+
+/* The idle hooks answer -1 ("not implemented, use select()") when the
+ * inner layer has none, as libetpan's own wrappers expect. */
+static int
+guard_setup_idle(mailstream_low *s)
+{
+    struct eof_guard *g = s->data;
+    return g->inner->driver->mailstream_setup_idle
+               ? g->inner->driver->mailstream_setup_idle(g->inner)
+               : -1;
+}
+
+static int
+guard_unsetup_idle(mailstream_low *s)
+{
+    struct eof_guard *g = s->data;
+    return g->inner->driver->mailstream_unsetup_idle
+               ? g->inner->driver->mailstream_unsetup_idle(g->inner)
+               : -1;
+}
+
+static int
+guard_interrupt_idle(mailstream_low *s)
+{
+    struct eof_guard *g = s->data;
+    return g->inner->driver->mailstream_interrupt_idle
+               ? g->inner->driver->mailstream_interrupt_idle(g->inner)
+               : -1;
+}
+
+static mailstream_low_driver guard_driver = {
+    .mailstream_read = guard_read,
+    .mailstream_write = guard_write,
+    .mailstream_close = guard_close,
+    .mailstream_get_fd = guard_get_fd,
+    .mailstream_free = guard_free,
+    .mailstream_cancel = guard_cancel,
+    .mailstream_get_cancel = guard_get_cancel,
+    .mailstream_get_certificate_chain = guard_certificate_chain,
+    .mailstream_setup_idle = guard_setup_idle,
+    .mailstream_unsetup_idle = guard_unsetup_idle,
+    .mailstream_interrupt_idle = guard_interrupt_idle,
+};
+
+/* Puts the guard over the session's current low stream: after connecting
+ * and again after STARTTLS, which swaps in a new TLS layer. */
+static enum eq_err
+imap_guard_eof(struct imap_src *im)
+{
+    mailstream *st = im->imap ? im->imap->imap_stream : NULL;
+    mailstream_low *low = st ? mailstream_get_low(st) : NULL;
+    struct eof_guard *g = NULL;
+    mailstream_low *w = NULL;
+    if (!low)
+        return EQ_ERR_TEMP;
+    if (low->driver == &guard_driver)
+        return EQ_OK;
+    if (!(g = malloc(sizeof *g)) ||
+        !(w = mailstream_low_new(g, &guard_driver))) {
+        free(g);
+        return EQ_ERR_NOMEM;
+    }
+    g->inner = low;
+    g->closed = &im->peer_closed;
+    mailstream_low_set_timeout(w, mailstream_low_get_timeout(low));
+    mailstream_set_low(st, w);
+    return EQ_OK;
 }
 
 static void
@@ -768,6 +945,8 @@ imap_connect(struct imap_src *im, struct eq_buf *diag)
                          im->url.implicit_tls ? "TLS connect" : "connect",
                          diag);
     }
+    if ((err = imap_guard_eof(im)) != EQ_OK)
+        return err;
     if ((err = imap_capability(im, diag)) != EQ_OK)
         return err;
     int verify = srv->tls == EQ_TLS_REQUIRED;
@@ -777,6 +956,8 @@ imap_connect(struct imap_src *im, struct eq_buf *diag)
                                                        im->url.host);
             if (r != MAILIMAP_NO_ERROR)
                 return imap_fail(im, r, "STARTTLS", diag);
+            if ((err = imap_guard_eof(im)) != EQ_OK)
+                return err;
             if ((err = imap_capability(im, diag)) != EQ_OK)
                 return err;
         } else if (srv->tls == EQ_TLS_REQUIRED) {

@@ -1,16 +1,24 @@
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "eq.h"
+#include "log.h"
 #include "source.h"
 
 static char tmpdir[64];
@@ -477,5 +485,297 @@ Test(source, imap_purge_removes_old_mail_from_filing_folders_only)
     cr_assert_eq(source_next(s, &m), EQ_ERR_NOTFOUND);
     source_close(s);
     config_free(cfg);
+    buf_free(&diag);
+}
+
+/* ---- a server that hangs up (issue #10) ------------------------------ */
+
+/* A one-connection IMAP server in a child process: plain, imaps:// or
+ * STARTTLS (gnutls with a throwaway self-signed certificate), one message
+ * of 100 bytes with UID 1. It hangs up where the fault says. */
+enum hangup { HANG_IN_LITERAL, HANG_AFTER_GREETING };
+enum wire { WIRE_PLAIN, WIRE_IMAPS, WIRE_STARTTLS };
+
+struct peer {
+    int fd;
+    gnutls_session_t tls; /* NULL before TLS */
+    gnutls_certificate_credentials_t cred;
+    char in[1024];
+    size_t have;
+};
+
+static void
+peer_tls(struct peer *p)
+{
+    gnutls_x509_privkey_t key;
+    gnutls_x509_crt_t crt;
+    time_t now = time(NULL);
+    unsigned char serial = 1;
+    if (gnutls_x509_privkey_init(&key) < 0 ||
+        gnutls_x509_privkey_generate(
+            key, GNUTLS_PK_ECDSA,
+            GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
+        gnutls_x509_crt_init(&crt) < 0 ||
+        gnutls_x509_crt_set_version(crt, 3) < 0 ||
+        gnutls_x509_crt_set_serial(crt, &serial, 1) < 0 ||
+        gnutls_x509_crt_set_activation_time(crt, now - 3600) < 0 ||
+        gnutls_x509_crt_set_expiration_time(crt, now + 3600) < 0 ||
+        gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+                                      "localhost", 9) < 0 ||
+        gnutls_x509_crt_set_key(crt, key) < 0 ||
+        gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0) < 0 ||
+        gnutls_certificate_allocate_credentials(&p->cred) < 0 ||
+        gnutls_certificate_set_x509_key(p->cred, &crt, 1, key) < 0 ||
+        gnutls_init(&p->tls, GNUTLS_SERVER) < 0 ||
+        gnutls_set_default_priority(p->tls) < 0 ||
+        gnutls_credentials_set(p->tls, GNUTLS_CRD_CERTIFICATE, p->cred) < 0)
+        _exit(2);
+    gnutls_transport_set_int(p->tls, p->fd);
+    int r;
+    do
+        r = gnutls_handshake(p->tls);
+    while (r < 0 && !gnutls_error_is_fatal(r));
+    if (r < 0)
+        _exit(3);
+}
+
+static void
+peer_send(struct peer *p, const char *data, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = p->tls ? gnutls_record_send(p->tls, data, n)
+                           : send(p->fd, data, n, 0);
+        if (w <= 0)
+            _exit(4);
+        data += w;
+        n -= (size_t)w;
+    }
+}
+
+static void
+peer_say(struct peer *p, const char *text)
+{
+    peer_send(p, text, strlen(text));
+}
+
+/* The next command line without CRLF; the client hanging up ends the
+ * child. */
+static void
+peer_line(struct peer *p, char *line, size_t cap)
+{
+    for (;;) {
+        char *nl = memchr(p->in, '\n', p->have);
+        if (nl) {
+            size_t n = (size_t)(nl - p->in);
+            size_t k = n > 0 && p->in[n - 1] == '\r' ? n - 1 : n;
+            if (k >= cap)
+                k = cap - 1;
+            memcpy(line, p->in, k);
+            line[k] = '\0';
+            p->have -= n + 1;
+            memmove(p->in, nl + 1, p->have);
+            return;
+        }
+        if (p->have == sizeof p->in)
+            _exit(5);
+        ssize_t r =
+            p->tls ? gnutls_record_recv(p->tls, p->in + p->have,
+                                        sizeof p->in - p->have)
+                   : recv(p->fd, p->in + p->have, sizeof p->in - p->have, 0);
+        if (r <= 0)
+            _exit(0);
+        p->have += (size_t)r;
+    }
+}
+
+/* No goodbye of any kind, TLS or TCP: the socket just closes. */
+static void
+peer_hang_up(struct peer *p)
+{
+    shutdown(p->fd, SHUT_RDWR);
+    close(p->fd);
+    _exit(0);
+}
+
+static void
+serve_one(int lfd, enum wire wire, enum hangup at)
+{
+    struct peer p = {.fd = accept(lfd, NULL, NULL)};
+    char line[512], out[600];
+    if (p.fd < 0)
+        _exit(1);
+    close(lfd);
+    if (wire == WIRE_IMAPS)
+        peer_tls(&p);
+    peer_say(&p, "* OK fake ready\r\n");
+    for (;;) {
+        peer_line(&p, line, sizeof line);
+        char *sp = strchr(line, ' ');
+        if (!sp)
+            _exit(6);
+        *sp = '\0';
+        const char *tag = line, *cmd = sp + 1;
+        if (strncmp(cmd, "CAPABILITY", 10) == 0) {
+            if (at == HANG_AFTER_GREETING)
+                peer_hang_up(&p);
+            snprintf(out, sizeof out,
+                     "* CAPABILITY IMAP4rev1 UIDPLUS MOVE%s\r\n%s OK done\r\n",
+                     wire == WIRE_STARTTLS && !p.tls ? " STARTTLS" : "", tag);
+        } else if (strncmp(cmd, "STARTTLS", 8) == 0) {
+            snprintf(out, sizeof out, "%s OK begin TLS\r\n", tag);
+            peer_say(&p, out);
+            peer_tls(&p);
+            continue;
+        } else if (strncmp(cmd, "SELECT", 6) == 0) {
+            snprintf(out, sizeof out,
+                     "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n"
+                     "%s OK [READ-WRITE] done\r\n",
+                     tag);
+        } else if (strncmp(cmd, "UID SEARCH", 10) == 0) {
+            snprintf(out, sizeof out, "* SEARCH 1\r\n%s OK done\r\n", tag);
+        } else if (strncmp(cmd, "UID FETCH", 9) == 0) {
+            /* Half of the 100-byte literal, then nothing. */
+            peer_say(&p,
+                     "* 1 FETCH (UID 1 BODY[] {100}\r\n"
+                     "Subject: half\r\n\r\n0123456789012345678901234567890");
+            peer_hang_up(&p);
+        } else if (strncmp(cmd, "LOGOUT", 6) == 0) {
+            snprintf(out, sizeof out, "* BYE\r\n%s OK bye\r\n", tag);
+            peer_say(&p, out);
+            _exit(0);
+        } else { /* LOGIN and the rest */
+            snprintf(out, sizeof out, "%s OK done\r\n", tag);
+        }
+        peer_say(&p, out);
+    }
+}
+
+static pid_t
+fake_imap(enum wire wire, enum hangup at, uint16_t *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t al = sizeof a;
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(lfd, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(lfd, 1), 0);
+    cr_assert_eq(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+    *port = ntohs(a.sin_port);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_IGN);
+        alarm(20); /* never outlive a stuck client */
+        serve_one(lfd, wire, at);
+        _exit(0);
+    }
+    close(lfd);
+    return pid;
+}
+
+static double
+mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* [imap] timeout is far longer than the test may take: only end of stream
+ * can end these reads in time. */
+static void
+hangup_cfg(struct eq_config *cfg, enum wire wire, uint16_t port, char *url,
+           size_t cap)
+{
+    snprintf(url, cap, "%s://127.0.0.1:%u/INBOX",
+             wire == WIRE_IMAPS ? "imaps" : "imap", (unsigned)port);
+    memset(cfg, 0, sizeof *cfg);
+    cfg->dir = tmpdir;
+    cfg->imap.srv.url = url;
+    cfg->imap.srv.tls = wire == WIRE_PLAIN ? EQ_TLS_OFF : EQ_TLS_OPPORTUNISTIC;
+    cfg->imap.srv.user = "enquete";
+    cfg->imap.srv.password_env = "EQ_TEST_IMAP_PW";
+    cfg->imap.srv.timeout = 30;
+    setenv("EQ_TEST_IMAP_PW", "s3cret", 1);
+}
+
+/* The first next() meets the hang-up inside the FETCH literal: it fails
+ * as temporary within seconds and logs why; the source stays failed. */
+static void
+hangup_in_literal(enum wire wire)
+{
+    struct eq_config cfg;
+    char url[64];
+    uint16_t port;
+    struct source *s = NULL;
+    struct eq_buf diag = {0};
+    struct source_msg m = {0};
+    char *logged = NULL;
+    size_t logged_len = 0;
+    FILE *log = open_memstream(&logged, &logged_len);
+    int status = -1;
+    cr_assert_not_null(log);
+    pid_t pid = fake_imap(wire, HANG_IN_LITERAL, &port);
+    hangup_cfg(&cfg, wire, port, url, sizeof url);
+    log_set_stream(log);
+    cr_assert_eq(source_open(&cfg, &s, &diag), EQ_OK, "%s", buf_str(&diag));
+    double t0 = mono_s();
+    cr_assert_eq(source_next(s, &m), EQ_ERR_TEMP);
+    double took = mono_s() - t0;
+    cr_assert_null(m.data);
+    cr_assert_lt(took, 5.0, "next() took %.1f s", took);
+    cr_assert_eq(source_next(s, &m), EQ_ERR_TEMP);
+    source_close(s);
+    log_set_stream(NULL);
+    fclose(log);
+    char want[80];
+    snprintf(want, sizeof want,
+             "imap 127.0.0.1:%u: UID FETCH failed: IMAP server closed the "
+             "connection",
+             (unsigned)port);
+    cr_assert_not_null(strstr(logged, want), "%s", logged);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server %d",
+              status);
+    free(logged);
+    buf_free(&diag);
+}
+
+Test(source, imap_hangup_inside_fetch_literal_fails_at_once, .timeout = 15)
+{
+    hangup_in_literal(WIRE_PLAIN);
+}
+
+Test(source, imaps_hangup_inside_fetch_literal_fails_at_once, .timeout = 15)
+{
+    hangup_in_literal(WIRE_IMAPS);
+}
+
+Test(source, starttls_hangup_inside_fetch_literal_fails_at_once, .timeout = 15)
+{
+    hangup_in_literal(WIRE_STARTTLS);
+}
+
+/* A server that greets and then hangs up: the open is a temporary failure
+ * that says so, not a wait for [imap] timeout. */
+Test(source, imap_hangup_after_greeting_fails_open_at_once, .timeout = 15)
+{
+    struct eq_config cfg;
+    char url[64];
+    uint16_t port;
+    struct source *s = NULL;
+    struct eq_buf diag = {0};
+    int status = -1;
+    pid_t pid = fake_imap(WIRE_PLAIN, HANG_AFTER_GREETING, &port);
+    hangup_cfg(&cfg, WIRE_PLAIN, port, url, sizeof url);
+    double t0 = mono_s();
+    cr_assert_eq(source_open(&cfg, &s, &diag), EQ_ERR_TEMP);
+    cr_assert_lt(mono_s() - t0, 5.0);
+    cr_assert_null(s);
+    cr_assert_not_null(strstr(buf_str(&diag), "CAPABILITY failed: IMAP "
+                                              "server closed the connection"),
+                       "%s", buf_str(&diag));
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
     buf_free(&diag);
 }
