@@ -1053,6 +1053,17 @@ split_subject(const char *text, const char *where, char **subject,
     return EQ_OK;
 }
 
+/* What partials/page_top.html needs: the language, and the subject, which
+ * is "" until the .txt has been rendered (the Subject: line cannot show
+ * itself). */
+static enum eq_err
+page_context(struct tpl_ctx *ctx, const char *lang)
+{
+    enum eq_err err = tpl_set(ctx, "lang", lang);
+
+    return err == EQ_OK ? tpl_set(ctx, "subject", "") : err;
+}
+
 struct invite_state {
     const struct compose_invite *ci;
     int en;
@@ -1209,7 +1220,7 @@ build_context(struct invite_state *st, struct eq_buf *diag)
     if (err == EQ_OK)
         err = tpl_set(st->ctx, "token", st->token);
     if (err == EQ_OK)
-        err = tpl_set(st->ctx, "lang", st->lang);
+        err = page_context(st->ctx, st->lang);
     if (err == EQ_OK)
         err = tpl_setf(st->ctx, "reply_to", "%s+%s@%s", st->local, st->token,
                        st->domain);
@@ -1226,8 +1237,6 @@ build_context(struct invite_state *st, struct eq_buf *diag)
     if (err == EQ_OK)
         err = tpl_setf(st->ctx, "anonymity_min", "%d", c->anonymity_min);
     /* Filled in once the subject is known. */
-    if (err == EQ_OK)
-        err = tpl_set(st->ctx, "subject", "");
     if (err == EQ_OK)
         err = tpl_set(st->ctx, "optout_mailto", "");
     if (err == EQ_OK)
@@ -1408,6 +1417,30 @@ rendered_free(struct rendered *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* Renders DIR/LANG/kind.{txt,html} into r, the subject tagged [#token].
+ * The HTML sees the subject (its <title>), without the tag, which only
+ * matters to the reply matching. */
+static enum eq_err
+render_kind(const char *dir, const char *lang, const char *kind,
+            struct tpl_ctx *ctx, const char *token, struct rendered *r,
+            struct eq_buf *diag)
+{
+    enum eq_err err = buf_printf(&r->where, "%s/%s/%s.txt", dir, lang, kind);
+
+    if (err == EQ_OK)
+        err = template_render_file(dir, lang, kind, "txt", ctx, &r->txt, diag);
+    if (err == EQ_OK)
+        err = split_subject(r->txt, r->where.s, &r->subj, &r->body, diag);
+    if (err == EQ_OK)
+        err = tag_subject(&r->subject, r->subj, token);
+    if (err == EQ_OK)
+        err = tpl_set(ctx, "subject", r->subj);
+    if (err == EQ_OK)
+        err =
+            template_render_file(dir, lang, kind, "html", ctx, &r->html, diag);
+    return err;
+}
+
 /* Ends a compose_* call: frees its state, says out of memory once. */
 static enum eq_err
 mail_done(struct invite_state *st, struct rendered *r, enum eq_err err,
@@ -1567,6 +1600,8 @@ ack_state_init(struct invite_state *st, const struct compose_invite *ci,
     if (err == EQ_OK)
         err = base_context(st);
     if (err == EQ_OK)
+        err = page_context(st->ctx, st->lang);
+    if (err == EQ_OK)
         err = tpl_set(st->ctx, "comment", ca->comment ? ca->comment : "");
     for (size_t i = 0; i < ca->n_scores && err == EQ_OK; i++) {
         const struct campaign_metric *mt =
@@ -1605,15 +1640,8 @@ compose_ack_mail(const struct compose_ack *ca, const char *kind, int64_t n,
         return err;
     ack_invite(ca, &ci);
     if ((err = ack_state_init(&st, &ci, ca, diag)) != EQ_OK ||
-        (err = buf_printf(&r.where, "%s/%s/%s.txt", dir, st.lang, kind)) !=
-            EQ_OK ||
-        (err = template_render_file(dir, st.lang, kind, "txt", st.ctx, &r.txt,
-                                    diag)) != EQ_OK ||
-        (err = split_subject(r.txt, r.where.s, &r.subj, &r.body, diag)) !=
-            EQ_OK ||
-        (err = tag_subject(&r.subject, r.subj, st.token)) != EQ_OK ||
-        (err = template_render_file(dir, st.lang, kind, "html", st.ctx, &r.html,
-                                    diag)) != EQ_OK)
+        (err = render_kind(dir, st.lang, kind, st.ctx, st.token, &r, diag)) !=
+            EQ_OK)
         goto out;
     err = buf_printf(&r.msgid, "ack.%s.%lld@%s", st.token, (long long)n,
                      st.domain);
@@ -1921,17 +1949,35 @@ list_or_false(struct tpl_ctx *ctx, const char *name, size_t n)
     return n == 0 ? tpl_set_bool(ctx, name, 0) : EQ_OK;
 }
 
+/* A feedback mail's context starts with its reader and its page. */
 static enum eq_err
-person_context(struct tpl_ctx *ctx, const char *name)
+feedback_context_new(const char *lang, const char *name, struct tpl_ctx **out)
 {
+    struct tpl_ctx *ctx = tpl_ctx_new();
     char *first = first_name_of(name ? name : "");
-    enum eq_err err = first ? EQ_OK : EQ_ERR_NOMEM;
+    enum eq_err err = ctx && first ? EQ_OK : EQ_ERR_NOMEM;
 
     if (err == EQ_OK)
         err = tpl_set(ctx, "name", name ? name : "");
     if (err == EQ_OK)
         err = tpl_set(ctx, "first_name", first);
+    if (err == EQ_OK)
+        err = page_context(ctx, lang ? lang : "");
     free(first);
+    *out = ctx;
+    return err;
+}
+
+/* Hands ctx over when it is complete; frees it otherwise. */
+static enum eq_err
+feedback_context_done(struct tpl_ctx *ctx, enum eq_err err,
+                      struct tpl_ctx **out)
+{
+    if (err != EQ_OK) {
+        tpl_ctx_free(ctx);
+        ctx = NULL;
+    }
+    *out = ctx;
     return err;
 }
 
@@ -1939,11 +1985,9 @@ static enum eq_err
 action_ack_context(const struct compose_action_ack *a, int en,
                    struct tpl_ctx **out)
 {
-    struct tpl_ctx *ctx = tpl_ctx_new();
-    enum eq_err err = ctx ? EQ_OK : EQ_ERR_NOMEM;
+    struct tpl_ctx *ctx = NULL;
+    enum eq_err err = feedback_context_new(a->lang, a->to_name, &ctx);
 
-    if (err == EQ_OK)
-        err = person_context(ctx, a->to_name);
     if (err == EQ_OK)
         err = tpl_set(ctx, "department", a->department ? a->department : "");
     if (err == EQ_OK)
@@ -1980,23 +2024,16 @@ action_ack_context(const struct compose_action_ack *a, int en,
         err = list_or_false(ctx, "unknown", a->n_unknown);
     if (err == EQ_OK)
         err = list_or_false(ctx, "unread", a->n_unread);
-    if (err != EQ_OK) {
-        tpl_ctx_free(ctx);
-        ctx = NULL;
-    }
-    *out = ctx;
-    return err;
+    return feedback_context_done(ctx, err, out);
 }
 
 static enum eq_err
 action_notice_context(const struct compose_action_notice *a, int en,
                       const char *optout, struct tpl_ctx **out)
 {
-    struct tpl_ctx *ctx = tpl_ctx_new();
-    enum eq_err err = ctx ? EQ_OK : EQ_ERR_NOMEM;
+    struct tpl_ctx *ctx = NULL;
+    enum eq_err err = feedback_context_new(a->lang, a->to_name, &ctx);
 
-    if (err == EQ_OK)
-        err = person_context(ctx, a->to_name);
     if (err == EQ_OK)
         err = tpl_set(ctx, "title", a->title ? a->title : "");
     if (err == EQ_OK)
@@ -2020,32 +2057,7 @@ action_notice_context(const struct compose_action_notice *a, int en,
     }
     if (err == EQ_OK)
         err = list_or_false(ctx, "departments", a->n_depts);
-    if (err != EQ_OK) {
-        tpl_ctx_free(ctx);
-        ctx = NULL;
-    }
-    *out = ctx;
-    return err;
-}
-
-/* Renders DIR/LANG/kind.{txt,html} into r, the subject tagged [#token]. */
-static enum eq_err
-render_kind(const char *dir, const char *lang, const char *kind,
-            const struct tpl_ctx *ctx, const char *token, struct rendered *r,
-            struct eq_buf *diag)
-{
-    enum eq_err err = buf_printf(&r->where, "%s/%s/%s.txt", dir, lang, kind);
-
-    if (err == EQ_OK)
-        err = template_render_file(dir, lang, kind, "txt", ctx, &r->txt, diag);
-    if (err == EQ_OK)
-        err = split_subject(r->txt, r->where.s, &r->subj, &r->body, diag);
-    if (err == EQ_OK)
-        err = tag_subject(&r->subject, r->subj, token);
-    if (err == EQ_OK)
-        err = template_render_file(dir, lang, kind, "html", ctx, &r->html,
-                                   diag);
-    return err;
+    return feedback_context_done(ctx, err, out);
 }
 
 /* What both feedback mails check before rendering anything. */

@@ -1204,6 +1204,15 @@ Test(compose, long_unbreakable_values_still_fit_998)
 
 /* --- the shipped templates ------------------------------------------- */
 
+static size_t
+count_of(const char *s, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = strstr(s, what); p; p = strstr(p + 1, what))
+        n++;
+    return n;
+}
+
 Test(compose, html_invitation_is_built_for_outlook_gmail_and_phones)
 {
     struct fixture f;
@@ -1247,6 +1256,11 @@ Test(compose, html_invitation_is_built_for_outlook_gmail_and_phones)
             cr_assert(strstr(html, i ? ">Unsubscribe</a>" : ">Afmelden</a>") !=
                       NULL);
             cr_assert(strstr(html, "[#" TOKEN "]") != NULL);
+            /* page_end: the footer under the card, then the closing tags,
+             * once. */
+            cr_assert_eq(count_of(html, "</html>"), 1);
+            cr_assert(strstr(html, "[#" TOKEN "]") <
+                      strstr(html, "<!--[if mso]></td></tr></table>"));
             cr_assert(strstr(html, i ? "at least 5 people"
                                      : "minstens 5 "
                                        "mensen") != NULL);
@@ -1269,6 +1283,141 @@ Test(compose, html_invitation_is_built_for_outlook_gmail_and_phones)
             free(text);
             free(out);
         }
+}
+
+/* One page per mail: the head, the Outlook-safe column and the closing tags
+ * come from the partials once, with the mail's language and its subject
+ * (without the [#TOKEN] tag) as the title. */
+static void
+assert_one_page(const char *html, const char *lang, const char *title)
+{
+    char head[64], want[256];
+
+    snprintf(head, sizeof(head), "<!DOCTYPE html>\r\n<html lang=\"%s\">\r\n",
+             lang);
+    cr_assert(strncmp(html, head, strlen(head)) == 0, "%s", html);
+    snprintf(want, sizeof(want), "<title>%s</title>", title);
+    cr_assert(strstr(html, want) != NULL, "want %s in %s", want, html);
+    cr_assert_eq(count_of(html, "<!DOCTYPE"), 1);
+    cr_assert_eq(count_of(html, "<body"), 1);
+    cr_assert_eq(count_of(html, "</body>"), 1);
+    cr_assert_eq(count_of(html, "<!--[if mso]><table role=\"presentation\" "
+                                "width=\"560\""),
+                 1);
+    cr_assert_eq(count_of(html, "<!--[if mso]></td></tr></table>"), 1);
+    cr_assert(strstr(html, "max-width:560px") != NULL);
+    cr_assert(strstr(html, "<div") == NULL);
+    const char *end = "</td>\r\n</tr>\r\n</table>\r\n</body>\r\n</html>\r\n";
+    size_t hl = strlen(html), el = strlen(end);
+    cr_assert(hl > el && strcmp(html + hl - el, end) == 0, "%s", html);
+}
+
+Test(compose, confirmation_and_optout_pages_carry_language_and_subject)
+{
+    static const struct {
+        const char *lang, *confirmation, *optout, *hello;
+    } want[] = {
+        {"nl", "Bedankt voor uw antwoord over Facilitaire Zaken",
+         "U bent afgemeld voor de enquêtes", "Beste Anna de Vries,</p>"},
+        {"en", "Thank you for your answer about Facilitaire Zaken",
+         "You have been unsubscribed from the surveys",
+         "Hi Anna de Vries,</p>"},
+    };
+    struct compose_score s[1] = {{"nps", 9}};
+
+    for (size_t i = 0; i < 2; i++) {
+        struct fixture f;
+        char *out = NULL, *html;
+
+        fixture_init(&f, TEMPLATES);
+        f.inv.language = (char *)want[i].lang;
+        struct compose_ack ca = ack_of(&f, s, 1);
+        cr_assert_eq(compose_confirmation(&ca, &out, NULL, NULL, NULL), EQ_OK);
+        html = part_body(out, "text/html");
+        assert_one_page(html, want[i].lang, want[i].confirmation);
+        /* The content sits inside the card, before the closing tags. */
+        const char *hello = strstr(html, want[i].hello);
+        cr_assert_not_null(hello, "%s", html);
+        cr_assert(hello > strstr(html, "<td style=\"padding:20px;"));
+        cr_assert(strstr(html, "<blockquote") < strstr(html, "</body>"));
+        cr_assert(strstr(html, ">9</td>") != NULL);
+        free(html);
+        free(out);
+
+        cr_assert_eq(compose_optout_confirmation(&ca, &out, NULL, NULL, NULL),
+                     EQ_OK);
+        html = part_body(out, "text/html");
+        assert_one_page(html, want[i].lang, want[i].optout);
+        cr_assert(strstr(html, want[i].hello) != NULL, "%s", html);
+        free(html);
+        free(out);
+    }
+}
+
+Test(compose, action_mail_pages_carry_language_and_escaped_subject)
+{
+    static const struct {
+        const char *lang, *ack, *notice;
+    } want[] = {
+        {"nl", "Uw acties voor R&amp;D (2027Q1)",
+         "U gaf uw mening, dit doen we ermee (2027Q1)"},
+        {"en", "Your actions for R&amp;D (2027Q1)",
+         "You gave your view, here is what we do with it (2027Q1)"},
+    };
+    static const struct compose_action act = {3, "Wekelijks <overleg>", NULL,
+                                              0, 0};
+    static const struct compose_notice_dept dept = {"R&D", &act, 1};
+
+    for (size_t i = 0; i < 2; i++) {
+        struct fixture f;
+        char *out = NULL, *html;
+
+        fixture_init(&f, TEMPLATES);
+        struct compose_action_ack a = {
+            .cfg = &f.cfg,
+            .lang = want[i].lang,
+            .token = TOKEN,
+            .n = 4,
+            .to = "piet@example.org",
+            .to_name = "Piet Jansen",
+            .department = "R&D",
+            .period = "2027Q1",
+            .added = &act,
+            .n_added = 1,
+            .now = f.ci.now,
+        };
+        cr_assert_eq(compose_action_ack(&a, &out, NULL, NULL, NULL), EQ_OK);
+        assert_subject(out, i ? "Your actions for R&D (2027Q1) [#" TOKEN "]"
+                              : "Uw acties voor R&D (2027Q1) [#" TOKEN "]");
+        html = part_body(out, "text/html");
+        assert_one_page(html, want[i].lang, want[i].ack);
+        cr_assert(strstr(html, "Wekelijks &lt;overleg&gt;</td>") != NULL,
+                  "%s", html);
+        free(html);
+        free(out);
+
+        struct compose_action_notice n = {
+            .cfg = &f.cfg,
+            .lang = want[i].lang,
+            .token = TOKEN,
+            .to = "anna@example.org",
+            .title = "Klanttevredenheid",
+            .period = "2027Q1",
+            .depts = &dept,
+            .n_depts = 1,
+            .now = f.ci.now,
+        };
+        cr_assert_eq(compose_action_notice(&n, &out, NULL, NULL, NULL), EQ_OK);
+        html = part_body(out, "text/html");
+        assert_one_page(html, want[i].lang, want[i].notice);
+        /* Its own opt-out line stays; the invitation's footer (privacy
+         * note, reference) is not added. */
+        cr_assert(strstr(html, i ? ">Unsubscribe</a>" : ">Afmelden</a>") !=
+                  NULL);
+        cr_assert(strstr(html, "[#" TOKEN "]") == NULL, "%s", html);
+        free(html);
+        free(out);
+    }
 }
 
 Test(compose, text_gives_each_metric_its_own_scale)
