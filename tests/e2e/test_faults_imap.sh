@@ -99,7 +99,7 @@ fake() {
 # Disconnect mid-FETCH: the first ingest fails (temporary, 75) at once,
 # saying the server hung up; nothing is half recorded; the next one records
 # all four, a third finds nothing new. libetpan 1.9.4 spun on recv() = 0
-# inside the literal until source.c turned end of stream into an error
+# inside the literal until source_imap_conn.c turned end of stream into an error
 # (issue #10): a hang here (cut by `timeout`, 124) is that regression.
 fake fetch-drop
 rc=0; timeout 10 "$ENQUETE_BIN" --config "$tmp/config.ini" --now 2026-01-31T12:30 ingest > "$tmp/f1.out" 2>&1 || rc=$?
