@@ -182,8 +182,8 @@ struct compose_action_notice {
 enum eq_err compose_action_notice(const struct compose_action_notice *a,
                                   char **out, size_t *len,
                                   char **envelope_from, struct eq_buf *diag);
-/* `campaign check` for action_ack and action_notice in nl and en (also run
- * by compose_check_templates). */
+/* `campaign check` for action_ack and action_notice in nl and en (run
+ * beside compose_check_templates, which does not call it). */
 enum eq_err compose_check_action_templates(const struct eq_config *cfg,
                                            const char *templates_dir,
                                            struct eq_buf *diag);
