@@ -248,6 +248,9 @@ Test(template, shipped_confirmation_renders_with_documented_variables)
     tpl_set(c, "provider", "ICT & Facilitair");
     tpl_set(c, "title", "Klanttevredenheid");
     tpl_set(c, "comment", "Snel <geholpen>");
+    /* The page partial's: the HTML page's language and title. */
+    tpl_set(c, "lang", "nl");
+    tpl_set(c, "subject", "Bedankt voor uw antwoord");
     struct tpl_ctx *s = tpl_add_item(c, "scores");
     tpl_set(s, "label", "Aanbeveling");
     tpl_set(s, "value", "9");
@@ -266,6 +269,8 @@ Test(template, shipped_confirmation_renders_with_documented_variables)
             } else {
                 cr_assert(strstr(out, "ICT &amp; Facilitair") != NULL);
                 cr_assert(strstr(out, "Snel &lt;geholpen&gt;") != NULL);
+                cr_assert(strstr(out, "<title>Bedankt voor uw antwoord</title>") !=
+                          NULL);
             }
             free(out);
         }
