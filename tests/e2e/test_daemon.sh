@@ -110,7 +110,7 @@ print("%.2f" % (time.monotonic() - t0))
 PY
 }
 secs=$(reply 0)
-echo "reply recorded after $secs s"
+echo "note: reply recorded after $secs s"
 [ "$(answered)" = 1 ] || fail "answered $(answered)"
 # IDLE did it: an ingest turn, not the minute tick (which reads mail too).
 # The line follows the commit the reply() above saw.
@@ -136,7 +136,7 @@ grep -q 'keeping the previous configuration and 1 campaigns' "$tmp/daemon.log" |
     fail "old campaigns not kept: $(cat "$tmp/daemon.log")"
 # Still working on the old campaign: the next reply is recorded too.
 secs=$(reply 1)
-echo "reply after the failed reload recorded after $secs s"
+echo "note: reply after the failed reload recorded after $secs s"
 [ "$(answered)" = 2 ] || fail "answered $(answered) after reload"
 
 # The IMAP server restarts: the daemon reconnects (1 s, 2 s, … apart) and
@@ -149,7 +149,7 @@ alive || fail "daemon died with the IMAP server: $(tail -5 "$tmp/daemon.log")"
 dovecot -c "$dc_dir/dovecot.conf" || fail "dovecot did not restart"
 wait_port "$dc_port"
 secs=$(reply 2)
-echo "reply after an IMAP restart recorded after $secs s"
+echo "note: reply after an IMAP restart recorded after $secs s"
 [ "$(answered)" = 3 ] || fail "answered $(answered) after the restart"
 grep -q 'reconnecting in' "$tmp/daemon.log" || fail "no reconnect logged: $(cat "$tmp/daemon.log")"
 
@@ -164,7 +164,7 @@ done
 wait "$dpid" && rc=0 || rc=$?
 t1=$($py -c 'import time; print(time.monotonic())')
 [ "$rc" = 0 ] || fail "daemon exit code $rc: $(tail -5 "$tmp/daemon.log")"
-echo "stopped after $($py -c "print('%.2f' % ($t1 - $t0))") s"
+echo "note: stopped after $($py -c "print('%.2f' % ($t1 - $t0))") s"
 ! grep -q 'Sanitizer\|runtime error' "$tmp/daemon.log" || fail "sanitizer report: $(cat "$tmp/daemon.log")"
 
 # source_purge_before over IMAP: old mail leaves the filing folders only.

@@ -111,7 +111,7 @@ grep -q "drop mid-FETCH" "$tmp/fetch-drop.log" || fail "fetch-drop: the fault ne
 e ingest > "$tmp/f2.out" 2>&1 || fail "fetch-drop: second ingest: $(cat "$tmp/f2.out")"
 e ingest > "$tmp/f3.out" 2>&1 || fail "fetch-drop: third ingest: $(cat "$tmp/f3.out")"
 once_each fetch-drop
-echo "fetch-drop: first ingest exit $rc; 4 answers once each"
+echo "note: fetch-drop: first ingest exit $rc; 4 answers once each"
 kill "$srv"
 
 # A folder that cannot be created, a message that cannot be moved: answers
@@ -125,7 +125,7 @@ for f in no-create no-move; do
     [ "$rc1" -ne 0 ] || fail "$f: a filing failure went unreported"
     grep -qiE 'create|move|copy|folder' "$tmp/$f.1" || fail "$f: unclear message: $(cat "$tmp/$f.1")"
     grep -q "imap UID FETCH" "$tmp/$f.log" || fail "$f: nothing fetched"
-    echo "$f: exit $rc1 then $rc2; 4 answers once each; $(grep -m1 -iE 'create|move|copy' "$tmp/$f.1")"
+    echo "note: $f: exit $rc1 then $rc2; 4 answers once each; $(grep -m1 -iE 'create|move|copy' "$tmp/$f.1")"
     kill "$srv"
 done
 
@@ -150,5 +150,5 @@ v2=$(q "SELECT MAX(uidvalidity) FROM mailbox")
 [ -n "$v1" ] && [ "$v1" != "$v2" ] || fail "uidvalidity did not change ($v1 -> $v2)"
 once_each uidvalidity
 [ "$(dovecot_count INBOX)" -eq 0 ] || fail "uidvalidity: mail left in INBOX"
-echo "uidvalidity: $v1 -> $v2; 4 answers once each"
+echo "note: uidvalidity: $v1 -> $v2; 4 answers once each"
 exit 0

@@ -106,7 +106,7 @@ fault() {
     # The first retry is due 15 minutes later.
     e --now 2026-01-31T12:20 run > "$d/run2.out" 2>&1 || fail "$name: run after the fault: $(cat "$d/run2.out")"
     check "$name"
-    echo "$name: first run exit $rc, $deferred deferred"
+    echo "note: $name: first run exit $rc, $deferred deferred"
     kill "$srv"
 }
 
@@ -127,7 +127,7 @@ pids="$pids $!"
 wait_port "$port"
 e --now 2026-01-31T13:30 run > "$d/run3.out" 2>&1 || fail "gone: run once back: $(cat "$d/run3.out")"
 check gone
-echo "gone: exit 75 while down, delivered at 13:30"
+echo "note: gone: exit 75 while down, delivered at 13:30"
 
 # A certificate for another host name, trusted through ca_file: refused, so
 # nothing is sent (tls = required), and nothing counts as failed.
@@ -144,5 +144,5 @@ rc=0; e --now 2026-01-31T12:00 run > "$d/run1.out" 2>&1 || rc=$?
 nothing_done wronghost
 [ "$rc" -ne 0 ] || fail "wronghost: run said nothing about the certificate"
 grep -qiE 'certif|ssl|tls|host' "$d/run1.out" || fail "wronghost: unclear message: $(cat "$d/run1.out")"
-echo "wronghost: refused (exit $rc): $(grep -m1 -iE 'certif|ssl|tls' "$d/run1.out")"
+echo "note: wronghost: refused (exit $rc): $(grep -m1 -iE 'certif|ssl|tls' "$d/run1.out")"
 exit 0

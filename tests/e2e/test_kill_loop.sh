@@ -159,7 +159,7 @@ if final:
     missing = [f for f in os.listdir(os.path.join(os.path.dirname(replied), "inbox", "cur"))
                if "reply.%s@org.example" % f.split(":")[0][2:] not in ids]
     assert not missing, "replies never recorded: %s" % missing[:5]
-    print("kill loop: %d kills; %d invitations (%s); %d messages received by smtpd, "
+    print("note: kill loop: %d kills; %d invitations (%s); %d messages received by smtpd, "
           "%d duplicates (bound %d); %d digests; %d replies written, %d recorded inbound, "
           "%d invitations answered" % (
         kills, len(state), ", ".join("%s %d" % (k, v) for k, v in
@@ -209,7 +209,7 @@ if [ "$rc" -ne 75 ]; then
     # No daemon lock? Then a slow run must do: hold it with a slow SMTP DATA.
     fail "second run beside a daemon exited $rc, want 75: $(cat "$tmp/second.out")"
 fi
-echo "concurrent: second run exit 75: $(head -1 "$tmp/second.out")"
+echo "note: concurrent: second run exit 75: $(head -1 "$tmp/second.out")"
 
 # A read-only database directory (a read-only bind mount: root ignores modes).
 before=$(sqlite3 "$db" "SELECT COUNT(*) || '/' || SUM(state = 'sent') FROM invitation")
@@ -222,7 +222,7 @@ grep -qiE 'read-only|readonly|read only|permission|database' "$tmp/ro.out" || fa
 [ "$(sqlite3 "$db" "PRAGMA integrity_check")" = ok ] || fail "read-only: integrity"
 after=$(sqlite3 "$db" "SELECT COUNT(*) || '/' || SUM(state = 'sent') FROM invitation")
 [ "$before" = "$after" ] || fail "read-only: database changed $before -> $after"
-echo "read-only database: exit $rc: $(grep -m1 enquete: "$tmp/ro.out")"
+echo "note: read-only database: exit $rc: $(grep -m1 enquete: "$tmp/ro.out")"
 
 # A full disk: the database on a small tmpfs filled to the last block.
 mkdir -p "$tmp/full"
@@ -236,6 +236,6 @@ rc=0; timeout 120 "$ENQUETE_BIN" --config "$tmp/config-full.ini" --now 2026-05-0
 rm -f "$tmp/full/filler"
 [ "$(sqlite3 "$tmp/full/enquete.db" "PRAGMA integrity_check")" = ok ] || fail "full disk: integrity"
 timeout 120 "$ENQUETE_BIN" --config "$tmp/config-full.ini" --now 2026-05-05T10:05 run > "$tmp/full2.out" 2>&1 || fail "run after space came back: $(tail -3 "$tmp/full2.out")"
-echo "full disk: exit $rc: $(grep -m1 enquete: "$tmp/full.out")"
+echo "note: full disk: exit $rc: $(grep -m1 enquete: "$tmp/full.out")"
 umount "$tmp/full"; mounts=""
 exit 0
