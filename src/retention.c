@@ -1,5 +1,6 @@
 #include "retention.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,7 +107,14 @@ retention_purge(struct store *st, const struct eq_config *cfg,
         eq_diag(diag, "retention: %s", store_errmsg(st));
         return err;
     }
-    if (src != NULL) {
+    /* The mailbox once a local day: the daemon ticks every minute, and
+     * each purge searches four folders on the server. */
+    char day[16], *last = NULL;
+    snprintf(day, sizeof day, "%lld", (long long)today);
+    if (src != NULL &&
+        store_meta_get(st, "retention:mailbox_day", &last) == EQ_ERR_NOMEM)
+        return EQ_ERR_NOMEM;
+    if (src != NULL && (last == NULL || strcmp(last, day) != 0)) {
         mail_err = source_purge_before(src, cutoff, &raw);
         if (mail_err == EQ_ERR_UNAVAILABLE) {
             mail_err = EQ_OK; /* this source keeps no filed mail to purge */
@@ -116,7 +124,11 @@ retention_purge(struct store *st, const struct eq_config *cfg,
                     eq_strerror(mail_err));
             raw = 0;
         }
+        if (mail_err == EQ_OK &&
+            (err = store_meta_set(st, "retention:mailbox_day", day)) != EQ_OK)
+            mail_err = err;
     }
+    free(last);
     sum->periods_purged += periods;
     sum->comments_purged += comments;
     sum->raw_purged += raw;

@@ -614,14 +614,19 @@ Test(retention, purges_exactly_the_periods_older_than_retention_days)
                          " 'p0@org.example'"),
                  2); /* the young record and March's reply */
 
-    /* Run again: nothing left to do in the database. */
+    /* Run again: nothing left to do in the database, and the mailbox is
+     * searched once a day, not every tick. */
     memset(&sum, 0, sizeof sum);
     cr_assert_eq(retention_purge(st, &cfg, &src, now + 3600, &sum, NULL),
                  EQ_OK);
     cr_assert_eq(sum.periods_purged, 0);
     cr_assert_eq(sum.comments_purged, 0);
     cr_assert_eq(sum.raw_purged, 0);
+    cr_assert_eq(f.calls, 1);
+    cr_assert_eq(retention_purge(st, &cfg, &src, now + 86400, &sum, NULL),
+                 EQ_OK);
     cr_assert_eq(f.calls, 2);
+    cr_assert_eq(f.cutoff, now + 86400 - 730 * 86400LL);
 }
 
 Test(retention, mailbox_without_purge_still_purges_the_database)
