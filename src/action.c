@@ -121,8 +121,7 @@ action_parse_due(const char *s, eq_day *out, size_t *used)
         return -1;
     /* 2027-02-01 */
     if (a == 4 && s[a] == '-' && (y = digits_at(s + a + 1, 2, &b)) >= 0 &&
-        s[a + 1 + b] == '-' &&
-        (z = digits_at(s + a + 2 + b, 2, &c)) >= 0 &&
+        s[a + 1 + b] == '-' && (z = digits_at(s + a + 2 + b, 2, &c)) >= 0 &&
         date_end(s[a + 2 + b + c])) {
         *used = a + 2 + b + c;
         return valid_ymd(x, y, z, out);
@@ -169,10 +168,10 @@ static const struct {
 };
 
 static const char *const greet_words[] = {
-    "hoi",   "hallo", "hi",    "hello", "hey",        "beste",
-    "dear",  "goedemorgen",    "goedemiddag",         "goedenavond",
-    "good",  "groet", "groeten", "gr",  "mvg",        "bedankt",
-    "dank",  "thanks", "thank", "regards", "cheers",  NULL};
+    "hoi",     "hallo",       "hi",          "hello",       "hey",  "beste",
+    "dear",    "goedemorgen", "goedemiddag", "goedenavond", "good", "groet",
+    "groeten", "gr",          "mvg",         "bedankt",     "dank", "thanks",
+    "thank",   "regards",     "cheers",      NULL};
 
 /* "Hoi,", "Beste Jan,", "Groeten", "Thanks!": short lines that open with a
  * greeting or closing word carry no action and are not worth reporting. */
@@ -322,9 +321,8 @@ find_tag(const char *s, size_t *from, size_t *to)
     return 0;
 }
 
-static const char *const due_words[] = {"uiterlijk", "deadline", "before",
-                                        "voor",      "tot",      "by",
-                                        "due",       NULL};
+static const char *const due_words[] = {
+    "uiterlijk", "deadline", "before", "voor", "tot", "by", "due", NULL};
 
 /* Finds "tot 2027-02-01" (or another due word and date form) and cuts it,
  * with brackets around it. 0 found, 1 none, -2 a date that is not real. */
@@ -521,8 +519,7 @@ action_parse(const char *body, const char *const *metrics, size_t n_metrics,
             } else if (err == EQ_OK) {
                 if (out->n_items == cap_items) {
                     size_t nc = cap_items ? 2 * cap_items : 4;
-                    struct action_item *g =
-                        realloc(out->items, nc * sizeof *g);
+                    struct action_item *g = realloc(out->items, nc * sizeof *g);
                     if (g == NULL) {
                         free(it.text);
                         free(it.metric);
@@ -567,16 +564,19 @@ action_reason_text(enum action_reason why, const char *lang)
         [ACTION_EMPTY] = "geen tekst na het label",
         [ACTION_BAD_METRIC] = "onbekend onderwerp tussen [ ]",
         [ACTION_BAD_DATE] = "geen bestaande datum",
-        [ACTION_BAD_DONE] = "na 'Klaar:' alleen actienummers, zoals 'Klaar: 1, 3'",
+        [ACTION_BAD_DONE] =
+            "na 'Klaar:' alleen actienummers, zoals 'Klaar: 1, 3'",
         [ACTION_TOO_LONG] = "te lang (ten hoogste 500 tekens)",
         [ACTION_TOO_MANY] = "te veel acties in één bericht (ten hoogste 50)",
     };
     static const char *const en[] = {
-        [ACTION_NOT_AN_ACTION] = "not an action (start the line with 'Action:')",
+        [ACTION_NOT_AN_ACTION] =
+            "not an action (start the line with 'Action:')",
         [ACTION_EMPTY] = "no text after the label",
         [ACTION_BAD_METRIC] = "unknown topic in [ ]",
         [ACTION_BAD_DATE] = "not a real date",
-        [ACTION_BAD_DONE] = "after 'Done:' only action numbers, like 'Done: 1, 3'",
+        [ACTION_BAD_DONE] =
+            "after 'Done:' only action numbers, like 'Done: 1, 3'",
         [ACTION_TOO_LONG] = "too long (500 characters at most)",
         [ACTION_TOO_MANY] = "too many actions in one message (50 at most)",
     };

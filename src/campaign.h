@@ -12,9 +12,9 @@
 enum metric_type { METRIC_NPS, METRIC_CES, METRIC_CSAT };
 
 struct campaign_metric {
-    char *id;            /* "nps", "ces", "csat", "responsiveness", … */
+    char *id; /* "nps", "ces", "csat", "responsiveness", … */
     enum metric_type type;
-    int min, max;        /* nps 0–10, ces 1–7, csat 1–5 */
+    int min, max;                    /* nps 0–10, ces 1–7, csat 1–5 */
     char *label_nl, *label_en;       /* short label, e.g. "Aanbeveling" */
     char *question_nl, *question_en; /* may contain "{{provider}}" */
 };
@@ -32,15 +32,16 @@ struct campaign {
     int providers_all;
     char **customers; /* department codes; NULL with customers_all */
     size_t n_customers;
-    int customers_all; /* "*" = every other department */
+    int customers_all;                  /* "*" = every other department */
     int providers_line, customers_line; /* where they were set, 0 if not */
     enum cadence_kind cadence;
-    int cadence_weeks; /* N for "every N weeks" */
-    eq_day start;      /* required */
-    eq_day end;        /* 0 = open-ended */
+    int cadence_weeks;             /* N for "every N weeks" */
+    eq_day start;                  /* required */
+    eq_day end;                    /* 0 = open-ended */
     int target_responses;          /* 30 */
     double expected_response_rate; /* 0.35 */
-    unsigned send_days; /* bit (weekday-1), Monday = bit 0; default tue,wed,thu */
+    unsigned
+        send_days; /* bit (weekday-1), Monday = bit 0; default tue,wed,thu */
     int window_start, window_end; /* minutes of the local day, 540–660 */
     char *timezone;   /* default: [general] timezone, set by the caller */
     eq_day *holidays; /* sorted */
@@ -76,7 +77,7 @@ int campaign_is_holiday(const struct campaign *c, eq_day day);
 int campaign_is_send_day(const struct campaign *c, eq_day day);
 
 struct period {
-    char label[16]; /* "2026-11", "2026Q4", "2026W45" */
+    char label[16];     /* "2026-11", "2026Q4", "2026W45" */
     eq_day first, last; /* inclusive */
 };
 /* The period of the grid that contains day (days before start belong to no

@@ -8,9 +8,9 @@
 #include <string.h>
 
 enum {
-    TOP = 40,     /* title */
-    ROW = 26,     /* one department */
-    BOTTOM = 34,  /* axis ticks and legend */
+    TOP = 40,    /* title */
+    ROW = 26,    /* one department */
+    BOTTOM = 34, /* axis ticks and legend */
     LABEL_W = 170,
     VALUE_W = 120,
     MARGIN = 12,
@@ -66,10 +66,10 @@ show_fitted(cairo_t *cr, const char *s, double x, double y, double width)
 }
 
 enum eq_err
-chart_intervals_labelled(const struct chart_row *rows, size_t n, double axis_min,
-                double axis_max, double benchmark,
+chart_intervals_labelled(const struct chart_row *rows, size_t n,
+                         double axis_min, double axis_max, double benchmark,
                          const char *bench_label, const char *title,
-                unsigned char **png, size_t *len)
+                         unsigned char **png, size_t *len)
 {
     int h = chart_height(n);
     double x0 = LABEL_W + MARGIN, x1 = CHART_WIDTH - VALUE_W - MARGIN;
@@ -85,9 +85,10 @@ chart_intervals_labelled(const struct chart_row *rows, size_t n, double axis_min
     *len = 0;
     if (!(span > 0.0) || isnan(axis_min) || isinf(span))
         return EQ_ERR_DATA;
-#define XPOS(v) (x0 + ((v) < axis_min   ? 0.0                              \
-                       : (v) > axis_max ? (x1 - x0)                        \
-                                        : ((v) - axis_min) / span * (x1 - x0)))
+#define XPOS(v)                                                                \
+    (x0 + ((v) < axis_min   ? 0.0                                              \
+           : (v) > axis_max ? (x1 - x0)                                        \
+                            : ((v)-axis_min) / span * (x1 - x0)))
     sf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, CHART_WIDTH, h);
     cr = cairo_create(sf);
     if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
@@ -187,7 +188,6 @@ out:
     cairo_surface_destroy(sf);
     return err;
 }
-
 
 void
 chart_shutdown(void)

@@ -25,9 +25,9 @@ int chart_height(size_t n);
  * *png is malloc'ed and owned by the caller. EQ_ERR_DATA if axis_min >=
  * axis_max. */
 enum eq_err chart_intervals(const struct chart_row *rows, size_t n,
-                            double axis_min, double axis_max,
-                            double benchmark, const char *title,
-                            unsigned char **png, size_t *len);
+                            double axis_min, double axis_max, double benchmark,
+                            const char *title, unsigned char **png,
+                            size_t *len);
 
 /* As chart_intervals, with the benchmark line's caption in the reader's
  * language ("mediaan", "median"). */

@@ -2,12 +2,12 @@
 #include "cli_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -99,7 +99,7 @@ cli_need(struct app *a, unsigned what)
             if (eqtime_parse_iso(a->now_arg, a->cfg->general.timezone,
                                  &a->now) != 0)
                 return cli_usage_error("--now: not an ISO 8601 time: %s",
-                                   a->now_arg);
+                                       a->now_arg);
         }
     }
     if ((what & NEED_STORE) && a->st == NULL) {
@@ -170,8 +170,8 @@ cmd_org(struct app *a, int argc, char **argv)
     enum eq_err err;
 
     if (argc < 2)
-        return cli_usage_error("org: missing subcommand%s (import, show, reactivate)",
-                           "");
+        return cli_usage_error(
+            "org: missing subcommand%s (import, show, reactivate)", "");
     const char *sub = argv[1];
     if (strcmp(sub, "import") == 0) {
         const char *file = NULL;
@@ -179,12 +179,13 @@ cmd_org(struct app *a, int argc, char **argv)
             if (strcmp(argv[i], "--prune") == 0)
                 prune = 1;
             else if (argv[i][0] == '-')
-                return cli_usage_error("org import: unknown option %s", argv[i]);
+                return cli_usage_error("org import: unknown option %s",
+                                       argv[i]);
             else if (file == NULL)
                 file = argv[i];
             else
                 return cli_usage_error("org import: unexpected argument %s",
-                                   argv[i]);
+                                       argv[i]);
         }
         if (file == NULL)
             return cli_usage_error("org import: missing FILE.csv%s", "");
@@ -235,8 +236,9 @@ cadence_text(const struct campaign *c, char *b, size_t n)
 }
 
 /* Every template a campaign can send (invitation, reminders, confirmation,
- * digest, action confirmations and notices; nl and en) renders, so a template error shows before the first
- * real send. Template mistakes are configuration errors. */
+ * digest, action confirmations and notices; nl and en) renders, so a template
+ * error shows before the first real send. Template mistakes are configuration
+ * errors. */
 static enum eq_err
 check_templates(struct app *a, const struct campaign *c)
 {
@@ -271,8 +273,11 @@ check_feasibility(struct app *a, struct campaign **cs, size_t n)
 {
     struct snapshot sn;
     enum eq_err err = snapshot_open(a, &sn);
-    struct run_ctx ctx = {.st = sn.st, .cfg = a->cfg, .campaigns = cs,
-                          .n_campaigns = n, .now = a->now};
+    struct run_ctx ctx = {.st = sn.st,
+                          .cfg = a->cfg,
+                          .campaigns = cs,
+                          .n_campaigns = n,
+                          .now = a->now};
 
     if (err == EQ_OK)
         err = store_seed(a->st, &ctx.seed);
@@ -312,8 +317,9 @@ check_codes(const struct campaign *c, const struct store_department *d,
             while (j < n && strcmp(d[j].code, codes[i]) != 0)
                 j++;
             if (j == n) {
-                eq_diag(diag, "%s:%d: unknown department code '%s' in %s "
-                              "(see 'enquete org import')",
+                eq_diag(diag,
+                        "%s:%d: unknown department code '%s' in %s "
+                        "(see 'enquete org import')",
                         c->file, side ? c->customers_line : c->providers_line,
                         codes[i], side ? "customers" : "providers");
                 bad = 1;
@@ -330,7 +336,8 @@ cmd_campaign(struct app *a, int argc, char **argv)
     char b[32];
 
     if (argc < 2)
-        return cli_usage_error("campaign: missing subcommand%s (list, check)", "");
+        return cli_usage_error("campaign: missing subcommand%s (list, check)",
+                               "");
     if (strcmp(argv[1], "list") == 0) {
         if ((rc = cli_need(a, NEED_CAMPAIGNS)) != 0)
             return rc;
@@ -339,8 +346,7 @@ cmd_campaign(struct app *a, int argc, char **argv)
             struct period p;
             eq_day today;
             eqtime_to_local(a->now, c->timezone, &today, NULL);
-            printf("%-16s %-10s %s", c->name,
-                   cadence_text(c, b, sizeof b),
+            printf("%-16s %-10s %s", c->name, cadence_text(c, b, sizeof b),
                    c->title_nl ? c->title_nl : "");
             if (campaign_period_of(c, today, &p) == EQ_OK)
                 printf("  (period %s)", p.label);
@@ -378,9 +384,9 @@ cmd_campaign(struct app *a, int argc, char **argv)
                 n++;
             }
         } else {
-            err = campaign_load_dir(a->cfg->general.campaigns,
-                                    a->cfg->general.timezone, &cs, &n,
-                                    &a->diag);
+            err =
+                campaign_load_dir(a->cfg->general.campaigns,
+                                  a->cfg->general.timezone, &cs, &n, &a->diag);
             if (err != EQ_OK)
                 return cli_fail(a, err, a->cfg->general.campaigns);
         }
@@ -415,7 +421,7 @@ cmd_campaign(struct app *a, int argc, char **argv)
 /* --- the mail work --------------------------------------------------- */
 int
 cli_open_io(struct app *a, unsigned steps, struct transport **tx,
-        struct source **src)
+            struct source **src)
 {
     enum eq_err err;
 
@@ -461,8 +467,9 @@ cli_lock_runs(struct app *a)
         return e == EROFS || e == ENOSPC ? 75 : 74;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        fprintf(stderr, "enquete: another enquete is working on %s; "
-                        "try again later\n",
+        fprintf(stderr,
+                "enquete: another enquete is working on %s; "
+                "try again later\n",
                 a->cfg->general.database);
         close(fd);
         return 75;
@@ -497,8 +504,12 @@ cli_do_steps(struct app *a, const char *command, unsigned steps)
             io = err;
         cli_fail(a, err, "incoming mail");
     }
-    struct run_ctx ctx = {.st = a->st, .cfg = a->cfg, .campaigns = a->camps,
-                          .n_campaigns = a->n_camps, .tx = tx, .src = src,
+    struct run_ctx ctx = {.st = a->st,
+                          .cfg = a->cfg,
+                          .campaigns = a->camps,
+                          .n_campaigns = a->n_camps,
+                          .tx = tx,
+                          .src = src,
                           .now = a->now};
     if ((err = store_seed(a->st, &ctx.seed)) != EQ_OK) {
         rc = cli_fail(a, err, command);
@@ -572,8 +583,8 @@ cmd_digest(struct app *a, int argc, char **argv)
     for (size_t i = 0; i < a->n_camps && err == EQ_OK; i++) {
         struct digest_summary ds;
         memset(&ds, 0, sizeof ds);
-        err = digest_run(a->st, a->cfg, a->camps[i], tx, a->now, dry, &ds,
-                         &out, &a->diag);
+        err = digest_run(a->st, a->cfg, a->camps[i], tx, a->now, dry, &ds, &out,
+                         &a->diag);
         sent += ds.sent;
     }
     transport_close(tx);
@@ -628,7 +639,6 @@ print_padded(const char *s, int width)
     for (; chars < width; chars++)
         putchar(' ');
 }
-
 
 static enum eq_err
 snapshot_open(struct app *a, struct snapshot *sn)
@@ -762,11 +772,10 @@ print_feasible_text(const struct campaign *c, const struct run_feasible *f)
 static int
 cmd_plan(struct app *a, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"from", required_argument, NULL, 'f'},
+                                         {"to", required_argument, NULL, 't'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {NULL, 0, NULL, 0}};
     const char *from_s = NULL, *to_s = NULL;
     struct snapshot sn;
     struct store_invitation *inv = NULL;
@@ -781,10 +790,17 @@ cmd_plan(struct app *a, int argc, char **argv)
     cli_reset_getopt();
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'f': from_s = optarg; break;
-        case 't': to_s = optarg; break;
-        case 'j': json = 1; break;
-        default: return 64;
+        case 'f':
+            from_s = optarg;
+            break;
+        case 't':
+            to_s = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        default:
+            return 64;
         }
     }
     if (optind < argc)
@@ -801,7 +817,8 @@ cmd_plan(struct app *a, int argc, char **argv)
     if (to < from || to - from > 366)
         return cli_usage_error("plan: --to must be within a year after --from");
     /* The schedule runs for real, but on a copy that is thrown away. */
-    struct run_ctx ctx = {.cfg = a->cfg, .campaigns = a->camps,
+    struct run_ctx ctx = {.cfg = a->cfg,
+                          .campaigns = a->camps,
                           .n_campaigns = a->n_camps,
                           .now = eqtime_from_local(from, 1, tz)};
     err = snapshot_open(a, &sn);
@@ -818,8 +835,8 @@ cmd_plan(struct app *a, int argc, char **argv)
     for (size_t i = 0; err == EQ_OK && i < n; i++) {
         const struct campaign *c = campaign_arg(a, inv[i].campaign);
         int max = c ? c->max_reminders : 0;
-        struct plan_line *g = realloc(lines, (n_lines + 1 + (size_t)max) *
-                                                 sizeof *lines);
+        struct plan_line *g =
+            realloc(lines, (n_lines + 1 + (size_t)max) * sizeof *lines);
         if (g == NULL) {
             err = EQ_ERR_NOMEM;
             break;
@@ -880,9 +897,9 @@ cmd_plan(struct app *a, int argc, char **argv)
             const struct store_invitation *v = lines[k].inv;
             int seen = 0;
             for (size_t m = i; m < k && !seen; m++)
-                seen = strcmp(lines[m].inv->campaign, v->campaign) == 0 &&
-                       strcmp(lines[m].inv->provider_name, v->provider_name) ==
-                           0;
+                seen =
+                    strcmp(lines[m].inv->campaign, v->campaign) == 0 &&
+                    strcmp(lines[m].inv->provider_name, v->provider_name) == 0;
             if (seen)
                 continue;
             long long ni = 0, nr = 0;
@@ -939,9 +956,12 @@ review_ctx(struct app *a, struct ingest_ctx *ic, int64_t **ids)
         err = store_campaign_ensure(a->st, a->camps[i]->name, &(*ids)[i]);
     if (err != EQ_OK)
         return cli_fail(a, err, "review");
-    *ic = (struct ingest_ctx){.st = a->st, .cfg = a->cfg,
-                              .campaigns = a->camps, .campaign_ids = *ids,
-                              .n_campaigns = a->n_camps, .now = a->now};
+    *ic = (struct ingest_ctx){.st = a->st,
+                              .cfg = a->cfg,
+                              .campaigns = a->camps,
+                              .campaign_ids = *ids,
+                              .n_campaigns = a->n_camps,
+                              .now = a->now};
     return 0;
 }
 
@@ -958,14 +978,16 @@ cmd_review(struct app *a, int argc, char **argv)
     enum eq_err err;
 
     if (argc < 2)
-        return cli_usage_error("review: missing subcommand (list, assign, drop)");
+        return cli_usage_error(
+            "review: missing subcommand (list, assign, drop)");
     if ((rc = cli_need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
     if (strcmp(argv[1], "list") == 0) {
         struct store_inbound *in = NULL;
         size_t n = 0;
         if (argc > 2)
-            return cli_usage_error("review list: unexpected argument %s", argv[2]);
+            return cli_usage_error("review list: unexpected argument %s",
+                                   argv[2]);
         if ((err = store_review_list(a->st, &in, &n)) != EQ_OK)
             return cli_fail(a, err, "review list");
         for (size_t i = 0; i < n; i++) {
@@ -988,30 +1010,30 @@ cmd_review(struct app *a, int argc, char **argv)
         return cli_usage_error("review: unknown subcommand %s", argv[1]);
     if (argc < 3 || eq_parse_long(argv[2], 1, INT64_MAX, &id) != 0)
         return cli_usage_error("review %s: expects a message ID from 'review "
-                           "list'",
-                           argv[1]);
+                               "list'",
+                               argv[1]);
     for (int i = 3; i < argc; i++) {
         if (strcmp(argv[1], "assign") != 0)
-            return cli_usage_error("review drop: unexpected argument %s", argv[i]);
+            return cli_usage_error("review drop: unexpected argument %s",
+                                   argv[i]);
         if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
             token = argv[++i];
         } else if (strcmp(argv[i], "--nvt") == 0) {
             nvt = 1;
-        } else if (strcmp(argv[i], "--score") == 0 && i + 1 < argc &&
-                   ns < 16) {
+        } else if (strcmp(argv[i], "--score") == 0 && i + 1 < argc && ns < 16) {
             char *v = argv[++i], *eqs = strchr(v, '=');
             long sc;
             if (eqs == NULL || eqs == v ||
                 eq_parse_long(eqs + 1, 0, 100, &sc) != 0)
                 return cli_usage_error("review assign: --score wants METRIC=N, "
-                                   "not %s",
-                                   v);
+                                       "not %s",
+                                       v);
             *eqs = '\0';
             scores[ns].metric = v;
             scores[ns++].score = (int)sc;
         } else {
             return cli_usage_error("review assign: unexpected argument %s",
-                               argv[i]);
+                                   argv[i]);
         }
     }
     if (strcmp(argv[1], "assign") == 0 && token == NULL)
@@ -1053,8 +1075,9 @@ compose_sample(struct app *a, const char *camp, const char *employee,
         (rc = cli_need(a, NEED_STORE)) != 0)
         return rc;
     if ((c = campaign_arg(a, camp)) == NULL)
-        return cli_usage_error("no campaign named %s (see 'enquete campaign list')",
-                           camp ? camp : "(none)");
+        return cli_usage_error(
+            "no campaign named %s (see 'enquete campaign list')",
+            camp ? camp : "(none)");
     memset(&e, 0, sizeof e);
     memset(&inv, 0, sizeof inv);
     if ((err = token_new(inv.token)) != EQ_OK)
@@ -1065,15 +1088,14 @@ compose_sample(struct app *a, const char *camp, const char *employee,
     }
     inv.email = to ? (char *)to : e.email ? e.email : "voorbeeld@example.org";
     inv.employee_name = e.name ? e.name : "Voorbeeld Medewerker";
-    inv.language = e.language && *e.language ? e.language
-                                             : a->cfg->general.language;
+    inv.language =
+        e.language && *e.language ? e.language : a->cfg->general.language;
     if (strcmp(c->language, "employee") != 0)
         inv.language = c->language;
     if (lang)
         inv.language = (char *)lang;
-    inv.provider_code = c->providers_all || c->n_providers == 0
-                            ? "it"
-                            : c->providers[0];
+    inv.provider_code =
+        c->providers_all || c->n_providers == 0 ? "it" : c->providers[0];
     inv.provider_name = inv.provider_code;
     struct store_department d;
     memset(&d, 0, sizeof d);
@@ -1082,8 +1104,8 @@ compose_sample(struct app *a, const char *camp, const char *employee,
         inv.provider_name = d.name;
     inv.planned_at = inv.sent_at = a->now;
     inv.closes_at = a->now + (eq_time)c->close_after * 86400;
-    struct compose_invite ci = {a->cfg, c, &inv, a->cfg->general.templates, 0,
-                                a->now};
+    struct compose_invite ci = {a->cfg, c,     &inv, a->cfg->general.templates,
+                                0,      a->now};
     err = compose_invitation(&ci, raw, len, env, &a->diag);
     store_department_clear(&d);
     store_employee_clear(&e);
@@ -1114,7 +1136,8 @@ cmd_preview(struct app *a, int argc, char **argv)
     if (camp == NULL)
         return cli_usage_error("preview: --campaign C is required");
     if (lang && strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0)
-        return cli_usage_error("preview: --lang must be nl or en, not %s", lang);
+        return cli_usage_error("preview: --lang must be nl or en, not %s",
+                               lang);
     if ((rc = cli_need(a, NEED_CONFIG)) != 0)
         return rc;
     if ((rc = compose_sample(a, camp, emp, NULL, lang, &raw, &len, &env)) != 0)
@@ -1156,11 +1179,13 @@ cmd_test_send(struct app *a, int argc, char **argv)
         else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
             to = argv[++i];
         else
-            return cli_usage_error("test-send: unexpected argument %s", argv[i]);
+            return cli_usage_error("test-send: unexpected argument %s",
+                                   argv[i]);
     }
     if (camp == NULL || to == NULL)
         return cli_usage_error("test-send: --campaign C and --to ADDRESS are "
-                           "required%s", "");
+                               "required%s",
+                               "");
     if ((rc = cli_need(a, NEED_CONFIG)) != 0)
         return rc;
     if ((rc = compose_sample(a, camp, NULL, to, NULL, &raw, &len, &env)) != 0)
@@ -1262,10 +1287,12 @@ cmd_inspect(struct app *a, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-    {"init", cmd_init, "init", "Create the database, or migrate it to this "
-                               "version (PRAGMA user_version)."},
-    {"org", cmd_org, "org import FILE.csv [--prune] | org show EMAIL | org "
-                     "reactivate EMAIL",
+    {"init", cmd_init, "init",
+     "Create the database, or migrate it to this "
+     "version (PRAGMA user_version)."},
+    {"org", cmd_org,
+     "org import FILE.csv [--prune] | org show EMAIL | org "
+     "reactivate EMAIL",
      "People and departments from a CSV (columns email, name, department;\n"
      "optional department_code, manages, language, active, aliases). An\n"
      "import is all or nothing: any bad line lists FILE:LINE: reason and\n"
@@ -1418,7 +1445,8 @@ cli_main(int argc, char **argv)
          * zone-independent form is checked here so errors come early. */
         eq_time t;
         if (eqtime_parse_iso(a.now_arg, "UTC", &t) != 0)
-            return cli_usage_error("--now: not an ISO 8601 time: %s", a.now_arg);
+            return cli_usage_error("--now: not an ISO 8601 time: %s",
+                                   a.now_arg);
         a.now = t;
     }
     rc = c->fn(&a, argc - i, argv + i);

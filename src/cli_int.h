@@ -27,7 +27,6 @@ struct app {
 
 enum need { NEED_CONFIG = 1, NEED_STORE = 2, NEED_CAMPAIGNS = 4 };
 
-
 /* Opens what a command needs (config, store, campaigns); 0 or an exit code
  * with the error printed. */
 int cli_need(struct app *a, unsigned what);

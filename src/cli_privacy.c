@@ -20,8 +20,7 @@ privacy_export(struct app *a, const char *email)
         return cli_fail(a, err, "privacy export");
     }
     if (err != EQ_OK) {
-        eq_diag(&a->diag, "privacy export %s: %s", email,
-                store_errmsg(a->st));
+        eq_diag(&a->diag, "privacy export %s: %s", email, store_errmsg(a->st));
         return cli_fail(a, err, "privacy export");
     }
     fputs(json, stdout);
@@ -71,8 +70,8 @@ cli_cmd_privacy(struct app *a, int argc, char **argv)
     int rc;
 
     if (argc != 3 || (strcmp(argv[1], "export") && strcmp(argv[1], "erase")))
-        return cli_usage_error(
-            "privacy: expects export EMAIL or erase EMAIL%s", "");
+        return cli_usage_error("privacy: expects export EMAIL or erase EMAIL%s",
+                               "");
     if ((rc = cli_need(a, NEED_STORE)) != 0)
         return rc;
     if (strcmp(argv[1], "export") == 0)

@@ -27,18 +27,29 @@ cli_cmd_report(struct app *a, int argc, char **argv)
     cli_reset_getopt();
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'p': period = optarg; break;
-        case 'd': dept = optarg; break;
-        case 'c': camp = optarg; break;
-        case 'f': fmt = optarg; break;
+        case 'p':
+            period = optarg;
+            break;
+        case 'd':
+            dept = optarg;
+            break;
+        case 'c':
+            camp = optarg;
+            break;
+        case 'f':
+            fmt = optarg;
+            break;
         case 'n':
             if (eq_parse_long(optarg, 1, DIGEST_TREND_MAX, &n_trend) != 0)
                 return cli_usage_error("report: --periods must be 1 to %d, "
                                        "not %s",
                                        DIGEST_TREND_MAX, optarg);
             break;
-        case 'a': actions = 1; break;
-        default: return 64;
+        case 'a':
+            actions = 1;
+            break;
+        default:
+            return 64;
         }
     }
     if (optind < argc)
@@ -56,9 +67,9 @@ cli_cmd_report(struct app *a, int argc, char **argv)
         char *out = NULL;
         if (camp && strcmp(camp, a->camps[i]->name) != 0)
             continue;
-        enum eq_err err = digest_report(a->st, a->cfg, a->camps[i], period,
-                                        dept, fmt, (size_t)n_trend, &out,
-                                        &a->diag);
+        enum eq_err err =
+            digest_report(a->st, a->cfg, a->camps[i], period, dept, fmt,
+                          (size_t)n_trend, &out, &a->diag);
         if (err != EQ_OK)
             return cli_fail(a, err, "report");
         fputs(out, stdout);
@@ -66,7 +77,7 @@ cli_cmd_report(struct app *a, int argc, char **argv)
         shown++;
     }
     if (shown == 0)
-        return cli_usage_error("report: no campaign %s", camp ? camp : "defined");
+        return cli_usage_error("report: no campaign %s",
+                               camp ? camp : "defined");
     return 0;
 }
-

@@ -128,10 +128,10 @@ load_campaign(struct app *a, struct st_data *d, size_t i)
                                      &last_close);
         if (err != EQ_OK || last_close == 0)
             continue; /* no invitation: nothing to report on */
-        eq_time due = open ? 0
-                           : digest_due(per[k].last, last_close,
-                                        a->cfg->digest.weekday,
-                                        a->cfg->digest.hour, tz);
+        eq_time due =
+            open ? 0
+                 : digest_due(per[k].last, last_close, a->cfg->digest.weekday,
+                              a->cfg->digest.hour, tz);
         err = add_due(d, c->name, &per[k], due, open, last_close);
     }
     free(per);
@@ -152,8 +152,7 @@ load(struct app *a, struct st_data *d)
         (err = store_ops_mailboxes(a->st, &d->boxes, &d->n_boxes)) != EQ_OK ||
         (err = store_ops_runs(a->st, &d->last, &d->failed,
                               &d->failed_since_ok)) != EQ_OK ||
-        (err = store_ops_review(a->st, &d->review, &d->review_oldest)) !=
-            EQ_OK)
+        (err = store_ops_review(a->st, &d->review, &d->review_oldest)) != EQ_OK)
         return err;
     d->camps = calloc(a->n_camps ? a->n_camps : 1, sizeof *d->camps);
     if (d->camps == NULL)
@@ -341,8 +340,8 @@ print_text(struct app *a, const struct st_data *d)
 
     printf(LABEL "%s (schema %d)\n", "database:", a->cfg->general.database,
            store_schema_version(a->st));
-    printf(LABEL "%lld active\n", "employees:",
-           (long long)d->s.employees_active);
+    printf(LABEL "%lld active\n",
+           "employees:", (long long)d->s.employees_active);
     printf(LABEL "%lld planned for today, %lld deferred, %lld sending; "
                  "%lld planned later\n",
            "queue:", (long long)d->q.planned_due, (long long)d->q.deferred,
@@ -358,8 +357,8 @@ print_text(struct app *a, const struct st_data *d)
                (long long)d->s.by_state[i], i + 1 < INV__COUNT ? "," : "\n");
     if (d->n_camps > 0)
         printf("\n%-16s %-9s %8s %8s %8s %8s %9s %8s %8s\n", "campaign",
-               "period", "sent", "answered", "bounced", "deferred",
-               "opted out", "expired", "failed");
+               "period", "sent", "answered", "bounced", "deferred", "opted out",
+               "expired", "failed");
     for (size_t i = 0; i < d->n_camps; i++) {
         const struct st_campaign *sc = &d->camps[i];
         const struct store_ops_counts *k = &sc->counts;
@@ -396,8 +395,7 @@ print_text(struct app *a, const struct st_data *d)
         printf(LABEL "none\n", "digests due:");
     for (size_t i = 0; i < d->n_dues; i++) {
         const struct st_digest *g = &d->dues[i];
-        printf(LABEL "%s %s ", i ? "" : "digests due:", g->campaign,
-               g->period);
+        printf(LABEL "%s %s ", i ? "" : "digests due:", g->campaign, g->period);
         if (g->open)
             printf("waits for %lld open invitation%s (closing by %s)\n",
                    (long long)g->open, g->open == 1 ? "" : "s",
@@ -436,8 +434,9 @@ cli_cmd_status(struct app *a, int argc, char **argv)
         campaign_load_dir(a->cfg->general.campaigns, a->cfg->general.timezone,
                           &a->camps, &a->n_camps, &a->diag) != EQ_OK) {
         cli_print_diag(&a->diag);
-        fprintf(stderr, "enquete: status: campaigns not shown: %s cannot "
-                        "be read\n",
+        fprintf(stderr,
+                "enquete: status: campaigns not shown: %s cannot "
+                "be read\n",
                 a->cfg->general.campaigns);
         a->camps = NULL;
         a->n_camps = 0;

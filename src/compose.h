@@ -16,7 +16,7 @@
 struct compose_part {
     const char *content_type; /* "image/png" */
     const char *filename;
-    const char *content_id;   /* referenced as cid: in the HTML, or NULL */
+    const char *content_id; /* referenced as cid: in the HTML, or NULL */
     const unsigned char *data;
     size_t len;
 };
@@ -27,28 +27,28 @@ enum {
 };
 
 struct compose_mail {
-    const char *from;        /* display form, "HR Enquête <hr@org>" */
-    const char *to;          /* address; to_name optional */
+    const char *from; /* display form, "HR Enquête <hr@org>" */
+    const char *to;   /* address; to_name optional */
     const char *to_name;
-    const char *reply_to;    /* may be NULL */
-    const char *subject;     /* UTF-8 */
-    const char *message_id;  /* without <>: "inv.TOKEN@org" */
-    const char *in_reply_to; /* without <>, or NULL */
-    const char *references;  /* without <>, or NULL */
+    const char *reply_to;         /* may be NULL */
+    const char *subject;          /* UTF-8 */
+    const char *message_id;       /* without <>: "inv.TOKEN@org" */
+    const char *in_reply_to;      /* without <>, or NULL */
+    const char *references;       /* without <>, or NULL */
     const char *list_unsubscribe; /* "mailto:…", or NULL */
-    int auto_submitted;      /* COMPOSE_AUTO_*: Auto-Submitted (RFC 3834) +
-                                X-Auto-Response-Suppress; 0 = neither */
+    int auto_submitted;           /* COMPOSE_AUTO_*: Auto-Submitted (RFC 3834) +
+                                     X-Auto-Response-Suppress; 0 = neither */
     eq_time date;
     const char *timezone;
-    const char *text;        /* UTF-8 plain text body, required */
-    const char *html;        /* UTF-8 HTML body, or NULL */
+    const char *text;                 /* UTF-8 plain text body, required */
+    const char *html;                 /* UTF-8 HTML body, or NULL */
     const struct compose_part *parts; /* related inline parts (HTML only) */
     size_t n_parts;
 };
 
 /* A whole message with CRLF line ends. *out is NUL-terminated. */
-enum eq_err compose_build(const struct compose_mail *m, char **out,
-                          size_t *len, struct eq_buf *diag);
+enum eq_err compose_build(const struct compose_mail *m, char **out, size_t *len,
+                          struct eq_buf *diag);
 
 /* Who is invited, about whom: the fields compose needs beyond the row. */
 struct compose_invite {
@@ -180,8 +180,8 @@ struct compose_action_notice {
  * LOCAL+TOKEN@DOMAIN, Auto-Submitted: auto-generated and List-Unsubscribe
  * (opting out by mail works as for the invitation). */
 enum eq_err compose_action_notice(const struct compose_action_notice *a,
-                                  char **out, size_t *len,
-                                  char **envelope_from, struct eq_buf *diag);
+                                  char **out, size_t *len, char **envelope_from,
+                                  struct eq_buf *diag);
 /* `campaign check` for action_ack and action_notice in nl and en (run
  * beside compose_check_templates, which does not call it). */
 enum eq_err compose_check_action_templates(const struct eq_config *cfg,

@@ -247,8 +247,8 @@ compose_check_action_templates(const struct eq_config *cfg,
     static const struct compose_unread unread[] = {
         {"Actie: [sfeer] taart", "onbekend onderwerp tussen [ ]"}};
     static const int unknown[] = {7};
-    static const struct compose_notice_dept depts[] = {
-        {"ICT", acts, 2}, {"Facilitair", acts, 1}};
+    static const struct compose_notice_dept depts[] = {{"ICT", acts, 2},
+                                                       {"Facilitair", acts, 1}};
     const char *dir = templates_dir ? templates_dir : cfg->general.templates;
     enum eq_err total = EQ_OK;
 
@@ -260,11 +260,10 @@ compose_check_action_templates(const struct eq_config *cfg,
         int en = l == 1;
         struct compose_action_ack ack[2] = {
             {cfg, dir, langs[l], SAMPLE_TOKEN, 1, "sample@example.invalid",
-             "Anna de Vries", "ICT", "2027Q1", acts, 2, acts + 1, 1, unknown,
-             1, unread, 1, 1795258800},
-            {cfg, dir, langs[l], SAMPLE_TOKEN, 2, "sample@example.invalid",
-             "", "ICT", "2027Q1", NULL, 0, NULL, 0, NULL, 0, NULL, 0,
-             1795258800}};
+             "Anna de Vries", "ICT", "2027Q1", acts, 2, acts + 1, 1, unknown, 1,
+             unread, 1, 1795258800},
+            {cfg, dir, langs[l], SAMPLE_TOKEN, 2, "sample@example.invalid", "",
+             "ICT", "2027Q1", NULL, 0, NULL, 0, NULL, 0, NULL, 0, 1795258800}};
         struct compose_action_notice nt[2] = {
             {cfg, dir, langs[l], SAMPLE_TOKEN, "sample@example.invalid",
              "Anna de Vries", "Klanttevredenheid", "2027Q1", depts, 2,
@@ -299,12 +298,12 @@ compose_check_action_templates(const struct eq_config *cfg,
             tpl_ctx_free(ctx[i]);
         for (int i = 0; i < 2 && total == EQ_OK; i++) {
             char *msg = NULL;
-            check_keep(&total, compose_action_ack(&ack[i], &msg, NULL, NULL,
-                                                  diag));
+            check_keep(&total,
+                       compose_action_ack(&ack[i], &msg, NULL, NULL, diag));
             free(msg);
             msg = NULL;
-            check_keep(&total, compose_action_notice(&nt[i], &msg, NULL, NULL,
-                                                     diag));
+            check_keep(&total,
+                       compose_action_notice(&nt[i], &msg, NULL, NULL, diag));
             free(msg);
         }
     }

@@ -133,8 +133,8 @@ format_day(eq_day day, int en, struct eq_buf *b)
 
 /* One item of an actions list: number, text, metric, due. */
 static enum eq_err
-action_item(struct tpl_ctx *ctx, const char *list, const struct compose_action *a,
-            int en)
+action_item(struct tpl_ctx *ctx, const char *list,
+            const struct compose_action *a, int en)
 {
     struct tpl_ctx *it = tpl_add_item(ctx, list);
     struct eq_buf due = {0};
@@ -318,8 +318,8 @@ send_parts(const struct eq_config *cfg, const char *to, const char *to_name,
         .list_unsubscribe = unsub,
         .auto_submitted = auto_submitted,
         .date = now,
-        .timezone = cfg->general.timezone ? cfg->general.timezone
-                                          : "Europe/Amsterdam",
+        .timezone =
+            cfg->general.timezone ? cfg->general.timezone : "Europe/Amsterdam",
         .text = r->body,
         .html = r->html,
     };
@@ -338,11 +338,11 @@ send_parts(const struct eq_config *cfg, const char *to, const char *to_name,
 }
 
 enum eq_err
-compose_action_ack(const struct compose_action_ack *a, char **out,
-                   size_t *len, char **envelope_from, struct eq_buf *diag)
+compose_action_ack(const struct compose_action_ack *a, char **out, size_t *len,
+                   char **envelope_from, struct eq_buf *diag)
 {
-    const char *dir = a->templates_dir ? a->templates_dir
-                                       : a->cfg->general.templates;
+    const char *dir =
+        a->templates_dir ? a->templates_dir : a->cfg->general.templates;
     struct rendered r = {0};
     struct tpl_ctx *ctx = NULL;
     char *local = NULL, *domain = NULL;
@@ -353,8 +353,8 @@ compose_action_ack(const struct compose_action_ack *a, char **out,
         eq_diag(diag, "compose: a confirmation is numbered from 1");
         return EQ_ERR_DATA;
     }
-    err = feedback_mail_check(a->cfg, dir, a->token, a->to, a->to_name,
-                              a->lang, &local, &domain, diag);
+    err = feedback_mail_check(a->cfg, dir, a->token, a->to, a->to_name, a->lang,
+                              &local, &domain, diag);
     if (err == EQ_OK)
         err = compose_check_value("department name", a->department, diag);
     if (err == EQ_OK)
@@ -363,13 +363,13 @@ compose_action_ack(const struct compose_action_ack *a, char **out,
         err = compose_render_kind(dir, a->lang, "action_ack", ctx, a->token, &r,
                                   diag);
     if (err == EQ_OK)
-        err = buf_printf(&r.msgid, "ack.%s.%lld@%s", a->token,
-                         (long long)a->n, domain);
+        err = buf_printf(&r.msgid, "ack.%s.%lld@%s", a->token, (long long)a->n,
+                         domain);
     if (err == EQ_OK)
         err = buf_printf(&r.irt, "dig.%s@%s", a->token, domain);
     if (err == EQ_OK)
-        err = send_parts(a->cfg, a->to, a->to_name, a->token, local, domain,
-                         &r, NULL, COMPOSE_AUTO_REPLIED, a->now, out, len,
+        err = send_parts(a->cfg, a->to, a->to_name, a->token, local, domain, &r,
+                         NULL, COMPOSE_AUTO_REPLIED, a->now, out, len,
                          envelope_from, diag);
     if (err == EQ_ERR_NOMEM)
         eq_diag(diag, "compose: out of memory");
@@ -384,8 +384,8 @@ enum eq_err
 compose_action_notice(const struct compose_action_notice *a, char **out,
                       size_t *len, char **envelope_from, struct eq_buf *diag)
 {
-    const char *dir = a->templates_dir ? a->templates_dir
-                                       : a->cfg->general.templates;
+    const char *dir =
+        a->templates_dir ? a->templates_dir : a->cfg->general.templates;
     struct rendered r = {0};
     struct tpl_ctx *ctx = NULL;
     char *local = NULL, *domain = NULL, *unsub = NULL;
@@ -393,8 +393,8 @@ compose_action_notice(const struct compose_action_notice *a, char **out,
     enum eq_err err;
 
     compose_outputs_init(out, len, envelope_from);
-    err = feedback_mail_check(a->cfg, dir, a->token, a->to, a->to_name,
-                              a->lang, &local, &domain, diag);
+    err = feedback_mail_check(a->cfg, dir, a->token, a->to, a->to_name, a->lang,
+                              &local, &domain, diag);
     for (size_t i = 0; i < a->n_depts && err == EQ_OK; i++)
         err = compose_check_value("department name", a->depts[i].department,
                                   diag);
@@ -411,8 +411,8 @@ compose_action_notice(const struct compose_action_notice *a, char **out,
     if (err == EQ_OK)
         err = buf_printf(&r.irt, "inv.%s@%s", a->token, domain);
     if (err == EQ_OK)
-        err = send_parts(a->cfg, a->to, a->to_name, a->token, local, domain,
-                         &r, unsub, COMPOSE_AUTO_GENERATED, a->now, out, len,
+        err = send_parts(a->cfg, a->to, a->to_name, a->token, local, domain, &r,
+                         unsub, COMPOSE_AUTO_GENERATED, a->now, out, len,
                          envelope_from, diag);
     if (err == EQ_ERR_NOMEM)
         eq_diag(diag, "compose: out of memory");

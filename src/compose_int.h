@@ -87,8 +87,7 @@ enum eq_err compose_build_to_invitee(const struct invite_state *st,
                                      const struct rendered *r,
                                      const char *unsub, int auto_submitted,
                                      char **out, size_t *len,
-                                     char **envelope_from,
-                                     struct eq_buf *diag);
+                                     char **envelope_from, struct eq_buf *diag);
 void compose_outputs_init(char **out, size_t *len, char **envelope_from);
 
 /* --- compose_feedback.c ----------------------------------------------- */
@@ -102,8 +101,8 @@ enum eq_err compose_ack_state_init(struct invite_state *st,
  * caller's on EQ_OK, NULL otherwise. */
 enum eq_err compose_action_ack_context(const struct compose_action_ack *a,
                                        int en, struct tpl_ctx **out);
-enum eq_err
-compose_action_notice_context(const struct compose_action_notice *a, int en,
-                              const char *optout, struct tpl_ctx **out);
+enum eq_err compose_action_notice_context(const struct compose_action_notice *a,
+                                          int en, const char *optout,
+                                          struct tpl_ctx **out);
 
 #endif

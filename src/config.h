@@ -15,9 +15,9 @@ enum eq_auth { EQ_AUTH_PLAIN, EQ_AUTH_LOGIN, EQ_AUTH_XOAUTH2 };
 
 /* Settings shared by [smtp] and [imap]. */
 struct config_server {
-    char *url;           /* smtp://, smtps://, imap://, imaps://, maildir:PATH */
-    enum eq_tls tls;     /* default: required */
-    char *user;          /* may be NULL */
+    char *url;       /* smtp://, smtps://, imap://, imaps://, maildir:PATH */
+    enum eq_tls tls; /* default: required */
+    char *user;      /* may be NULL */
     char *password_file; /* absolute path or NULL */
     char *password_env;  /* variable name or NULL */
     enum eq_auth auth;   /* default: plain */
@@ -53,8 +53,8 @@ struct eq_config {
     struct {
         char **hr; /* addresses for the organisation-wide digest */
         size_t n_hr;
-        int weekday; /* 1 = Monday … 7 = Sunday, default 1 */
-        int hour;    /* 0–23, default 8 */
+        int weekday;            /* 1 = Monday … 7 = Sunday, default 1 */
+        int hour;               /* 0–23, default 8 */
         char *language_default; /* nl | en, default general.language */
     } digest;
 };

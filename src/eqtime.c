@@ -69,8 +69,8 @@ digits(const char *s, int n, int *out)
 static int
 parse_ymd(const char *s, int *y, int *m, int *d)
 {
-    if (digits(s, 4, y) || s[4] != '-' || digits(s + 5, 2, m) ||
-        s[7] != '-' || digits(s + 8, 2, d))
+    if (digits(s, 4, y) || s[4] != '-' || digits(s + 5, 2, m) || s[7] != '-' ||
+        digits(s + 8, 2, d))
         return -1;
     if (*m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, *m))
         return -1;
@@ -123,8 +123,8 @@ eqtime_to_local(eq_time t, const char *tz, eq_day *day, int *minute)
     use_zone(tz);
     localtime_r(&tt, &tm);
     if (day)
-        *day = eqtime_day_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1,
-                                   tm.tm_mday);
+        *day =
+            eqtime_day_from_ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
     if (minute)
         *minute = tm.tm_hour * 60 + tm.tm_min;
 }

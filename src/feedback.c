@@ -137,17 +137,17 @@ review(struct feedback_result *out, const char *why)
 }
 
 static enum eq_err
-push_action(struct compose_action **v, size_t *n, int number,
-            const char *text, const char *metric, int has_due, eq_day due)
+push_action(struct compose_action **v, size_t *n, int number, const char *text,
+            const char *metric, int has_due, eq_day due)
 {
     struct compose_action *g = realloc(*v, (*n + 1) * sizeof *g);
 
     if (g == NULL)
         return EQ_ERR_NOMEM;
     *v = g;
-    g[*n] = (struct compose_action){number, strdup(text ? text : ""),
-                                    metric ? strdup(metric) : NULL, has_due,
-                                    due};
+    g[*n] =
+        (struct compose_action){number, strdup(text ? text : ""),
+                                metric ? strdup(metric) : NULL, has_due, due};
     (*n)++;
     if (g[*n - 1].text == NULL || (metric && g[*n - 1].metric == NULL))
         return EQ_ERR_NOMEM;
@@ -256,8 +256,7 @@ feedback_reply(const struct feedback_ctx *ctx, const char *token,
         review(out, "reply to a digest of a campaign no longer configured");
         return EQ_OK;
     }
-    err = sender ? store_employee_find(ctx->st, sender, &who)
-                 : EQ_ERR_NOTFOUND;
+    err = sender ? store_employee_find(ctx->st, sender, &who) : EQ_ERR_NOTFOUND;
     if (err == EQ_OK)
         err = is_manager(ctx->st, dept, who.id, &manager);
     if (err == EQ_ERR_NOTFOUND || (err == EQ_OK && !manager)) {
@@ -329,8 +328,7 @@ send_to(const struct feedback_ctx *ctx, const char *to, const char *env,
         return EQ_OK;
     err = transport_send(ctx->tx, &tm, &res);
     if (err != EQ_OK)
-        eq_diag(diag, "feedback: sending to %s: %d %s", to, res.code,
-                res.text);
+        eq_diag(diag, "feedback: sending to %s: %d %s", to, res.code, res.text);
     return err;
 }
 
@@ -403,10 +401,10 @@ notice_one(const struct feedback_ctx *ctx, const struct campaign *c,
                 continue;
             if (first == na)
                 d[nd].department = pa->a[j].department_name;
-            acts[na++] = (struct compose_action){
-                pa->a[j].number, pa->a[j].text,
-                metric_label(c, pa->a[j].metric, lang), pa->a[j].has_due,
-                pa->a[j].due_day};
+            acts[na++] =
+                (struct compose_action){pa->a[j].number, pa->a[j].text,
+                                        metric_label(c, pa->a[j].metric, lang),
+                                        pa->a[j].has_due, pa->a[j].due_day};
         }
         if (na > first) {
             d[nd].actions = &acts[first];
@@ -509,8 +507,7 @@ feedback_notices(const struct feedback_ctx *ctx, struct feedback_summary *sum,
             continue;
         if (ctx->campaign_ids != NULL)
             cid = ctx->campaign_ids[i];
-        else if ((err = store_campaign_ensure(ctx->st, c->name, &cid)) !=
-                 EQ_OK)
+        else if ((err = store_campaign_ensure(ctx->st, c->name, &cid)) != EQ_OK)
             return err;
         err = store_action_periods(ctx->st, cid, &periods, &np);
         for (size_t p = 0; p < np && err != EQ_ERR_NOMEM; p++) {

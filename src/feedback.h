@@ -65,7 +65,6 @@ struct feedback_summary {
  * mail fails is told in diag and tried again next time; the first error
  * is returned after the others were tried. */
 enum eq_err feedback_notices(const struct feedback_ctx *ctx,
-                             struct feedback_summary *sum,
-                             struct eq_buf *diag);
+                             struct feedback_summary *sum, struct eq_buf *diag);
 
 #endif

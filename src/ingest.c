@@ -72,8 +72,8 @@ metric_range(const char *id, int *min, int *max)
 static size_t
 campaign_metrics(const struct campaign *c, struct reply_metric *rm)
 {
-    size_t n = c->n_metrics < REPLY_MAX_METRICS ? c->n_metrics
-                                                : REPLY_MAX_METRICS;
+    size_t n =
+        c->n_metrics < REPLY_MAX_METRICS ? c->n_metrics : REPLY_MAX_METRICS;
     for (size_t i = 0; i < n; i++) {
         rm[i].id = c->metrics[i].id;
         rm[i].label_nl = c->metrics[i].label_nl;
@@ -196,8 +196,8 @@ record_answer(const struct ingest_ctx *ctx, const struct store_invitation *inv,
 
     if (a->not_applicable)
         for (size_t i = 0; i < n && err == EQ_OK; i++)
-            err = store_answer_add(ctx->st, inv->id, rm[i].id, -1, 1,
-                                   ctx->now, inbound_id);
+            err = store_answer_add(ctx->st, inv->id, rm[i].id, -1, 1, ctx->now,
+                                   inbound_id);
     for (size_t i = 0; i < a->n_scores && err == EQ_OK; i++)
         err = store_answer_add(ctx->st, inv->id, a->scores[i].id,
                                a->scores[i].score, 0, ctx->now, inbound_id);
@@ -375,8 +375,7 @@ bounce(const struct ingest_ctx *ctx, const struct store_invitation *inv,
         (store_employee_find(ctx->st, cr->bounce_recipient, &e) == EQ_OK &&
          e.id == inv->employee_id)) {
         store_employee_clear(&e);
-        if ((err = store_employee_get(ctx->st, inv->employee_id, &e)) ==
-            EQ_OK)
+        if ((err = store_employee_get(ctx->st, inv->employee_id, &e)) == EQ_OK)
             err = store_employee_set_flags(ctx->st, e.id, e.active, 1,
                                            e.opted_out);
     }
@@ -386,9 +385,8 @@ bounce(const struct ingest_ctx *ctx, const struct store_invitation *inv,
 
 /* Decide and record, inside the caller's transaction. */
 static enum eq_err
-judge(const struct ingest_ctx *ctx, const struct mime_msg *m,
-      const char *sha, const char *source_key, struct verdict *v,
-      struct ingest_summary *sum)
+judge(const struct ingest_ctx *ctx, const struct mime_msg *m, const char *sha,
+      const char *source_key, struct verdict *v, struct ingest_summary *sum)
 {
     static const struct reply_metric nps = {"nps", NULL, NULL, 0, 10};
     struct reply_metric rm[REPLY_MAX_METRICS];
@@ -591,8 +589,7 @@ too_hostile(const char *raw, size_t len, char *why, size_t n)
         snprintf(why, n, "too many header fields (%zu, at most %d)", headers,
                  MAX_HEADERS);
     else if (longest > MAX_LINE)
-        snprintf(why, n, "a line of %zu bytes (at most %u)", longest,
-                 MAX_LINE);
+        snprintf(why, n, "a line of %zu bytes (at most %u)", longest, MAX_LINE);
     else if (parts > MAX_PARTS)
         snprintf(why, n, "too many MIME parts (%zu boundary lines, at most %d)",
                  parts, MAX_PARTS);
@@ -774,8 +771,7 @@ ingest_assign(const struct ingest_ctx *ctx, int64_t inbound_id,
                     c->name, scores[i].metric, scores[i].score);
             goto out;
         }
-        snprintf(a.scores[a.n_scores].id, sizeof a.scores[0].id, "%s",
-                 cm->id);
+        snprintf(a.scores[a.n_scores].id, sizeof a.scores[0].id, "%s", cm->id);
         a.scores[a.n_scores++].score = scores[i].score;
     }
     a.not_applicable = not_applicable;
@@ -901,8 +897,8 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
         if (!open && (err = store_begin(ctx->st)) != EQ_OK)
             break;
         open = 1;
-        err = ingest_one(ctx, msg.data, msg.len, msg.key, sum, &folder, &k,
-                         diag);
+        err =
+            ingest_one(ctx, msg.data, msg.len, msg.key, sum, &folder, &k, diag);
         if (err == EQ_OK && acks.n == acks.cap) {
             size_t cap = acks.cap ? 2 * acks.cap : 16;
             struct ack *g = realloc(acks.v, cap * sizeof *g);

@@ -20,8 +20,8 @@
 #include "transport.h"
 
 struct ingest_summary {
-    size_t seen, recorded, review, bounces, auto_replies, opt_outs,
-        duplicates, late;
+    size_t seen, recorded, review, bounces, auto_replies, opt_outs, duplicates,
+        late;
     size_t confirmations;        /* sent: answers and opt-outs */
     size_t confirmations_failed; /* composed or sent in vain (see diag) */
 };

@@ -70,9 +70,9 @@ privacy_grid_new(size_t n_providers, size_t n_customers, const int64_t *counts,
     }
     for (size_t k = 0; k < cells; k++) {
         g->count[k] = counts[k] < 0 ? 0 : counts[k];
-        g->cell[k] = g->count[k] == 0           ? CELL_EMPTY
+        g->cell[k] = g->count[k] == 0        ? CELL_EMPTY
                      : g->count[k] >= g->min ? CELL_SHOWN
-                                                : CELL_PRIMARY;
+                                             : CELL_PRIMARY;
     }
     for (size_t p = 0; p < n_providers; p++) {
         int64_t sum = 0;
@@ -80,7 +80,8 @@ privacy_grid_new(size_t n_providers, size_t n_customers, const int64_t *counts,
             sum += g->count[p * n_customers + c];
         g->row[p] = sum >= g->min;
     }
-    for (size_t c = 0; c < n_customers && (flags & PRIVACY_COLUMN_TOTALS); c++) {
+    for (size_t c = 0; c < n_customers && (flags & PRIVACY_COLUMN_TOTALS);
+         c++) {
         int64_t sum = 0;
         for (size_t p = 0; p < n_providers; p++)
             sum += g->count[p * n_customers + c];

@@ -603,8 +603,8 @@ short_block(const struct span *v, size_t from, size_t to, size_t *nonblank)
 static int has_content(const struct span *v, size_t a, size_t b);
 
 static const char *const name_particles[] = {
-    "van", "de", "der", "den", "ten", "ter", "te", "het", "'t", "el", "la", "le",
-    "di", "da", "du", "von", "zu", "op", "in", NULL};
+    "van", "de", "der", "den", "ten", "ter", "te", "het", "'t", "el",
+    "la",  "le", "di",  "da",  "du",  "von", "zu", "op",  "in", NULL};
 
 /* "Lotte Smits", "Jan van der Berg", "P. de Vries": two to five words,
  * each capitalised (name particles aside), letters only. One word ("Hans")
@@ -966,8 +966,7 @@ phone_end(const char *p)
             last = ++q;
         } else if (strchr(" -./()", *q) != NULL &&
                    (isdigit((unsigned char)q[1]) ||
-                    (q[1] != '\0' && strchr(" (", q[1]) != NULL &&
-                     q[1] != *q &&
+                    (q[1] != '\0' && strchr(" (", q[1]) != NULL && q[1] != *q &&
                      isdigit((unsigned char)q[2])))) {
             group = 0;
             q++;

@@ -74,8 +74,8 @@ retention_anonymise(struct store *st, struct campaign *const *camps,
 
 enum eq_err
 retention_purge(struct store *st, const struct eq_config *cfg,
-                struct source *src, eq_time now,
-                struct retention_summary *sum, struct eq_buf *diag)
+                struct source *src, eq_time now, struct retention_summary *sum,
+                struct eq_buf *diag)
 {
     struct store_privacy_period *per = NULL;
     size_t np = 0, periods = 0, comments = 0, raw = 0;
@@ -134,17 +134,17 @@ retention_purge(struct store *st, const struct eq_config *cfg,
     sum->raw_purged += raw;
     sum->inbound_blanked += (size_t)blanked;
     if (periods || comments || raw)
-        log_msg(LOG_INFO, "retention: purged %zu comments of %zu periods, "
-                          "%zu raw messages",
+        log_msg(LOG_INFO,
+                "retention: purged %zu comments of %zu periods, "
+                "%zu raw messages",
                 comments, periods, raw);
     return mail_err;
 }
 
 enum eq_err
 retention_run(struct store *st, const struct eq_config *cfg,
-              struct campaign *const *camps, size_t n_camps,
-              struct source *src, eq_time now, struct retention_summary *sum,
-              struct eq_buf *diag)
+              struct campaign *const *camps, size_t n_camps, struct source *src,
+              eq_time now, struct retention_summary *sum, struct eq_buf *diag)
 {
     enum eq_err first = retention_anonymise(st, camps, n_camps, now, sum, diag);
     enum eq_err err;

@@ -45,8 +45,7 @@ enum eq_err retention_anonymise(struct store *st, struct campaign *const *camps,
  * NULL) can purge. Logs one line with counts when anything was purged. */
 enum eq_err retention_purge(struct store *st, const struct eq_config *cfg,
                             struct source *src, eq_time now,
-                            struct retention_summary *sum,
-                            struct eq_buf *diag);
+                            struct retention_summary *sum, struct eq_buf *diag);
 
 /* Both, as one step of `run`. The first error is returned; a mailbox that
  * cannot purge does not stop the database work. */

@@ -96,8 +96,8 @@ sched_load(const struct run_ctx *ctx, const struct campaign *c, eq_day day,
         return EQ_ERR_NOTFOUND;
     if ((err = campaign_id(ctx, c, &d->campaign_id)) != EQ_OK ||
         (err = store_period_ensure(ctx->st, d->campaign_id, d->per.label,
-                                   d->per.first, d->per.last,
-                                   &d->period_id)) != EQ_OK ||
+                                   d->per.first, d->per.last, &d->period_id)) !=
+            EQ_OK ||
         (err = store_employees(ctx->st, &d->emps, &d->n_emps)) != EQ_OK ||
         (err = store_departments(ctx->st, &d->deps, &d->n_deps)) != EQ_OK ||
         (err = store_last_invited(ctx->st, &d->last, &d->n_last)) != EQ_OK ||
@@ -244,9 +244,8 @@ schedule_campaign(const struct run_ctx *ctx, const struct campaign *c,
 }
 
 enum eq_err
-run_feasibility(const struct run_ctx *ctx, const struct campaign *c,
-                eq_day day, struct run_feasible **out, size_t *n,
-                struct eq_buf *diag)
+run_feasibility(const struct run_ctx *ctx, const struct campaign *c, eq_day day,
+                struct run_feasible **out, size_t *n, struct eq_buf *diag)
 {
     struct sched_data d;
     struct schedule_feasible *rows = NULL;
@@ -446,25 +445,25 @@ record(const struct run_ctx *ctx, const struct outgoing *o,
     case EQ_OK:
         if (o->reminder) {
             sum->reminded++;
-            log_msg(LOG_INFO, "reminder sent campaign=%s%s provider=%s "
-                              "reminder=%d",
-                    o->c->name, o->c->anonymous ? "" : mail,
-                    inv->provider_code, o->reminder);
+            log_msg(LOG_INFO,
+                    "reminder sent campaign=%s%s provider=%s "
+                    "reminder=%d",
+                    o->c->name, o->c->anonymous ? "" : mail, inv->provider_code,
+                    o->reminder);
             return store_invitation_reminded(ctx->st, inv->id, ctx->now);
         }
         sum->sent++;
         log_msg(LOG_INFO, "sent campaign=%s%s provider=%s", o->c->name,
                 o->c->anonymous ? "" : mail, inv->provider_code);
-        return store_invitation_set_state(ctx->st, inv->id, INV_SENT,
-                                          ctx->now, NULL);
+        return store_invitation_set_state(ctx->st, inv->id, INV_SENT, ctx->now,
+                                          NULL);
     case EQ_ERR_TEMP:
         sum->deferred++;
         log_refusal("deferred", o, res);
         if (o->reminder)
             return EQ_OK; /* the next run tries the reminder again */
-        return store_invitation_defer(ctx->st, inv->id,
-                                      ctx->now + retry_after(inv->attempts),
-                                      res->text);
+        return store_invitation_defer(
+            ctx->st, inv->id, ctx->now + retry_after(inv->attempts), res->text);
     case EQ_ERR_DATA:
         sum->failed++;
         log_refusal("failed", o, res);
@@ -493,9 +492,8 @@ gather(const struct run_ctx *ctx, struct store_invitation *list, size_t n,
         if (c == NULL || list[i].closes_at <= ctx->now)
             continue; /* campaign file removed, or expire() takes it */
         if (reminders) {
-            eq_time due = schedule_reminder_at(c, zone_of(ctx, c),
-                                               list[i].sent_at,
-                                               list[i].reminders + 1);
+            eq_time due = schedule_reminder_at(
+                c, zone_of(ctx, c), list[i].sent_at, list[i].reminders + 1);
             if (due == 0 || due > ctx->now)
                 continue;
             r = list[i].reminders + 1;
@@ -587,9 +585,9 @@ halted(const struct run_ctx *ctx)
 }
 
 static enum eq_err
-send_all(const struct run_ctx *ctx, struct outgoing *out, size_t n,
-         size_t par, struct batch b[2], enum eq_err *stop,
-         struct run_summary *sum, struct eq_buf *diag)
+send_all(const struct run_ctx *ctx, struct outgoing *out, size_t n, size_t par,
+         struct batch b[2], enum eq_err *stop, struct run_summary *sum,
+         struct eq_buf *diag)
 {
     size_t i = 0;
     int cur = 0, flying = -1;
@@ -624,9 +622,9 @@ send_all(const struct run_ctx *ctx, struct outgoing *out, size_t n,
         err = store_begin(ctx->st);
         for (size_t j = 0; j < b[cur].k && err == EQ_OK; j++)
             if (!b[cur].out[j]->reminder)
-                err = store_invitation_set_state(ctx->st,
-                                                 b[cur].out[j]->inv->id,
-                                                 INV_PLANNED, ctx->now, NULL);
+                err =
+                    store_invitation_set_state(ctx->st, b[cur].out[j]->inv->id,
+                                               INV_PLANNED, ctx->now, NULL);
         if (err == EQ_OK)
             err = store_commit(ctx->st);
         else
@@ -684,14 +682,14 @@ run_send(const struct run_ctx *ctx, struct run_summary *sum,
             err = EQ_ERR_NOMEM;
     }
     for (int j = 0; j < 3 && err == EQ_OK && stop == EQ_OK; j++) {
-        for (size_t at = 0; at < n_ids[j] && err == EQ_OK && stop == EQ_OK &&
-                            !halted(ctx);) {
+        for (size_t at = 0;
+             at < n_ids[j] && err == EQ_OK && stop == EQ_OK && !halted(ctx);) {
             struct outgoing *out = NULL;
             size_t n = 0, take = n_ids[j] - at;
             if (take > SEND_PAGE)
                 take = SEND_PAGE;
-            err = store_invitations_by_id(ctx->st, ids[j] + at, take, &page,
-                                          &np);
+            err =
+                store_invitations_by_id(ctx->st, ids[j] + at, take, &page, &np);
             at += take;
             if (err == EQ_OK)
                 err = gather(ctx, page, np, j == 2, &out, &n);
@@ -839,10 +837,9 @@ run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
         err = EQ_OK;
         for (size_t i = 0; i < ctx->n_campaigns && err == EQ_OK; i++)
             err = campaign_id(ctx, ctx->campaigns[i], &ids[i]);
-        struct ingest_ctx ic = {ctx->st,          ctx->cfg, ctx->campaigns,
-                                ids,              ctx->n_campaigns,
-                                ctx->now,         ctx->tx,
-                                ctx->stop};
+        struct ingest_ctx ic = {ctx->st, ctx->cfg,         ctx->campaigns,
+                                ids,     ctx->n_campaigns, ctx->now,
+                                ctx->tx, ctx->stop};
         STEP(err != EQ_OK ? err : ingest_run(&ic, ctx->src, &sum->in, diag));
     }
     if (steps & RUN_EXPIRE)
@@ -851,10 +848,12 @@ run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
         STEP(run_digests(ctx, sum, diag));
     /* "You said, we did": raters hear of their departments' actions. */
     if ((steps & RUN_DIGEST) && ctx->tx) {
-        struct feedback_ctx fc = {.st = ctx->st, .cfg = ctx->cfg,
+        struct feedback_ctx fc = {.st = ctx->st,
+                                  .cfg = ctx->cfg,
                                   .campaigns = ctx->campaigns,
                                   .n_campaigns = ctx->n_campaigns,
-                                  .tx = ctx->tx, .now = ctx->now,
+                                  .tx = ctx->tx,
+                                  .now = ctx->now,
                                   .settle = 2 * 86400};
         struct feedback_summary fs;
         memset(&fs, 0, sizeof fs);
@@ -866,8 +865,8 @@ run_tick(const struct run_ctx *ctx, unsigned steps, struct run_summary *sum,
     if (steps & RUN_DIGEST) {
         struct retention_summary rs;
         memset(&rs, 0, sizeof rs);
-        STEP(retention_run(ctx->st, ctx->cfg, ctx->campaigns,
-                           ctx->n_campaigns, ctx->src, ctx->now, &rs, diag));
+        STEP(retention_run(ctx->st, ctx->cfg, ctx->campaigns, ctx->n_campaigns,
+                           ctx->src, ctx->now, &rs, diag));
     }
 #undef STEP
 out:
@@ -877,10 +876,10 @@ out:
             "replies=%zu recorded=%zu review=%zu bounces=%zu "
             "auto_replies=%zu opt_outs=%zu late=%zu expired=%zu digests=%zu "
             "result=\"%s\"",
-            sum->planned, sum->sent, sum->reminded, sum->deferred,
-            sum->failed, sum->in.seen, sum->in.recorded, sum->in.review,
-            sum->in.bounces, sum->in.auto_replies, sum->in.opt_outs,
-            sum->in.late, sum->expired, sum->digests, eq_strerror(first));
+            sum->planned, sum->sent, sum->reminded, sum->deferred, sum->failed,
+            sum->in.seen, sum->in.recorded, sum->in.review, sum->in.bounces,
+            sum->in.auto_replies, sum->in.opt_outs, sum->in.late, sum->expired,
+            sum->digests, eq_strerror(first));
     return first;
 }
 
@@ -932,8 +931,7 @@ run_summary_format(const struct run_summary *s, struct eq_buf *out)
                "notices %zu",
                s->planned, s->sent, s->reminded, s->deferred, s->failed,
                s->in.seen, s->in.recorded, s->in.review, s->in.bounces,
-               s->in.auto_replies, s->in.opt_outs, s->in.late,
-               s->in.duplicates, s->in.confirmations,
-               s->in.confirmations_failed, s->expired, s->digests,
-               s->notices);
+               s->in.auto_replies, s->in.opt_outs, s->in.late, s->in.duplicates,
+               s->in.confirmations, s->in.confirmations_failed, s->expired,
+               s->digests, s->notices);
 }

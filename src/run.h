@@ -68,9 +68,8 @@ struct run_feasible {
     char code[64];
     char name[128];
 };
-enum eq_err run_feasibility(const struct run_ctx *ctx,
-                            const struct campaign *c, eq_day day,
-                            struct run_feasible **out, size_t *n,
+enum eq_err run_feasibility(const struct run_ctx *ctx, const struct campaign *c,
+                            eq_day day, struct run_feasible **out, size_t *n,
                             struct eq_buf *diag);
 
 /* `plan`: schedules day by day from..to (local dates) as `run` would, on

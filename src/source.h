@@ -13,8 +13,8 @@
 struct source;
 
 struct source_msg {
-    char *key;   /* "maildir:FILENAME" or "imap:UIDVALIDITY:UID" */
-    char *data;  /* raw message, NUL-terminated */
+    char *key;  /* "maildir:FILENAME" or "imap:UIDVALIDITY:UID" */
+    char *data; /* raw message, NUL-terminated */
     size_t len;
     uint32_t uidvalidity, uid; /* imap; 0 for maildir */
 };
@@ -43,8 +43,7 @@ struct source_ops {
     enum eq_err (*done)(struct source *s, const struct source_msg *m,
                         enum source_folder folder);
     /* Optional (imap): resume after cp; called before the first next(). */
-    enum eq_err (*resume)(struct source *s,
-                          const struct source_checkpoint *cp);
+    enum eq_err (*resume)(struct source *s, const struct source_checkpoint *cp);
     /* Optional (imap): done() only queues; flush files the queue. Nothing
      * queued is moved before flush (close drops the queue: those messages
      * are read again next time), so the caller can commit first. */

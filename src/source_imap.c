@@ -107,8 +107,7 @@ uid_set(const uint32_t *uids, size_t n)
 }
 
 static enum eq_err
-imap_expunge(struct imap_src *im, struct mailimap_set *set,
-             struct eq_buf *diag)
+imap_expunge(struct imap_src *im, struct mailimap_set *set, struct eq_buf *diag)
 {
     int r = im->has_uidplus ? mailimap_uid_expunge(im->imap, set)
                             : mailimap_expunge(im->imap);
@@ -160,7 +159,8 @@ imap_flush(struct imap_src *im, struct eq_buf *diag)
             return EQ_ERR_TEMP;
         }
         qsort(l->v, l->n, sizeof *l->v, cmp_u32);
-        if (f != SOURCE_DELETE && (err = imap_ensure_folder(im, f, diag)) != EQ_OK)
+        if (f != SOURCE_DELETE &&
+            (err = imap_ensure_folder(im, f, diag)) != EQ_OK)
             break;
         if (!(set = uid_set(l->v, l->n)))
             return EQ_ERR_NOMEM;
@@ -196,8 +196,8 @@ imap_search(struct imap_src *im, struct eq_buf *diag)
 {
     clist *res = NULL;
     struct mailimap_set *all = mailimap_set_new_interval(1, 0);
-    struct mailimap_search_key *key = all ? mailimap_search_key_new_uid(all)
-                                          : NULL;
+    struct mailimap_search_key *key =
+        all ? mailimap_search_key_new_uid(all) : NULL;
     int r;
     if (!key) {
         if (all)

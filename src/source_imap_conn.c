@@ -460,9 +460,8 @@ source_imap_connect(struct imap_src *im, struct eq_buf *diag)
         return EQ_ERR_NOMEM;
     mailimap_set_timeout(im->imap, srv->timeout > 0 ? srv->timeout : 60);
     if (im->url.implicit_tls)
-        r = mailimap_ssl_connect_with_callback(im->imap, im->url.host,
-                                               im->url.port, tls_sni,
-                                               im->url.host);
+        r = mailimap_ssl_connect_with_callback(
+            im->imap, im->url.host, im->url.port, tls_sni, im->url.host);
     else
         r = mailimap_socket_connect(im->imap, im->url.host, im->url.port);
     if (r != MAILIMAP_NO_ERROR_AUTHENTICATED &&

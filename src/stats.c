@@ -168,7 +168,8 @@ beta_cf(double a, double b, double x)
             c = tiny;
         f *= d * c;
         /* odd step */
-        num = -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0));
+        num =
+            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0));
         d = 1.0 + num * d;
         d = fabs(d) < tiny ? 1.0 / tiny : 1.0 / d;
         c = 1.0 + num / c;
@@ -194,8 +195,8 @@ ibeta(double a, double b, double x)
     /* The fraction converges fast only below this point; use symmetry. */
     if (x > (a + 1.0) / (a + b + 2.0))
         return 1.0 - ibeta(b, a, 1.0 - x);
-    front = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) +
-                b * log1p(-x));
+    front =
+        exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
     return front * beta_cf(a, b, x) / a;
 }
 

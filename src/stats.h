@@ -38,7 +38,8 @@ enum eq_err stats_dist_init(struct stats_dist *d, int min, int max);
 /* Adds n answers with this score; EQ_ERR_DATA if outside the scale or n < 0. */
 enum eq_err stats_dist_add(struct stats_dist *d, int score, int64_t n);
 /* Adds every count of src (same scale) to d. */
-enum eq_err stats_dist_merge(struct stats_dist *d, const struct stats_dist *src);
+enum eq_err stats_dist_merge(struct stats_dist *d,
+                             const struct stats_dist *src);
 int64_t stats_dist_n(const struct stats_dist *d);
 
 /* NPS of a 0–10 distribution: (P - D) / n × 100, adjusted-Wald 95 %

@@ -53,7 +53,7 @@ struct store_employee {
     int active;
     int undeliverable;
     int opted_out;
-    int manages; /* readers: manages their own department */
+    int manages;       /* readers: manages their own department */
     eq_time joined_at; /* set on insert only; 0 = a founding member */
 };
 
@@ -61,8 +61,8 @@ struct store_employee {
 enum eq_err store_department_upsert(struct store *st, const char *code,
                                     const char *name, int64_t *id,
                                     int *changed);
-enum eq_err store_departments(struct store *st,
-                              struct store_department **out, size_t *n);
+enum eq_err store_departments(struct store *st, struct store_department **out,
+                              size_t *n);
 enum eq_err store_department_by_code(struct store *st, const char *code,
                                      struct store_department *out);
 void store_department_clear(struct store_department *d);
@@ -79,8 +79,8 @@ enum eq_err store_employee_upsert(struct store *st,
 enum eq_err store_employee_set_aliases(struct store *st, int64_t id,
                                        const char *const *aliases, size_t n,
                                        int *changed);
-enum eq_err store_employee_aliases(struct store *st, int64_t id,
-                                   char ***out, size_t *n);
+enum eq_err store_employee_aliases(struct store *st, int64_t id, char ***out,
+                                   size_t *n);
 /* By primary address or alias, case-insensitive. EQ_ERR_NOTFOUND if none. */
 enum eq_err store_employee_find(struct store *st, const char *email,
                                 struct store_employee *out);
@@ -89,9 +89,8 @@ enum eq_err store_employee_get(struct store *st, int64_t id,
 /* All employees, ordered by id. */
 enum eq_err store_employees(struct store *st, struct store_employee **out,
                             size_t *n);
-enum eq_err store_employee_set_flags(struct store *st, int64_t id,
-                                     int active, int undeliverable,
-                                     int opted_out);
+enum eq_err store_employee_set_flags(struct store *st, int64_t id, int active,
+                                     int undeliverable, int opted_out);
 /* Sets whether employee manages department (digest recipient). */
 enum eq_err store_manager_set(struct store *st, int64_t department_id,
                               int64_t employee_id, int manages, int *changed);
@@ -115,7 +114,7 @@ enum eq_err store_campaign_ensure(struct store *st, const char *name,
 struct store_period {
     int64_t id;
     int64_t campaign_id;
-    char label[16]; /* "2026Q4", "2026-11", "2026W45" */
+    char label[16];     /* "2026Q4", "2026-11", "2026W45" */
     eq_day first, last; /* inclusive local dates */
     eq_time closed_at;  /* 0 = open */
     eq_time digest_at;  /* 0 = digest not yet sent */
@@ -155,7 +154,7 @@ struct store_invitation {
     char token[27];
     int64_t campaign_id;
     int64_t period_id;
-    int64_t employee_id; /* 0 once anonymised */
+    int64_t employee_id;         /* 0 once anonymised */
     int64_t rater_department_id; /* the invitee's department when created */
     int64_t provider_department_id;
     char *language; /* "nl" | "en" */
@@ -184,7 +183,8 @@ enum eq_err store_invitation_by_token(struct store *st, const char *token,
 enum eq_err store_invitation_get(struct store *st, int64_t id,
                                  struct store_invitation *out);
 
-/* Zero fields mean "any". state_mask is a bit mask of (1u << enum inv_state). */
+/* Zero fields mean "any". state_mask is a bit mask of (1u << enum inv_state).
+ */
 struct store_inv_filter {
     int64_t campaign_id;
     int64_t period_id;
@@ -207,8 +207,8 @@ enum eq_err store_invitation_ids(struct store *st,
 /* The rows of these ids (those that still exist), in store_invitations'
  * order. */
 enum eq_err store_invitations_by_id(struct store *st, const int64_t *ids,
-                                    size_t n_ids,
-                                    struct store_invitation **out, size_t *n);
+                                    size_t n_ids, struct store_invitation **out,
+                                    size_t *n);
 /* Sets state; sets sent_at for SENT, answered_at for ANSWERED, and stores
  * error (may be NULL) in last_error. */
 enum eq_err store_invitation_set_state(struct store *st, int64_t id,
@@ -218,8 +218,7 @@ enum eq_err store_invitation_set_state(struct store *st, int64_t id,
 enum eq_err store_invitation_defer(struct store *st, int64_t id, eq_time next,
                                    const char *error);
 /* A reminder went out: state REMINDED, reminders+1. */
-enum eq_err store_invitation_reminded(struct store *st, int64_t id,
-                                      eq_time at);
+enum eq_err store_invitation_reminded(struct store *st, int64_t id, eq_time at);
 void store_invitation_clear(struct store_invitation *inv);
 void store_invitations_free(struct store_invitation *inv, size_t n);
 
@@ -251,12 +250,10 @@ enum eq_err store_period_provider_counts(struct store *st, int64_t period_id,
 /* score -1 with not_applicable = 1 for n.v.t. Older answers of the same
  * (invitation, metric) are kept as history and marked superseded. */
 enum eq_err store_answer_add(struct store *st, int64_t invitation_id,
-                             const char *metric, int score,
-                             int not_applicable, eq_time at,
-                             int64_t inbound_id);
+                             const char *metric, int score, int not_applicable,
+                             eq_time at, int64_t inbound_id);
 enum eq_err store_comment_add(struct store *st, int64_t invitation_id,
-                              const char *text, eq_time at,
-                              int64_t inbound_id);
+                              const char *text, eq_time at, int64_t inbound_id);
 
 struct store_score_row {
     int64_t provider_id;
@@ -267,8 +264,8 @@ struct store_score_row {
 /* Current (not superseded, not n.v.t.) answers of a metric in a period,
  * counted per provider, rater department and score. */
 enum eq_err store_score_counts(struct store *st, int64_t period_id,
-                               const char *metric,
-                               struct store_score_row **out, size_t *n);
+                               const char *metric, struct store_score_row **out,
+                               size_t *n);
 /* Comments of a period for one provider department, oldest first. */
 enum eq_err store_comments(struct store *st, int64_t period_id,
                            int64_t provider_id, char ***out, size_t *n);
@@ -276,15 +273,15 @@ enum eq_err store_comments(struct store *st, int64_t period_id,
 /* --- inbound mail ----------------------------------------------------- */
 struct store_inbound {
     int64_t id;
-    char *message_id;  /* may be NULL */
-    char *sha256;      /* hex of the raw message */
-    char *source_key;  /* "imap:UIDVALIDITY:UID" or "maildir:NAME" */
+    char *message_id; /* may be NULL */
+    char *sha256;     /* hex of the raw message */
+    char *source_key; /* "imap:UIDVALIDITY:UID" or "maildir:NAME" */
     eq_time received_at;
-    char *kind;        /* reply | bounce | auto_reply | opt_out */
-    char *token;       /* may be NULL */
+    char *kind;            /* reply | bounce | auto_reply | opt_out */
+    char *token;           /* may be NULL */
     int64_t invitation_id; /* 0 if none */
-    char *outcome;     /* recorded | review | late | ignored | duplicate */
-    char *note;        /* why (for review) */
+    char *outcome;         /* recorded | review | late | ignored | duplicate */
+    char *note;            /* why (for review) */
     char *sender;
     char *subject;
 };
@@ -292,8 +289,8 @@ struct store_inbound {
  * message_id) was recorded before, else EQ_ERR_NOTFOUND. */
 enum eq_err store_inbound_find(struct store *st, const char *message_id,
                                const char *sha256, int64_t *id);
-enum eq_err store_inbound_add(struct store *st,
-                              const struct store_inbound *in, int64_t *id);
+enum eq_err store_inbound_add(struct store *st, const struct store_inbound *in,
+                              int64_t *id);
 /* Inbound mail with outcome "review", oldest first. */
 enum eq_err store_review_list(struct store *st, struct store_inbound **out,
                               size_t *n);

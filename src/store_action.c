@@ -44,17 +44,16 @@ static const char *const sql[A__COUNT] = {
     [A_DONE] = "UPDATE action SET state = 'done', done_at = ?3"
                " WHERE department_id = ?1 AND number = ?2 AND state = 'open'",
     [A_GET] = ACT_SELECT "WHERE a.department_id = ?1 AND a.number = ?2",
-    [A_LIST] = ACT_SELECT
-    "WHERE (?1 = 0 OR a.campaign_id = ?1)"
-    " AND (?2 = 0 OR a.department_id = ?2)"
-    " AND (?3 = 0 OR a.period_id = ?3)"
-    " AND (?4 = 0 OR (?4 = 1 AND a.state = 'open')"
-    "  OR (?4 = 2 AND a.state = 'done'))"
-    " AND (?5 = 0 OR a.done_at >= ?5)"
-    " AND (?6 = 0 OR a.done_at < ?6)"
-    " AND (?7 = 0 OR a.inbound_id = ?7)"
-    " AND (?8 IS NULL OR p.label = ?8)"
-    " ORDER BY d.name, d.id, a.number",
+    [A_LIST] = ACT_SELECT "WHERE (?1 = 0 OR a.campaign_id = ?1)"
+                          " AND (?2 = 0 OR a.department_id = ?2)"
+                          " AND (?3 = 0 OR a.period_id = ?3)"
+                          " AND (?4 = 0 OR (?4 = 1 AND a.state = 'open')"
+                          "  OR (?4 = 2 AND a.state = 'done'))"
+                          " AND (?5 = 0 OR a.done_at >= ?5)"
+                          " AND (?6 = 0 OR a.done_at < ?6)"
+                          " AND (?7 = 0 OR a.inbound_id = ?7)"
+                          " AND (?8 IS NULL OR p.label = ?8)"
+                          " ORDER BY d.name, d.id, a.number",
     [A_COUNTS] = "SELECT d.id, d.code, d.name,"
                  " COALESCE(SUM(a.state = 'open'), 0),"
                  " COALESCE(SUM(a.state = 'done'), 0)"
@@ -161,8 +160,8 @@ store_action_add(struct store *st, struct store_action *a)
         return err;
     brc = sqlite3_bind_int64(s, 1, a->department_id) |
           sqlite3_bind_int64(s, 2, a->campaign_id) |
-          sqlite3_bind_int64(s, 3, a->period_id) | store_bind_text(s, 4, a->text) |
-          store_bind_text(s, 5, a->metric) |
+          sqlite3_bind_int64(s, 3, a->period_id) |
+          store_bind_text(s, 4, a->text) | store_bind_text(s, 5, a->metric) |
           (a->has_due ? sqlite3_bind_int64(s, 6, a->due_day)
                       : sqlite3_bind_null(s, 6)) |
           store_bind_text(s, 7, a->done ? "done" : "open") |
@@ -194,10 +193,10 @@ store_action_done(struct store *st, int64_t department_id, int number,
     *changed = 0;
     if (err != EQ_OK)
         return err;
-    err = exec(st, s,
-               sqlite3_bind_int64(s, 1, department_id) |
-                   sqlite3_bind_int(s, 2, number) |
-                   sqlite3_bind_int64(s, 3, at));
+    err =
+        exec(st, s,
+             sqlite3_bind_int64(s, 1, department_id) |
+                 sqlite3_bind_int(s, 2, number) | sqlite3_bind_int64(s, 3, at));
     if (err != EQ_OK)
         return err;
     if (sqlite3_changes(store_db(st)) > 0) {
@@ -550,8 +549,7 @@ store_action_raters(struct store *st, int64_t period_id,
         memset(r, 0, sizeof *r);
         r->employee_id = sqlite3_column_int64(s, 0);
         r->department_id = sqlite3_column_int64(s, 4);
-        snprintf(r->token, sizeof r->token, "%s",
-                 tok ? (const char *)tok : "");
+        snprintf(r->token, sizeof r->token, "%s", tok ? (const char *)tok : "");
         if (store_col_dup(s, 1, &r->email) || store_col_dup(s, 2, &r->name) ||
             store_col_dup(s, 3, &r->language)) {
             err = EQ_ERR_NOMEM;
@@ -641,8 +639,7 @@ store_action_period(struct store *st, int64_t period_id,
         const unsigned char *l = sqlite3_column_text(s, 2);
         out->id = sqlite3_column_int64(s, 0);
         out->campaign_id = sqlite3_column_int64(s, 1);
-        snprintf(out->label, sizeof out->label, "%s",
-                 l ? (const char *)l : "");
+        snprintf(out->label, sizeof out->label, "%s", l ? (const char *)l : "");
         out->first = (eq_day)sqlite3_column_int64(s, 3);
         out->last = (eq_day)sqlite3_column_int64(s, 4);
         out->closed_at = sqlite3_column_int64(s, 5);

@@ -22,7 +22,7 @@ struct store_action {
     eq_day due_day;
     int done;
     eq_time created_at;
-    eq_time done_at; /* 0 while open */
+    eq_time done_at;    /* 0 while open */
     int64_t inbound_id; /* the reply it came from, 0 if none */
     int64_t author_id;  /* the manager, 0 if unknown */
     /* Filled by the readers, ignored on insert: */
@@ -72,8 +72,7 @@ enum eq_err store_action_filter_names(struct store *st, const char *campaign,
  * department's open actions (department_id, state OPEN: age is now -
  * created_at, period_label is where it was created), the actions done in a
  * period (state DONE, done_from/done_before = the period's bounds). */
-enum eq_err store_actions(struct store *st,
-                          const struct store_action_filter *f,
+enum eq_err store_actions(struct store *st, const struct store_action_filter *f,
                           struct store_action **out, size_t *n);
 void store_action_clear(struct store_action *a);
 void store_actions_free(struct store_action *a, size_t n);
@@ -92,8 +91,8 @@ enum eq_err store_action_counts(struct store *st, int64_t campaign_id,
 void store_action_counts_free(struct store_action_count *c, size_t n);
 /* Ids of the departments that have no action in campaign_id (0 = any). */
 enum eq_err store_action_departments_without(struct store *st,
-                                             int64_t campaign_id,
-                                             int64_t **out, size_t *n);
+                                             int64_t campaign_id, int64_t **out,
+                                             size_t *n);
 
 /* The digest a token belongs to: its period and department (0 for the HR
  * digest). EQ_ERR_NOTFOUND when no digest was logged with it. */

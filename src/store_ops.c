@@ -48,12 +48,11 @@ static const char *const sql[] = {
                     " FROM mailbox ORDER BY name",
     [Q_REVIEW] = "SELECT COUNT(*), COALESCE(MIN(received_at), 0)"
                  " FROM inbound WHERE outcome = 'review'",
-    [Q_DIGESTS_AT] =
-        "SELECT p.label, dep.code FROM digest_sent d"
-        " JOIN period p ON p.id = d.period_id"
-        " JOIN campaign c ON c.id = p.campaign_id"
-        " LEFT JOIN department dep ON dep.id = d.department_id"
-        " WHERE c.name = ?1 AND d.sent_at = ?2 ORDER BY d.id",
+    [Q_DIGESTS_AT] = "SELECT p.label, dep.code FROM digest_sent d"
+                     " JOIN period p ON p.id = d.period_id"
+                     " JOIN campaign c ON c.id = p.campaign_id"
+                     " LEFT JOIN department dep ON dep.id = d.department_id"
+                     " WHERE c.name = ?1 AND d.sent_at = ?2 ORDER BY d.id",
     [Q_PERIODS] =
         "SELECT p.id, p.campaign_id, p.label, p.first_day, p.last_day,"
         " COALESCE(p.closed_at, 0), COALESCE(p.digest_at, 0)"
@@ -203,7 +202,8 @@ one_run(struct store *st, int q, struct store_ops_run *r)
         r->started = sqlite3_column_int64(s, 2);
         r->finished = sqlite3_column_int64(s, 3);
         r->ok = sqlite3_column_int(s, 4);
-        if (store_col_dup(s, 1, &r->command) != 0 || store_col_dup(s, 5, &r->summary) != 0)
+        if (store_col_dup(s, 1, &r->command) != 0 ||
+            store_col_dup(s, 5, &r->summary) != 0)
             err = EQ_ERR_NOMEM;
     }
     store_stmt_done(s);
@@ -249,8 +249,7 @@ store_ops_run_clear(struct store_ops_run *r)
 }
 
 enum eq_err
-store_ops_mailboxes(struct store *st, struct store_ops_mailbox **out,
-                    size_t *n)
+store_ops_mailboxes(struct store *st, struct store_ops_mailbox **out, size_t *n)
 {
     sqlite3_stmt *s;
     enum eq_err err = prep(st, Q_MAILBOXES, &s);

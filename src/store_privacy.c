@@ -7,8 +7,8 @@
 #include "store_int.h"
 
 #include <cjson/cJSON.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -96,7 +96,7 @@ enum slot {
 };
 
 _Static_assert(Q__COUNT <= STORE_PART_SLOTS, "store_privacy has more "
-                                          "statements than slots");
+                                             "statements than slots");
 
 static const char *const sql[Q__COUNT] = {
     [Q_TO_ANON] = PERIOD_COLS "WHERE p.campaign_id = ?1"
@@ -307,8 +307,8 @@ bind_ints(sqlite3_stmt *s, int n, int64_t a, int64_t b, int64_t c)
 /* Runs a writing statement with integer parameters; *changes = rows
  * changed (may be NULL). */
 static enum eq_err
-exec_ints(struct store *st, enum slot q, int n, int64_t a, int64_t b,
-          int64_t c, int64_t *changes)
+exec_ints(struct store *st, enum slot q, int n, int64_t a, int64_t b, int64_t c,
+          int64_t *changes)
 {
     sqlite3_stmt *s;
     enum eq_err err = prep(st, q, &s);
@@ -416,7 +416,7 @@ static enum eq_err
 retoken(struct store *st, enum slot list_q, int64_t a, eq_time at)
 {
     int64_t *ids = NULL;
-    char (*old)[TOKEN_LEN + 1] = NULL;
+    char(*old)[TOKEN_LEN + 1] = NULL;
     size_t len = 0, cap = 0;
     sqlite3_stmt *s;
     enum eq_err err = prep(st, list_q, &s);
@@ -607,8 +607,8 @@ shuffle(struct store *st, int64_t period_id)
     store_stmt_done(s);
     /* Answers point at invitations while both move: checked at commit. */
     if (err == EQ_OK &&
-        sqlite3_exec(store_db(st), "PRAGMA defer_foreign_keys = ON", NULL,
-                     NULL, &msg) != SQLITE_OK) {
+        sqlite3_exec(store_db(st), "PRAGMA defer_foreign_keys = ON", NULL, NULL,
+                     &msg) != SQLITE_OK) {
         store_set_msg(st, msg ? msg : "defer_foreign_keys");
         err = EQ_ERR_DB;
     }
@@ -649,13 +649,11 @@ store_privacy_anonymise(struct store *st, int64_t period_id, eq_time coarse,
                          &c.answers)) != EQ_OK ||
         (err = exec_ints(st, Q_COARSE_COMMENTS, 3, 0, period_id, coarse,
                          &c.comments)) != EQ_OK ||
-        (err = retoken(st, Q_INV_TOKENS_PERIOD, period_id, coarse)) !=
-            EQ_OK ||
+        (err = retoken(st, Q_INV_TOKENS_PERIOD, period_id, coarse)) != EQ_OK ||
         (err = exec_ints(st, Q_ANON_INV, 2, period_id, coarse, 0,
                          &c.invitations)) != EQ_OK ||
         (err = shuffle(st, period_id)) != EQ_OK ||
-        (err = exec_ints(st, Q_ANON_MARK, 2, period_id, now, 0, NULL)) !=
-            EQ_OK)
+        (err = exec_ints(st, Q_ANON_MARK, 2, period_id, now, 0, NULL)) != EQ_OK)
         goto fail;
     if ((err = store_commit(st)) != EQ_OK)
         goto fail;
@@ -834,7 +832,8 @@ export_person(sqlite3_stmt *s, cJSON *root, int64_t *id)
     if (put(root, "person", p) != 0)
         return EQ_ERR_NOMEM;
     *id = sqlite3_column_int64(s, 0);
-    if (put(p, "email", json_col_text(s, 1)) || put(p, "name", json_col_text(s, 2)) ||
+    if (put(p, "email", json_col_text(s, 1)) ||
+        put(p, "name", json_col_text(s, 2)) ||
         put(p, "department_code", json_col_text(s, 3)) ||
         put(p, "department", json_col_text(s, 4)) ||
         put(p, "language", json_col_text(s, 5)) ||
@@ -869,9 +868,8 @@ export_strings(struct store *st, enum slot q, int64_t id, cJSON *arr)
 static enum eq_err
 export_invitations(struct store *st, int64_t id, cJSON *arr)
 {
-    static const char *const ans_names[] = {"metric", "score",
-                                            "not_applicable", "received_at",
-                                            "superseded"};
+    static const char *const ans_names[] = {"metric", "score", "not_applicable",
+                                            "received_at", "superseded"};
     static const char *const com_names[] = {"text", "received_at"};
     sqlite3_stmt *s;
     int64_t *ids = NULL;
@@ -969,11 +967,11 @@ export_anonymised(struct store *st, cJSON *root)
 enum eq_err
 store_privacy_export(struct store *st, const char *email, char **json)
 {
-    static const char *const inb[] = {"received_at", "kind", "outcome",
-                                      "subject", "sender", "note"};
-    static const char *const act[] = {"number", "department_code",
-                                      "campaign", "period", "text", "state",
-                                      "created_at", "done_at"};
+    static const char *const inb[] = {"received_at", "kind",   "outcome",
+                                      "subject",     "sender", "note"};
+    static const char *const act[] = {
+        "number", "department_code", "campaign",   "period",
+        "text",   "state",           "created_at", "done_at"};
     static const char *const notice[] = {"campaign", "period", "sent_at"};
     static const char *const digest[] = {"campaign", "period", "sent_at"};
     cJSON *root = cJSON_CreateObject();
@@ -1074,12 +1072,11 @@ erase_coarsen(struct store *st, int64_t id, const char *tz)
         eq_time t = eqtime_from_local(per[i].first, 0, tz);
         if ((err = exec_ints(st, Q_COARSE_ANSWERS, 3, id, per[i].period, t,
                              NULL)) == EQ_OK &&
-            (err = exec_ints(st, Q_COARSE_COMMENTS, 3, id, per[i].period,
-                             t, NULL)) == EQ_OK &&
-            (err = exec_ints(st, Q_ER_COARSE_INBOUND, 3, id, per[i].period,
-                             t, NULL)) == EQ_OK)
-            err = exec_ints(st, Q_ER_COARSE_INV, 3, id, per[i].period, t,
-                            NULL);
+            (err = exec_ints(st, Q_COARSE_COMMENTS, 3, id, per[i].period, t,
+                             NULL)) == EQ_OK &&
+            (err = exec_ints(st, Q_ER_COARSE_INBOUND, 3, id, per[i].period, t,
+                             NULL)) == EQ_OK)
+            err = exec_ints(st, Q_ER_COARSE_INV, 3, id, per[i].period, t, NULL);
     }
     free(per);
     return err;
@@ -1106,12 +1103,10 @@ store_privacy_erase(struct store *st, const char *email, const char *tz,
      * records still point at their invitation's period. */
     if ((err = erase_coarsen(st, id, tz)) != EQ_OK ||
         (err = exec_ints(st, Q_ER_REVIEW, 1, id, 0, 0, &c.review)) != EQ_OK ||
-        (err = exec_ints(st, Q_ER_INBOUND, 1, id, 0, 0, &c.inbound)) !=
-            EQ_OK ||
+        (err = exec_ints(st, Q_ER_INBOUND, 1, id, 0, 0, &c.inbound)) != EQ_OK ||
         (err = exec_ints(st, Q_ER_UNLINK_MAIL, 1, id, 0, 0,
                          &c.unlinked_mail)) != EQ_OK ||
-        (err = exec_ints(st, Q_ER_DIGESTS, 1, id, 0, 0, &c.digests)) !=
-            EQ_OK ||
+        (err = exec_ints(st, Q_ER_DIGESTS, 1, id, 0, 0, &c.digests)) != EQ_OK ||
         (err = exec_ints(st, Q_ER_COMMENTS, 1, id, 0, 0, &c.comments)) !=
             EQ_OK ||
         (err = exec_ints(st, Q_ER_CANCEL, 1, id, 0, 0, &c.cancelled)) !=
@@ -1119,14 +1114,11 @@ store_privacy_erase(struct store *st, const char *email, const char *tz,
         (err = retoken(st, Q_INV_TOKENS_PERSON, id, 0)) != EQ_OK ||
         (err = exec_ints(st, Q_ER_UNLINK, 1, id, 0, 0, &c.invitations)) !=
             EQ_OK ||
-        (err = exec_ints(st, Q_ER_NOTICES, 1, id, 0, 0, &c.notices)) !=
-            EQ_OK ||
-        (err = exec_ints(st, Q_ER_ACTIONS, 1, id, 0, 0, &c.actions)) !=
-            EQ_OK ||
+        (err = exec_ints(st, Q_ER_NOTICES, 1, id, 0, 0, &c.notices)) != EQ_OK ||
+        (err = exec_ints(st, Q_ER_ACTIONS, 1, id, 0, 0, &c.actions)) != EQ_OK ||
         (err = exec_ints(st, Q_ER_MANAGER, 1, id, 0, 0, &c.manager_of)) !=
             EQ_OK ||
-        (err = exec_ints(st, Q_ER_ALIASES, 1, id, 0, 0, &c.aliases)) !=
-            EQ_OK ||
+        (err = exec_ints(st, Q_ER_ALIASES, 1, id, 0, 0, &c.aliases)) != EQ_OK ||
         (err = exec_ints(st, Q_ER_PERSON, 1, id, 0, 0, &c.person)) != EQ_OK)
         goto fail;
     if ((err = store_commit(st)) != EQ_OK)

@@ -30,9 +30,9 @@ enum eq_err store_privacy_to_anonymise(struct store *st, int64_t campaign_id,
 struct store_anon_counts {
     int64_t invitations; /* rows unlinked and coarsened */
     int64_t answers, comments;
-    int64_t inbound;     /* inbound rows stripped of sender, subject… */
-    int64_t review;      /* of those, still waiting in Review (raw mail may
-                            remain in the Review folder) */
+    int64_t inbound; /* inbound rows stripped of sender, subject… */
+    int64_t review;  /* of those, still waiting in Review (raw mail may
+                        remain in the Review folder) */
 };
 
 /* One transaction: every invitation of the period loses its employee, its
@@ -73,21 +73,21 @@ enum eq_err store_privacy_export(struct store *st, const char *email,
                                  char **json);
 
 struct store_erase_counts {
-    int64_t person;      /* 1 */
+    int64_t person; /* 1 */
     int64_t aliases;
     int64_t manager_of;  /* manager rows */
     int64_t invitations; /* unlinked (answers kept, without a person) */
     int64_t cancelled;   /* of those, never sent: cancelled */
     int64_t comments;
-    int64_t inbound;     /* records they sent: stripped of sender,
-                            subject, token, link; time coarsened */
-    int64_t review;      /* Review records they sent: deleted */
+    int64_t inbound;       /* records they sent: stripped of sender,
+                              subject, token, link; time coarsened */
+    int64_t review;        /* Review records they sent: deleted */
     int64_t unlinked_mail; /* others' mail about their invitations (a
                               colleague's reply, a bounce): kept, only the
                               link to them removed */
-    int64_t digests;     /* digest log rows addressed to them */
-    int64_t notices;     /* action notices */
-    int64_t actions;     /* actions they authored: author removed */
+    int64_t digests;       /* digest log rows addressed to them */
+    int64_t notices;       /* action notices */
+    int64_t actions;       /* actions they authored: author removed */
 };
 
 /* One transaction: removes the person with this address and their personal
@@ -99,7 +99,6 @@ struct store_erase_counts {
  * invitations stays, unlinked.
  * EQ_ERR_NOTFOUND for an unknown address. */
 enum eq_err store_privacy_erase(struct store *st, const char *email,
-                                const char *tz,
-                                struct store_erase_counts *out);
+                                const char *tz, struct store_erase_counts *out);
 
 #endif

@@ -444,9 +444,9 @@ read_text(const char *path, char **text, int *missing, struct eq_buf *diag)
         if (strcmp(c->path, path) == 0)
             break;
     if (c && (exists != (c->text != NULL) ||
-              (exists && (sb.st_size != c->size ||
-                          sb.st_mtim.tv_sec != c->mtime.tv_sec ||
-                          sb.st_mtim.tv_nsec != c->mtime.tv_nsec)))) {
+              (exists &&
+               (sb.st_size != c->size || sb.st_mtim.tv_sec != c->mtime.tv_sec ||
+                sb.st_mtim.tv_nsec != c->mtime.tv_nsec)))) {
         free(c->text); /* changed since: read again */
         c->text = NULL;
         c->size = -1;

@@ -3,7 +3,8 @@
  * tree of contexts: names map to strings, booleans or lists of contexts.
  *   {{name}}       value, HTML-escaped when rendering HTML
  *   {{{name}}}     value, never escaped
- *   {{#name}}…{{/name}}  list: once per item; string/bool: once if non-empty/true
+ *   {{#name}}…{{/name}}  list: once per item; string/bool: once if
+ * non-empty/true
  *   {{^name}}…{{/name}}  once if missing, false, "" or an empty list
  *   {{! comment}}
  *   {{> name}}     partial: DIR/LANG/name.EXT, else DIR/partials/name.EXT
@@ -47,9 +48,8 @@ enum eq_err template_render(const char *text, const struct tpl_ctx *ctx,
  * that includes itself, directly or not, or nesting deeper than 8 is an
  * error at the including tag. */
 enum eq_err template_render_src(const char *text, const struct tpl_ctx *ctx,
-                                const struct tpl_source *src,
-                                const char *where, char **out,
-                                struct eq_buf *diag);
+                                const struct tpl_source *src, const char *where,
+                                char **out, struct eq_buf *diag);
 /* Reads DIR/LANG/NAME.EXT ("templates", "nl", "invite", "txt"). */
 enum eq_err template_load(const char *dir, const char *lang, const char *name,
                           const char *ext, char **text, struct eq_buf *diag);

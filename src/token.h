@@ -16,7 +16,8 @@ enum eq_err token_new(char out[TOKEN_LEN + 1]);
 int token_valid(const char *s);
 /* The first token in s in a delimited form: "[#TOKEN]", "+TOKEN@", or a
  * Message-ID form ("inv.TOKEN@", "rem.N.TOKEN@", "dig.TOKEN@",
- * "ack.TOKEN.N@", "act.TOKEN@"). Case is folded; out is lowercase. 0 if found, -1 if not. */
+ * "ack.TOKEN.N@", "act.TOKEN@"). Case is folded; out is lowercase. 0 if found,
+ * -1 if not. */
 int token_find(const char *s, char out[TOKEN_LEN + 1]);
 /* A Message-ID ("<inv.TOKEN@DOMAIN>" with or without <>): token and kind
  * ("inv", "rem", "dig", "ack", "act"). 0 if it is one of ours, -1 if not. */

@@ -13,10 +13,10 @@
 struct transport;
 
 struct transport_msg {
-    const char *envelope_from;   /* MAIL FROM */
-    const char *const *rcpt;     /* RCPT TO addresses */
+    const char *envelope_from; /* MAIL FROM */
+    const char *const *rcpt;   /* RCPT TO addresses */
     size_t n_rcpt;
-    const char *data;            /* the whole RFC 5322 message, CRLF lines */
+    const char *data; /* the whole RFC 5322 message, CRLF lines */
     size_t len;
 };
 
@@ -33,9 +33,8 @@ struct transport_ops {
     enum eq_err (*send)(struct transport *t, const struct transport_msg *m,
                         struct transport_result *res);
     /* Optional: up to n messages at once (smtp: one per connection). */
-    enum eq_err (*send_many)(struct transport *t,
-                             const struct transport_msg *m, size_t n,
-                             struct transport_result *res);
+    enum eq_err (*send_many)(struct transport *t, const struct transport_msg *m,
+                             size_t n, struct transport_result *res);
     /* Optional pair: send_many split in a start that returns at once and
      * a wait for its results. */
     enum eq_err (*submit)(struct transport *t, const struct transport_msg *m,
@@ -81,9 +80,8 @@ enum eq_err transport_send_many(struct transport *t,
  * batch while this one is on its way: submit starts handing over (m and res
  * must stay untouched until the wait), wait returns what send_many would
  * have. One batch at a time. */
-enum eq_err transport_submit(struct transport *t,
-                             const struct transport_msg *m, size_t n,
-                             struct transport_result *res);
+enum eq_err transport_submit(struct transport *t, const struct transport_msg *m,
+                             size_t n, struct transport_result *res);
 enum eq_err transport_wait(struct transport *t);
 /* How many messages the transport hands over at once ([smtp] connections
  * for smtp, 1 otherwise): the most that a crash can send twice. */

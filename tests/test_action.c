@@ -5,8 +5,7 @@
 #include "csvout.h"
 #include "eqtime.h"
 
-static const char *const metrics[] = {"nps", "responsiveness",
-                                      "communication"};
+static const char *const metrics[] = {"nps", "responsiveness", "communication"};
 
 static struct action_reply
 parse(const char *body)
@@ -19,14 +18,14 @@ parse(const char *body)
 
 Test(action, reads_dutch_and_english_lines_with_tag_and_due_date)
 {
-    struct action_reply r = parse(
-        "Beste HR,\n"
-        "\n"
-        "Actie: vast inloopspreekuur IT op dinsdag\n"
-        "actie: [communication] wekelijkse nieuwsbrief tot 2027-02-01\n"
-        "- Actie telefonische bereikbaarheid tot 15-3-2027\n"
-        "Action: reply to tickets within a day [responsiveness] by 1 "
-        "February 2027\n");
+    struct action_reply r =
+        parse("Beste HR,\n"
+              "\n"
+              "Actie: vast inloopspreekuur IT op dinsdag\n"
+              "actie: [communication] wekelijkse nieuwsbrief tot 2027-02-01\n"
+              "- Actie telefonische bereikbaarheid tot 15-3-2027\n"
+              "Action: reply to tickets within a day [responsiveness] by 1 "
+              "February 2027\n");
 
     cr_assert_eq(r.n_items, 4);
     cr_assert_str_eq(r.items[0].text, "vast inloopspreekuur IT op dinsdag");
@@ -79,13 +78,13 @@ Test(action, reports_unknown_metric_bad_date_and_free_text)
 
 Test(action, ignores_the_quoted_digest_below_the_reply)
 {
-    struct action_reply r = parse(
-        "Actie: servicedesk ook op vrijdagmiddag open\n"
-        "\n"
-        "Op 6 april 2027 om 08:00 schreef HR Enquête <hr@org>:\n"
-        "> Antwoord met één actie per regel, bijvoorbeeld\n"
-        "> Actie: vast inloopspreekuur op dinsdag\n"
-        "> Klaar: 1\n");
+    struct action_reply r =
+        parse("Actie: servicedesk ook op vrijdagmiddag open\n"
+              "\n"
+              "Op 6 april 2027 om 08:00 schreef HR Enquête <hr@org>:\n"
+              "> Antwoord met één actie per regel, bijvoorbeeld\n"
+              "> Actie: vast inloopspreekuur op dinsdag\n"
+              "> Klaar: 1\n");
 
     cr_assert_eq(r.n_items, 1);
     cr_assert_str_eq(r.items[0].text, "servicedesk ook op vrijdagmiddag open");
@@ -98,9 +97,10 @@ Test(action, stops_at_a_line_with_the_digest_token)
 {
     static const char *const none[] = {"nps"};
     struct action_reply r;
-    const char *body = "Actie: koffieautomaat repareren\n"
-                       "Onderwerp: Uw resultaten 2027Q1 [#abcdefghjkmnpqrstvwxyz0123]\n"
-                       "Actie: voorbeeldregel uit de digest\n";
+    const char *body =
+        "Actie: koffieautomaat repareren\n"
+        "Onderwerp: Uw resultaten 2027Q1 [#abcdefghjkmnpqrstvwxyz0123]\n"
+        "Actie: voorbeeldregel uit de digest\n";
 
     cr_assert_eq(action_parse(body, none, 1, "abcdefghjkmnpqrstvwxyz0123", &r),
                  EQ_OK);
@@ -174,8 +174,8 @@ cells(char sep, char dec, const char *const *v, size_t n)
 
 Test(action, csv_cells_starting_a_formula_get_an_apostrophe)
 {
-    static const char *const v[] = {"=1+1", "+31", "@A1", "-x", "\tTAB",
-                                    "\r=2", "Actie: =HYPERLINK(1)"};
+    static const char *const v[] = {
+        "=1+1", "+31", "@A1", "-x", "\tTAB", "\r=2", "Actie: =HYPERLINK(1)"};
     char *s = cells(';', ',', v, 7);
 
     /* Only a leading character counts; the CR cell is quoted as well. */

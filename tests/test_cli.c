@@ -874,9 +874,9 @@ Test(cli, plan_on_a_small_organisation_shows_the_fair_cap_and_a_warning)
     char csv[256];
     path_in(csv, sizeof csv, "small.csv");
     cr_assert_eq(RUN("org", "import", csv), 0, "%s", err_buf);
-    cr_assert_eq(RUN("plan", "--from", "2026-01-01", "--to", "2026-01-31",
-                     "--json"),
-                 0, "%s", err_buf);
+    cr_assert_eq(
+        RUN("plan", "--from", "2026-01-01", "--to", "2026-01-31", "--json"), 0,
+        "%s", err_buf);
     /* Summary objects: every provider capped at the same fair share. */
     long long feasible = -1;
     int summaries = 0;
@@ -957,10 +957,8 @@ Test(cli, verbose_run_logs_events_but_never_a_password)
     int rc = RUN("--verbose", "--now", "2026-03-03T12:00", "run");
     unsetenv("EQ_TEST_IMAP_PASSWORD");
     cr_assert_neq(rc, 0, "servers are unreachable: %s", out_buf);
-    cr_assert_null(strstr(err_buf, SECRET), "password in stderr:\n%s",
-                   err_buf);
-    cr_assert_null(strstr(out_buf, SECRET), "password in stdout:\n%s",
-                   out_buf);
+    cr_assert_null(strstr(err_buf, SECRET), "password in stderr:\n%s", err_buf);
+    cr_assert_null(strstr(out_buf, SECRET), "password in stdout:\n%s", out_buf);
     char want[64];
     snprintf(want, sizeof want, "enquete[");
     cr_assert(has_line(err_buf, want), "%s", err_buf);
@@ -972,8 +970,7 @@ Test(cli, verbose_run_logs_events_but_never_a_password)
                        err_buf);
 
     /* status shows the failed run, and still no password. */
-    cr_assert_eq(RUN("--now", "2026-03-03T12:05", "status"), 0, "%s",
-                 err_buf);
+    cr_assert_eq(RUN("--now", "2026-03-03T12:05", "status"), 0, "%s", err_buf);
     cr_assert_not_null(strstr(out_buf, "FAILED"), "%s", out_buf);
     cr_assert_null(strstr(out_buf, SECRET), "%s", out_buf);
     cr_assert_eq(RUN("--now", "2026-03-03T12:05", "status", "--json"), 0);
@@ -983,7 +980,8 @@ Test(cli, verbose_run_logs_events_but_never_a_password)
     const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "last_failed_run");
     cr_assert(cJSON_IsObject(f), "%s", out_buf);
     cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(f, "ok")));
-    const cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "failed_runs_since_ok");
+    const cJSON *k =
+        cJSON_GetObjectItemCaseSensitive(j, "failed_runs_since_ok");
     cr_assert_eq(k ? k->valuedouble : -1, 1, "%s", out_buf);
     /* The planned invitations wait in today's queue. */
     const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "queue");
@@ -1037,14 +1035,14 @@ Test(cli, status_shows_period_counts_digest_due_and_hides_url_password)
     struct store *st = NULL;
     path_in(path, sizeof path, "data/enquete.db");
     cr_assert_eq(store_open(path, &st, NULL), EQ_OK);
-    cr_assert_eq(store_mailbox_set(st, "imaps://bob:" SECRET
-                                       "@mail.example/INBOX",
+    cr_assert_eq(store_mailbox_set(st,
+                                   "imaps://bob:" SECRET "@mail.example/INBOX",
                                    42, 17, 1772539200),
                  EQ_OK);
     store_close(st);
 
-    cr_assert_eq(RUN("--now", "2026-03-04T12:00", "status", "--json"), 0,
-                 "%s", err_buf);
+    cr_assert_eq(RUN("--now", "2026-03-04T12:00", "status", "--json"), 0, "%s",
+                 err_buf);
     cr_assert_null(strstr(out_buf, SECRET), "%s", out_buf);
     cJSON *j = cJSON_Parse(out_buf);
     cr_assert_not_null(j, "%s", out_buf);
@@ -1062,8 +1060,7 @@ Test(cli, status_shows_period_counts_digest_due_and_hides_url_password)
                  "the period is still running: %s", out_buf);
     cJSON_Delete(j);
 
-    cr_assert_eq(RUN("--now", "2026-03-04T12:00", "status"), 0, "%s",
-                 err_buf);
+    cr_assert_eq(RUN("--now", "2026-03-04T12:00", "status"), 0, "%s", err_buf);
     cr_assert_null(strstr(out_buf, SECRET), "%s", out_buf);
     cr_assert_not_null(strstr(out_buf, "imaps://bob:***@mail.example/INBOX "
                                        "read up to UID 17"),
@@ -1072,8 +1069,8 @@ Test(cli, status_shows_period_counts_digest_due_and_hides_url_password)
     /* After March, with every invitation closed (close_after 10 days), the
      * digest falls on the first Monday 08:00 after the period:
      * 6 April 2026, 08:00 CEST = 06:00Z. */
-    cr_assert_eq(RUN("--now", "2026-04-02T12:00", "status", "--json"), 0,
-                 "%s", err_buf);
+    cr_assert_eq(RUN("--now", "2026-04-02T12:00", "status", "--json"), 0, "%s",
+                 err_buf);
     j = cJSON_Parse(out_buf);
     cr_assert_not_null(j, "%s", out_buf);
     const cJSON *d = cJSON_GetArrayItem(jget(j, "digests_due"), 0);

@@ -1364,8 +1364,8 @@ Test(compose, action_mail_pages_carry_language_and_escaped_subject)
         {"en", "Your actions for R&amp;D (2027Q1)",
          "You gave your view, here is what we do with it (2027Q1)"},
     };
-    static const struct compose_action act = {3, "Wekelijks <overleg>", NULL,
-                                              0, 0};
+    static const struct compose_action act = {3, "Wekelijks <overleg>", NULL, 0,
+                                              0};
     static const struct compose_notice_dept dept = {"R&D", &act, 1};
 
     for (size_t i = 0; i < 2; i++) {
@@ -1391,8 +1391,8 @@ Test(compose, action_mail_pages_carry_language_and_escaped_subject)
                               : "Uw acties voor R&D (2027Q1) [#" TOKEN "]");
         html = part_body(out, "text/html");
         assert_one_page(html, want[i].lang, want[i].ack);
-        cr_assert(strstr(html, "Wekelijks &lt;overleg&gt;</td>") != NULL,
-                  "%s", html);
+        cr_assert(strstr(html, "Wekelijks &lt;overleg&gt;</td>") != NULL, "%s",
+                  html);
         free(html);
         free(out);
 

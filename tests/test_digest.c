@@ -21,8 +21,12 @@
 /* ---- a campaign with one NPS metric, built by hand ---------------- */
 
 static struct campaign_metric nps_metric = {
-    .id = "nps", .type = METRIC_NPS, .min = 0, .max = 10,
-    .label_nl = "Aanbeveling", .label_en = "Recommendation",
+    .id = "nps",
+    .type = METRIC_NPS,
+    .min = 0,
+    .max = 10,
+    .label_nl = "Aanbeveling",
+    .label_en = "Recommendation",
 };
 static char *prov_codes[] = {"ict", "hr", "fac"};
 static struct campaign camp = {
@@ -43,8 +47,9 @@ static struct campaign camp = {
  * OPS 12. */
 static struct store_department provs[] = {
     {1, "ict", "ICT"}, {2, "hr", "HR"}, {3, "fac", "Facilitair"}};
-static struct store_department depts[] = {
-    {10, "fin", "Financiën"}, {11, "sales", "=Sales+1"}, {12, "ops", "Operations"}};
+static struct store_department depts[] = {{10, "fin", "Financiën"},
+                                          {11, "sales", "=Sales+1"},
+                                          {12, "ops", "Operations"}};
 
 /* The period's NPS answers:
  *   ICT ← Financiën: five 10s, three 8s, two 3s (P 5, D 2, n 10): NPS +30
@@ -56,11 +61,8 @@ static struct store_department depts[] = {
  *   Facilitair ← Operations: five 10s → +100
  *   Benchmark (shown providers ICT + Facilitair): P 15, D 4, n 24 → +45.83 */
 static const struct store_score_row cur_rows[] = {
-    {1, 10, 3, 2}, {1, 10, 8, 3}, {1, 10, 10, 5},
-    {1, 11, 0, 1}, {1, 11, 10, 2},
-    {1, 12, 2, 1}, {1, 12, 7, 2}, {1, 12, 9, 3},
-    {2, 10, 9, 4},
-    {3, 12, 10, 5},
+    {1, 10, 3, 2}, {1, 10, 8, 3}, {1, 10, 10, 5}, {1, 11, 0, 1}, {1, 11, 10, 2},
+    {1, 12, 2, 1}, {1, 12, 7, 2}, {1, 12, 9, 3},  {2, 10, 9, 4}, {3, 12, 10, 5},
 };
 /* Previous period: ICT ← Financiën 10 answers, all 0 (NPS −100): the
  * change to +31.58 is certainly significant. */
@@ -117,16 +119,22 @@ render(int prev, const char *lang, const char *dept, const char *format)
     struct digest_input in = input(prev);
     struct eq_buf diag = {0};
     char *out = NULL;
-    enum eq_err err = digest_render(&in, TEMPLATES, lang, dept, format, &out, &diag);
+    enum eq_err err =
+        digest_render(&in, TEMPLATES, lang, dept, format, &out, &diag);
     cr_assert_eq(err, EQ_OK, "%s", buf_str(&diag));
     buf_free(&diag);
     return out;
 }
 
-#define has(s, needle) cr_assert_not_null(strstr((s), (needle)), "missing %s in:\n%s", (needle), (s))
-#define hasnt(s, needle) cr_assert_null(strstr((s), (needle)), "unexpected %s in:\n%s", (needle), (s))
+#define has(s, needle)                                                         \
+    cr_assert_not_null(strstr((s), (needle)), "missing %s in:\n%s", (needle),  \
+                       (s))
+#define hasnt(s, needle)                                                       \
+    cr_assert_null(strstr((s), (needle)), "unexpected %s in:\n%s", (needle),   \
+                   (s))
 
-Test(digest, csv_numbers_equal_hand_computed_nps_and_hide_small_groups, .fini = chart_shutdown)
+Test(digest, csv_numbers_equal_hand_computed_nps_and_hide_small_groups,
+     .fini = chart_shutdown)
 {
     char *csv = render(0, "nl", NULL, "csv");
     has(csv, "period;provider;customer;metric;statistic;n;value;lo;hi\r\n");
@@ -145,16 +153,17 @@ Test(digest, csv_numbers_equal_hand_computed_nps_and_hide_small_groups, .fini = 
     free(csv);
 }
 
-Test(digest, manager_text_is_honest_about_uncertainty_and_privacy, .fini = chart_shutdown)
+Test(digest, manager_text_is_honest_about_uncertainty_and_privacy,
+     .fini = chart_shutdown)
 {
     char *t = render(1, "nl", "ict", "text");
     has(t, "Benchmark ICT — 2026Q1 — NPS +32");
-    has(t, "+32");            /* ICT this period */
-    has(t, "+66");            /* benchmark: median of +32 and +100 */
+    has(t, "+32"); /* ICT this period */
+    has(t, "+66"); /* benchmark: median of +32 and +100 */
     has(t, "mediaan");
-    has(t, "-100");           /* previous period */
-    has(t, "+132 *");         /* change, significant after BH */
-    has(t, "2 van 2");        /* rank: behind Facilitair, HR not ranked */
+    has(t, "-100");    /* previous period */
+    has(t, "+132 *");  /* change, significant after BH */
+    has(t, "2 van 2"); /* rank: behind Facilitair, HR not ranked */
     has(t, "ongewogen");
     has(t, "minder dan 5 antwoorden");
     has(t, "Financiën");
@@ -165,13 +174,14 @@ Test(digest, manager_text_is_honest_about_uncertainty_and_privacy, .fini = chart
     free(t);
 }
 
-Test(digest, hidden_provider_gets_no_scores_and_no_comments, .fini = chart_shutdown)
+Test(digest, hidden_provider_gets_no_scores_and_no_comments,
+     .fini = chart_shutdown)
 {
     char *t = render(0, "en", "hr", "text");
     has(t, "fewer than 5 answers");
     has(t, "Comments are only shown when there are at least 5 answers");
     hasnt(t, "persoonlijke");
-        hasnt(t, "Rank on");
+    hasnt(t, "Rank on");
     free(t);
     char *j = render(0, "en", "hr", "json");
     has(j, "\"metrics\":{\"nps\":null}");
@@ -179,7 +189,8 @@ Test(digest, hidden_provider_gets_no_scores_and_no_comments, .fini = chart_shutd
     free(j);
 }
 
-Test(digest, organisation_view_ranks_only_shown_providers, .fini = chart_shutdown)
+Test(digest, organisation_view_ranks_only_shown_providers,
+     .fini = chart_shutdown)
 {
     char *t = render(1, "nl", NULL, "text");
     has(t, "Benchmark organisatie — 2026Q1 — NPS +66");
@@ -192,7 +203,7 @@ Test(digest, organisation_view_ranks_only_shown_providers, .fini = chart_shutdow
     has(t, "ICT — Financiën: +30");
     free(t);
     char *j = render(1, "nl", NULL, "json");
-    has(j, "\"rank\":2");      /* ICT behind Facilitair */
+    has(j, "\"rank\":2"); /* ICT behind Facilitair */
     has(j, "\"significant\":true");
     has(j, "\"weighted\":false");
     free(j);
@@ -203,7 +214,8 @@ Test(digest, html_report_embeds_the_chart, .fini = chart_shutdown)
     char *h = render(0, "nl", "ict", "html");
     has(h, "<img src=\"data:image/png;base64,iVBORw0KGgo");
     has(h, "<table");
-    has(h, "Financi\xC3\xAB" "n");
+    has(h, "Financi\xC3\xAB"
+           "n");
     free(h);
 }
 
@@ -211,8 +223,10 @@ Test(digest, unknown_department_and_format_are_errors)
 {
     struct digest_input in = input(0);
     char *out = NULL;
-    cr_assert_eq(digest_render(&in, TEMPLATES, "nl", "nope", "csv", &out, NULL), EQ_ERR_NOTFOUND);
-    cr_assert_eq(digest_render(&in, TEMPLATES, "nl", NULL, "xml", &out, NULL), EQ_ERR_USAGE);
+    cr_assert_eq(digest_render(&in, TEMPLATES, "nl", "nope", "csv", &out, NULL),
+                 EQ_ERR_NOTFOUND);
+    cr_assert_eq(digest_render(&in, TEMPLATES, "nl", NULL, "xml", &out, NULL),
+                 EQ_ERR_USAGE);
     cr_assert_null(out);
 }
 
@@ -269,12 +283,15 @@ dept(struct store *st, const char *code, const char *name)
 static int64_t
 employee(struct store *st, const char *email, int64_t dep, const char *lang)
 {
-    struct store_employee e = {.email = (char *)email, .name = (char *)email,
-                               .department_id = dep, .language = (char *)lang,
+    struct store_employee e = {.email = (char *)email,
+                               .name = (char *)email,
+                               .department_id = dep,
+                               .language = (char *)lang,
                                .active = 1};
     int64_t id;
     int changed;
-    cr_assert_eq(store_employee_upsert(st, &e, &id, &changed), EQ_OK, "%s", store_errmsg(st));
+    cr_assert_eq(store_employee_upsert(st, &e, &id, &changed), EQ_OK, "%s",
+                 store_errmsg(st));
     return id;
 }
 
@@ -286,16 +303,23 @@ answers(struct store *st, int64_t camp_id, int64_t period, int64_t emp,
 {
     for (int i = 0; i < n; i++) {
         struct store_invitation inv = {
-            .campaign_id = camp_id, .period_id = period, .employee_id = emp,
-            .provider_department_id = provider, .language = "nl",
+            .campaign_id = camp_id,
+            .period_id = period,
+            .employee_id = emp,
+            .provider_department_id = provider,
+            .language = "nl",
             .state = score < 0 ? INV_SENT : INV_ANSWERED,
-            .planned_at = closes - 10 * 86400, .sent_at = closes - 10 * 86400,
+            .planned_at = closes - 10 * 86400,
+            .sent_at = closes - 10 * 86400,
             .closes_at = closes,
         };
         cr_assert_eq(token_new(inv.token), EQ_OK);
-        cr_assert_eq(store_invitation_add(st, &inv), EQ_OK, "%s", store_errmsg(st));
+        cr_assert_eq(store_invitation_add(st, &inv), EQ_OK, "%s",
+                     store_errmsg(st));
         if (score >= 0)
-            cr_assert_eq(store_answer_add(st, inv.id, "nps", score, 0, closes - 86400, 0), EQ_OK);
+            cr_assert_eq(store_answer_add(st, inv.id, "nps", score, 0,
+                                          closes - 86400, 0),
+                         EQ_OK);
     }
 }
 
@@ -310,7 +334,8 @@ Test(digest, run_sends_each_digest_once_when_due, .fini = cleanup)
     cr_assert_eq(store_open(path, &st, &diag), EQ_OK, "%s", buf_str(&diag));
 
     int64_t ict = dept(st, "ict", "ICT"), hr = dept(st, "hr", "HR");
-    int64_t fac = dept(st, "fac", "Facilitair"), fin = dept(st, "fin", "Financiën");
+    int64_t fac = dept(st, "fac", "Facilitair"),
+            fin = dept(st, "fin", "Financiën");
     int64_t ops = dept(st, "ops", "Operations");
     int64_t m_ict = employee(st, "boss.ict@org.example", ict, "en");
     int64_t m_hr = employee(st, "boss.hr@org.example", hr, NULL);
@@ -323,8 +348,10 @@ Test(digest, run_sends_each_digest_once_when_due, .fini = cleanup)
 
     int64_t cid, pid;
     cr_assert_eq(store_campaign_ensure(st, "intern", &cid), EQ_OK);
-    cr_assert_eq(store_period_ensure(st, cid, "2026Q1", eqtime_day_from_ymd(2026, 1, 1),
-                                     eqtime_day_from_ymd(2026, 3, 31), &pid), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, cid, "2026Q1",
+                                     eqtime_day_from_ymd(2026, 1, 1),
+                                     eqtime_day_from_ymd(2026, 3, 31), &pid),
+                 EQ_OK);
     eq_time closes;
     eqtime_parse_iso("2026-03-20T12:00", TZ, &closes);
     /* ICT ← Financiën: P 5, D 2, n 10 → +30 (the hand-computed case) */
@@ -362,16 +389,19 @@ Test(digest, run_sends_each_digest_once_when_due, .fini = cleanup)
 
     /* Monday 6 April 09:00: the period is over but one invitation is open. */
     eqtime_parse_iso("2026-04-06T09:00", TZ, &now);
-    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag),
+                 EQ_OK, "%s", buf_str(&diag));
     cr_assert_eq(transport_capture_count(t), 0);
     /* Wednesday 8 April 13:00: closed, but the digest waits for Monday. */
     eqtime_parse_iso("2026-04-08T13:00", TZ, &now);
-    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag), EQ_OK);
+    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag),
+                 EQ_OK);
     cr_assert_eq(transport_capture_count(t), 0);
 
     /* Monday 13 April 08:00: a dry run renders and sends nothing. */
     eqtime_parse_iso("2026-04-13T08:00", TZ, &now);
-    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 1, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 1, &sum, &out, &diag),
+                 EQ_OK, "%s", buf_str(&diag));
     cr_assert_eq(transport_capture_count(t), 0);
     cr_assert_eq(sum.sent, 3);
     has(buf_str(&out), "To: boss.ict@org.example");
@@ -379,11 +409,13 @@ Test(digest, run_sends_each_digest_once_when_due, .fini = cleanup)
     has(buf_str(&out), "To: hr@org.example");
 
     /* The real run: ICT manager, HR manager, HR address. */
-    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag),
+                 EQ_OK, "%s", buf_str(&diag));
     cr_assert_eq(sum.periods, 1);
     cr_assert_eq(sum.sent, 3);
     cr_assert_eq(transport_capture_count(t), 3);
-    const char *want[] = {"boss.ict@org.example", "boss.hr@org.example", "hr@org.example"};
+    const char *want[] = {"boss.ict@org.example", "boss.hr@org.example",
+                          "hr@org.example"};
     for (size_t i = 0; i < 3; i++) {
         const struct transport_msg *m = transport_capture_get(t, i);
         cr_assert_eq(m->n_rcpt, 1);
@@ -405,12 +437,14 @@ Test(digest, run_sends_each_digest_once_when_due, .fini = cleanup)
         has(m->data, "image/png");
     }
     int sent = 0;
-    cr_assert_eq(store_digest_sent(st, pid, "ict:boss.ict@org.example", &sent), EQ_OK);
+    cr_assert_eq(store_digest_sent(st, pid, "ict:boss.ict@org.example", &sent),
+                 EQ_OK);
     cr_assert(sent);
 
     /* Never twice: a rerun sends nothing. */
     eqtime_parse_iso("2026-04-20T08:00", TZ, &now);
-    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag), EQ_OK);
+    cr_assert_eq(digest_run(st, &cfg, &camp, t, now, 0, &sum, &out, &diag),
+                 EQ_OK);
     cr_assert_eq(sum.sent, 0);
     cr_assert_eq(transport_capture_count(t), 3);
 
@@ -419,7 +453,9 @@ Test(digest, run_sends_each_digest_once_when_due, .fini = cleanup)
      * Financiën, the only other cell (it equals total − Operations); HR
      * hidden; Facilitair −100. */
     char *csv = NULL;
-    cr_assert_eq(digest_report(st, &cfg, &camp, NULL, NULL, "csv", 0, &csv, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(
+        digest_report(st, &cfg, &camp, NULL, NULL, "csv", 0, &csv, &diag),
+        EQ_OK, "%s", buf_str(&diag));
     has(csv, "2026Q1;ict;;nps;nps;13;46,15;");
     has(csv, "2026Q1;ict;Financiën;nps;nps;;;;\r\n");
     has(csv, "2026Q1;ict;Operations;nps;nps;;;;\r\n");
@@ -447,7 +483,8 @@ line_of(const char *s, const char *needle)
     return strndup(a, (size_t)(b - a));
 }
 
-Test(digest, privacy_decisions_are_identical_in_all_four_formats, .fini = chart_shutdown)
+Test(digest, privacy_decisions_are_identical_in_all_four_formats,
+     .fini = chart_shutdown)
 {
     static const char *const formats[] = {"text", "html", "json", "csv"};
     for (size_t f = 0; f < 4; f++) {
@@ -469,7 +506,8 @@ Test(digest, privacy_decisions_are_identical_in_all_four_formats, .fini = chart_
         free(o);
     }
     char *j = render(1, "nl", "ict", "json");
-    has(j, "{\"name\":\"Operations\",\"shown\":false,\"metrics\":{\"nps\":null}}");
+    has(j,
+        "{\"name\":\"Operations\",\"shown\":false,\"metrics\":{\"nps\":null}}");
     free(j);
     char *h = render(1, "nl", NULL, "html");
     /* the heat map says why: ¹ too few, ² derivable */
@@ -478,7 +516,8 @@ Test(digest, privacy_decisions_are_identical_in_all_four_formats, .fini = chart_
     free(h);
 }
 
-Test(digest, comments_are_grouped_by_the_raters_score_and_escaped, .fini = chart_shutdown)
+Test(digest, comments_are_grouped_by_the_raters_score_and_escaped,
+     .fini = chart_shutdown)
 {
     char *h = render(0, "nl", "ict", "html");
     has(h, "&lt;script&gt;alert(1)&lt;/script&gt; te traag");
@@ -498,7 +537,8 @@ Test(digest, comments_are_grouped_by_the_raters_score_and_escaped, .fini = chart
     free(j);
 }
 
-Test(digest, numbers_follow_the_locale_and_json_stays_plain, .fini = chart_shutdown)
+Test(digest, numbers_follow_the_locale_and_json_stays_plain,
+     .fini = chart_shutdown)
 {
     char *csv = render(0, "en", NULL, "csv");
     has(csv, "period,provider,customer,metric,statistic,n,value,lo,hi\r\n");
@@ -515,7 +555,8 @@ Test(digest, numbers_follow_the_locale_and_json_stays_plain, .fini = chart_shutd
     free(j);
 }
 
-Test(digest, manager_digest_asks_for_actions_in_the_recipients_language, .fini = chart_shutdown)
+Test(digest, manager_digest_asks_for_actions_in_the_recipients_language,
+     .fini = chart_shutdown)
 {
     char *t = render(0, "nl", "ict", "text");
     /* period ends 2026-03-31; the example date is 92 days later */
@@ -553,7 +594,8 @@ flaky_send(struct transport *t, const struct transport_msg *m,
     return transport_send(f->inner, m, res);
 }
 
-static const struct transport_ops flaky_ops = {.name = "flaky", .send = flaky_send};
+static const struct transport_ops flaky_ops = {.name = "flaky",
+                                               .send = flaky_send};
 
 /* Undo quoted-printable soft breaks and =3D so the HTML can be searched. */
 static char *
@@ -572,7 +614,8 @@ unqp(const char *s)
     return o;
 }
 
-Test(digest, crash_midway_then_rerun_sends_each_recipient_exactly_one_digest, .fini = cleanup)
+Test(digest, crash_midway_then_rerun_sends_each_recipient_exactly_one_digest,
+     .fini = cleanup)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_digest.XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
@@ -588,8 +631,10 @@ Test(digest, crash_midway_then_rerun_sends_each_recipient_exactly_one_digest, .f
     cr_assert_eq(store_manager_set(st, ict, boss, 1, &changed), EQ_OK);
     int64_t cid, pid;
     cr_assert_eq(store_campaign_ensure(st, "intern", &cid), EQ_OK);
-    cr_assert_eq(store_period_ensure(st, cid, "2026Q1", eqtime_day_from_ymd(2026, 1, 1),
-                                     eqtime_day_from_ymd(2026, 3, 31), &pid), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, cid, "2026Q1",
+                                     eqtime_day_from_ymd(2026, 1, 1),
+                                     eqtime_day_from_ymd(2026, 3, 31), &pid),
+                 EQ_OK);
     eq_time closes, now;
     eqtime_parse_iso("2026-03-20T12:00", TZ, &closes);
     answers(st, cid, pid, rater, ict, 10, 6, closes);
@@ -611,22 +656,27 @@ Test(digest, crash_midway_then_rerun_sends_each_recipient_exactly_one_digest, .f
     struct digest_summary sum;
     eqtime_parse_iso("2026-04-06T09:00", TZ, &now);
     /* The connection drops after the first message. */
-    cr_assert_neq(digest_run(st, &cfg, &camp, &fl.t, now, 0, &sum, &out, &diag), EQ_OK);
+    cr_assert_neq(digest_run(st, &cfg, &camp, &fl.t, now, 0, &sum, &out, &diag),
+                  EQ_OK);
     cr_assert_eq(transport_capture_count(cap), 1);
     /* The next tick sends the other two, and only those. */
     fl.left = 100;
     eqtime_parse_iso("2026-04-06T09:01", TZ, &now);
-    cr_assert_eq(digest_run(st, &cfg, &camp, &fl.t, now, 0, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(digest_run(st, &cfg, &camp, &fl.t, now, 0, &sum, &out, &diag),
+                 EQ_OK, "%s", buf_str(&diag));
     cr_assert_eq(sum.sent, 2);
     cr_assert_eq(sum.skipped, 1);
     eqtime_parse_iso("2026-04-13T09:00", TZ, &now);
-    cr_assert_eq(digest_run(st, &cfg, &camp, &fl.t, now, 0, &sum, &out, &diag), EQ_OK);
+    cr_assert_eq(digest_run(st, &cfg, &camp, &fl.t, now, 0, &sum, &out, &diag),
+                 EQ_OK);
     cr_assert_eq(transport_capture_count(cap), 3);
-    const char *want[] = {"boss.ict@org.example", "hr@org.example", "directie@org.example"};
+    const char *want[] = {"boss.ict@org.example", "hr@org.example",
+                          "directie@org.example"};
     for (size_t w = 0; w < 3; w++) {
         int seen = 0;
         for (size_t i = 0; i < 3; i++)
-            seen += strcmp(transport_capture_get(cap, i)->rcpt[0], want[w]) == 0;
+            seen +=
+                strcmp(transport_capture_get(cap, i)->rcpt[0], want[w]) == 0;
         cr_assert_eq(seen, 1, "%s got %d digests", want[w], seen);
     }
 
@@ -649,7 +699,8 @@ Test(digest, crash_midway_then_rerun_sends_each_recipient_exactly_one_digest, .f
     char ref[160];
     snprintf(ref, sizeof ref, "src=\"cid:%s\"", content_id);
     has(html, ref);
-    has(html, "alt=\"Grafiek: NPS van ICT per periode met 95%-interval: 2026Q1 +100.");
+    has(html, "alt=\"Grafiek: NPS van ICT per periode met 95%-interval: 2026Q1 "
+              "+100.");
     has(html, "Wat gaat u doen?");
     free(html);
 
@@ -662,12 +713,17 @@ Test(digest, crash_midway_then_rerun_sends_each_recipient_exactly_one_digest, .f
 /* ---- the feedback loop: actions in the next digests ----------------- */
 
 static void
-action(struct store *st, int64_t dep, int64_t cid, int64_t pid, const char *text,
-       const char *metric, eq_day due, eq_time created)
+action(struct store *st, int64_t dep, int64_t cid, int64_t pid,
+       const char *text, const char *metric, eq_day due, eq_time created)
 {
-    struct store_action a = {.department_id = dep, .campaign_id = cid, .period_id = pid,
-                             .text = (char *)text, .metric = (char *)metric,
-                             .has_due = due != 0, .due_day = due, .created_at = created};
+    struct store_action a = {.department_id = dep,
+                             .campaign_id = cid,
+                             .period_id = pid,
+                             .text = (char *)text,
+                             .metric = (char *)metric,
+                             .has_due = due != 0,
+                             .due_day = due,
+                             .created_at = created};
     cr_assert_eq(store_action_add(st, &a), EQ_OK, "%s", store_errmsg(st));
 }
 
@@ -683,7 +739,9 @@ digest_for(const char *out, const char *to)
     return strndup(a, b ? (size_t)(b - a) : strlen(a));
 }
 
-Test(digest, next_digests_show_actions_with_age_movement_and_departments_without, .fini = cleanup)
+Test(digest,
+     next_digests_show_actions_with_age_movement_and_departments_without,
+     .fini = cleanup)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_digest.XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
@@ -693,7 +751,8 @@ Test(digest, next_digests_show_actions_with_age_movement_and_departments_without
     struct eq_buf diag = {0}, out = {0};
     cr_assert_eq(store_open(path, &st, &diag), EQ_OK, "%s", buf_str(&diag));
     int64_t ict = dept(st, "ict", "ICT"), hr = dept(st, "hr", "HR");
-    int64_t fac = dept(st, "fac", "Facilitair"), fin = dept(st, "fin", "Financiën");
+    int64_t fac = dept(st, "fac", "Facilitair"),
+            fin = dept(st, "fin", "Financiën");
     int64_t boss = employee(st, "boss.ict@org.example", ict, "nl");
     int64_t chef = employee(st, "chief.ict@org.example", ict, "en");
     int64_t rater = employee(st, "rater.fin@org.example", fin, NULL);
@@ -702,10 +761,14 @@ Test(digest, next_digests_show_actions_with_age_movement_and_departments_without
     cr_assert_eq(store_manager_set(st, ict, chef, 1, &changed), EQ_OK);
     int64_t cid, q1, q2;
     cr_assert_eq(store_campaign_ensure(st, "intern", &cid), EQ_OK);
-    cr_assert_eq(store_period_ensure(st, cid, "2026Q1", eqtime_day_from_ymd(2026, 1, 1),
-                                     eqtime_day_from_ymd(2026, 3, 31), &q1), EQ_OK);
-    cr_assert_eq(store_period_ensure(st, cid, "2026Q2", eqtime_day_from_ymd(2026, 4, 1),
-                                     eqtime_day_from_ymd(2026, 6, 30), &q2), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, cid, "2026Q1",
+                                     eqtime_day_from_ymd(2026, 1, 1),
+                                     eqtime_day_from_ymd(2026, 3, 31), &q1),
+                 EQ_OK);
+    cr_assert_eq(store_period_ensure(st, cid, "2026Q2",
+                                     eqtime_day_from_ymd(2026, 4, 1),
+                                     eqtime_day_from_ymd(2026, 6, 30), &q2),
+                 EQ_OK);
     eq_time c1, c2, t;
     eqtime_parse_iso("2026-03-20T12:00", TZ, &c1);
     eqtime_parse_iso("2026-06-19T12:00", TZ, &c2);
@@ -745,7 +808,8 @@ Test(digest, next_digests_show_actions_with_age_movement_and_departments_without
     eq_time now;
     /* Monday 6 July 08:00: 86 days and 20 hours after 10 April 12:00. */
     eqtime_parse_iso("2026-07-06T08:00", TZ, &now);
-    cr_assert_eq(digest_run(st, &cfg, &camp, tx, now, 1, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(digest_run(st, &cfg, &camp, tx, now, 1, &sum, &out, &diag),
+                 EQ_OK, "%s", buf_str(&diag));
     cr_assert_eq(sum.sent, 3);
 
     char *nl = digest_for(buf_str(&out), "boss.ict@org.example");
@@ -754,12 +818,14 @@ Test(digest, next_digests_show_actions_with_age_movement_and_departments_without
             "   sinds 2026Q1, 86 dagen open, tot 2026-05-01 (VERLOPEN)\n"
             "   NPS: -100 in 2026Q1 → +100 in 2026Q2 ↑ (significant)\n");
     /* done in the period: no longer open, listed as done */
-    has(nl, "Afgerond in 2026Q2\n2. Laptops sneller vervangen (afgerond op 2026-05-12)\n");
+    has(nl, "Afgerond in 2026Q2\n2. Laptops sneller vervangen (afgerond op "
+            "2026-05-12)\n");
     hasnt(nl, "2. Laptops sneller vervangen [");
     free(nl);
     char *en = digest_for(buf_str(&out), "chief.ict@org.example");
     has(en, "   since 2026Q1, open 86 days, due 2026-05-01 (OVERDUE)\n");
-    has(en, "Done in 2026Q2\n2. Laptops sneller vervangen (done on 2026-05-12)\n");
+    has(en,
+        "Done in 2026Q2\n2. Laptops sneller vervangen (done on 2026-05-12)\n");
     free(en);
 
     char *h = digest_for(buf_str(&out), "hr@org.example");
@@ -784,7 +850,8 @@ Test(digest, next_digests_show_actions_with_age_movement_and_departments_without
 
     /* The real run carries them in the HTML too. */
     buf_free(&out);
-    cr_assert_eq(digest_run(st, &cfg, &camp, tx, now, 0, &sum, &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(digest_run(st, &cfg, &camp, tx, now, 0, &sum, &out, &diag),
+                 EQ_OK, "%s", buf_str(&diag));
     cr_assert_eq(transport_capture_count(tx), 3);
     char *m = unqp(transport_capture_get(tx, 0)->data);
     has(m, "<h3>Openstaande acties</h3>");
@@ -797,7 +864,8 @@ Test(digest, next_digests_show_actions_with_age_movement_and_departments_without
     store_close(st);
 }
 
-Test(digest, action_movement_has_an_arrow_only_when_the_change_is_significant, .fini = chart_shutdown)
+Test(digest, action_movement_has_an_arrow_only_when_the_change_is_significant,
+     .fini = chart_shutdown)
 {
     /* Both actions answered the 2025Q4 digest; the third one an older
      * period the model knows nothing of (no trend): no movement line. */
@@ -816,20 +884,27 @@ Test(digest, action_movement_has_an_arrow_only_when_the_change_is_significant, .
     in.n_actions = 3;
     char *out = NULL;
     struct eq_buf diag = {0};
-    cr_assert_eq(digest_render(&in, TEMPLATES, "nl", "ict", "text", &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(
+        digest_render(&in, TEMPLATES, "nl", "ict", "text", &out, &diag), EQ_OK,
+        "%s", buf_str(&diag));
     /* -100 → +31.58: significant, so an arrow */
-    has(out, "1. Spreekuur\n   sinds 2025Q4, 89 dagen open\n   NPS: -100 in 2025Q4 → +32 in 2026Q1 ↑ (significant)\n");
-    has(out, "3. Oud plan [NPS]\n   sinds 2025Q2, 89 dagen open\n\nWat gaat u doen?");
+    has(out, "1. Spreekuur\n   sinds 2025Q4, 89 dagen open\n   NPS: -100 in "
+             "2025Q4 → +32 in 2026Q1 ↑ (significant)\n");
+    has(out, "3. Oud plan [NPS]\n   sinds 2025Q2, 89 dagen open\n\nWat gaat u "
+             "doen?");
     hasnt(out, "Niet van ICT");
     free(out);
 
     /* Previous ICT ← Financiën P 5, D 2 of 10 (+30): +30 → +32 is chance. */
-    static const struct store_score_row close_prev[] = {{1, 10, 10, 5}, {1, 10, 8, 3}, {1, 10, 3, 2}};
+    static const struct store_score_row close_prev[] = {
+        {1, 10, 10, 5}, {1, 10, 8, 3}, {1, 10, 3, 2}};
     static const struct store_score_row *pr[1] = {close_prev};
     static size_t npr[1] = {3};
     in.prev_rows = pr;
     in.n_prev_rows = npr;
-    cr_assert_eq(digest_render(&in, TEMPLATES, "en", "ict", "text", &out, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(
+        digest_render(&in, TEMPLATES, "en", "ict", "text", &out, &diag), EQ_OK,
+        "%s", buf_str(&diag));
     has(out, "   NPS: +30 in 2025Q4 → +32 in 2026Q1\n");
     hasnt(out, "(significant)");
     free(out);

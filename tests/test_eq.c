@@ -46,7 +46,8 @@ Test(eqtime, civil_days_round_trip)
 Test(eqtime, local_time_follows_amsterdam_dst)
 {
     eq_time t;
-    cr_assert_eq(eqtime_parse_iso("2026-07-01T09:00", "Europe/Amsterdam", &t), 0);
+    cr_assert_eq(eqtime_parse_iso("2026-07-01T09:00", "Europe/Amsterdam", &t),
+                 0);
     char iso[21];
     eqtime_format_iso(t, iso);
     cr_assert_str_eq(iso, "2026-07-01T07:00:00Z");

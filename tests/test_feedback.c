@@ -99,12 +99,17 @@ world_init(struct world *w)
     w->cfg.general.language = (char *)"nl";
     w->cfg.general.timezone = (char *)"Europe/Amsterdam";
     w->cfg.general.templates = (char *)TEMPLATES;
-    w->metrics[0] = (struct campaign_metric){
-        (char *)"nps", METRIC_NPS, 0, 10, (char *)"Aanbeveling",
-        (char *)"Recommendation", NULL, NULL};
+    w->metrics[0] = (struct campaign_metric){(char *)"nps",
+                                             METRIC_NPS,
+                                             0,
+                                             10,
+                                             (char *)"Aanbeveling",
+                                             (char *)"Recommendation",
+                                             NULL,
+                                             NULL};
     w->metrics[1] = (struct campaign_metric){
-        (char *)"communication", METRIC_CSAT, 1, 5, (char *)"Communicatie",
-        (char *)"Communication", NULL, NULL};
+        (char *)"communication", METRIC_CSAT, 1,   5, (char *)"Communicatie",
+        (char *)"Communication", NULL,        NULL};
     w->camp.name = (char *)"kto";
     w->camp.title_nl = (char *)"Klanttevredenheid";
     w->camp.title_en = (char *)"Customer satisfaction";
@@ -135,8 +140,7 @@ world_init(struct world *w)
     rated(w, w->dirk, w->hr, 99); /* never answered */
     rated(w, w->eva, w->hr, 7);   /* a rater who opts out */
     cr_assert_eq(store_employee_set_flags(w->st, w->eva, 1, 0, 1), EQ_OK);
-    cr_assert_eq(store_token_add(w->st, DIG, "digest", NOW - 5 * 86400),
-                 EQ_OK);
+    cr_assert_eq(store_token_add(w->st, DIG, "digest", NOW - 5 * 86400), EQ_OK);
     cr_assert_eq(store_digest_log(w->st, w->period_id, "it:boss@example.org",
                                   w->it, DIG, NOW - 5 * 86400),
                  EQ_OK);
@@ -178,9 +182,9 @@ reply(struct world *w, const char *from, const char *id, const char *body)
              "Content-Type: text/plain; charset=utf-8\r\n"
              "\r\n%s",
              from, id, body);
-    cr_assert_eq(ingest_message(&w->ictx, raw, strlen(raw), id, &sum, &folder,
-                                &diag),
-                 EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(
+        ingest_message(&w->ictx, raw, strlen(raw), id, &sum, &folder, &diag),
+        EQ_OK, "%s", buf_str(&diag));
     buf_free(&diag);
     return folder;
 }
@@ -196,7 +200,8 @@ static const char *const four_actions =
     "\r\n"
     "Groet,\r\nBas\r\n";
 
-Test(feedback, records_dutch_and_english_actions_with_department_period_metric_and_due)
+Test(feedback,
+     records_dutch_and_english_actions_with_department_period_metric_and_due)
 {
     struct world w;
     struct store_action *a = NULL;
@@ -237,16 +242,20 @@ Test(feedback, confirmation_says_what_was_understood_and_what_not)
     m = transport_capture_get(w.tx, 0);
     cr_assert_str_eq(m->rcpt[0], "boss@example.org");
     cr_assert_str_eq(m->envelope_from, "enquete+" DIG "@example.org");
-    cr_assert_not_null(strstr(m->data, "Message-ID: <ack." DIG ".1@example.org>"),
-                       "%s", m->data);
-    cr_assert_not_null(strstr(m->data, "In-Reply-To: <dig." DIG "@example.org>"));
+    cr_assert_not_null(
+        strstr(m->data, "Message-ID: <ack." DIG ".1@example.org>"), "%s",
+        m->data);
+    cr_assert_not_null(
+        strstr(m->data, "In-Reply-To: <dig." DIG "@example.org>"));
     cr_assert_not_null(strstr(m->data, "Auto-Submitted: auto-replied"));
     cr_assert_not_null(strstr(m->data, "[#" DIG "]"));
     /* quoted-printable may wrap; the text part starts with the plain lines */
     cr_assert_not_null(strstr(m->data, "Deze acties hebben we vastgelegd:"),
                        "%s", m->data);
-    cr_assert_not_null(strstr(m->data, "2. maandelijkse nieuwsbrief [Communicatie] (tot 1 juni 2027)"),
-                       "%s", m->data);
+    cr_assert_not_null(
+        strstr(m->data,
+               "2. maandelijkse nieuwsbrief [Communicatie] (tot 1 juni 2027)"),
+        "%s", m->data);
     cr_assert_not_null(strstr(m->data, "Deze regels konden we niet lezen:"));
     cr_assert_not_null(strstr(m->data, "\"Actie: [sfeer] taart\": onbekend"),
                        "%s", m->data);
@@ -305,9 +314,9 @@ Test(feedback, reply_without_action_lines_goes_to_review)
     struct world w;
 
     world_init(&w);
-    cr_assert_eq(reply(&w, "boss@example.org", "r1",
-                       "Dank, we kijken ernaar.\r\n"),
-                 SOURCE_REVIEW);
+    cr_assert_eq(
+        reply(&w, "boss@example.org", "r1", "Dank, we kijken ernaar.\r\n"),
+        SOURCE_REVIEW);
     cr_assert_eq(transport_capture_count(w.tx), 0);
     world_free(&w);
 }
@@ -330,10 +339,12 @@ Test(feedback, notices_go_once_per_period_to_the_raters_only)
     f.tx = transport_capture_new();
     f.now = NOW + 3600;
     f.settle = 86400;
-    cr_assert_eq(feedback_notices(&f, &sum, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(feedback_notices(&f, &sum, &diag), EQ_OK, "%s",
+                 buf_str(&diag));
     cr_assert_eq(sum.notices, 0, "the actions have not settled yet");
     f.now = NOW + 86400;
-    cr_assert_eq(feedback_notices(&f, &sum, &diag), EQ_OK, "%s", buf_str(&diag));
+    cr_assert_eq(feedback_notices(&f, &sum, &diag), EQ_OK, "%s",
+                 buf_str(&diag));
     cr_assert_eq(sum.notices, 2, "%s", buf_str(&diag));
     cr_assert_eq(transport_capture_count(f.tx), 2);
     {
@@ -343,8 +354,9 @@ Test(feedback, notices_go_once_per_period_to_the_raters_only)
         cr_assert_str_eq(b->rcpt[0], "bert@example.org");
         cr_assert_not_null(strstr(a->data, "This is what the departments"),
                            "%s", a->data);
-        cr_assert_not_null(strstr(a->data, "  - English FAQ on the intranet (by 15 May 2027)"),
-                           "%s", a->data);
+        cr_assert_not_null(
+            strstr(a->data, "  - English FAQ on the intranet (by 15 May 2027)"),
+            "%s", a->data);
         cr_assert_not_null(strstr(b->data, "Zo gaan de afdelingen"));
         cr_assert_not_null(strstr(b->data, "List-Unsubscribe:"));
         cr_assert_null(strstr(b->data, "Aanbeveling"), "no scores or metrics");
@@ -440,8 +452,7 @@ add_action(struct world *w, int64_t dept, int64_t camp, int64_t period,
     a.period_id = period;
     a.text = (char *)text;
     a.created_at = NOW - 3 * 86400;
-    cr_assert_eq(store_action_add(w->st, &a), EQ_OK, "%s",
-                 store_errmsg(w->st));
+    cr_assert_eq(store_action_add(w->st, &a), EQ_OK, "%s", store_errmsg(w->st));
     return a.number;
 }
 
@@ -486,8 +497,8 @@ texts(const char *out, char *buf, size_t cap)
     for (const char *p = out; (p = strstr(p, "\"text\":\"")) != NULL;) {
         p += 8;
         size_t k = strcspn(p, "\"");
-        len += (size_t)snprintf(buf + len, cap - len, "%s%.*s",
-                                len ? "|" : "", (int)k, p);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%.*s", len ? "|" : "",
+                                (int)k, p);
         cr_assert_lt(len, cap);
         p += k;
     }
@@ -505,10 +516,9 @@ four_places(struct world *w)
                                      eqtime_day_from_ymd(2027, 6, 30), &q2),
                  EQ_OK);
     cr_assert_eq(store_campaign_ensure(w->st, "intern", &intern), EQ_OK);
-    cr_assert_eq(store_period_ensure(w->st, intern, "2027Q1",
-                                     eqtime_day_from_ymd(2027, 1, 1),
-                                     eqtime_day_from_ymd(2027, 3, 31),
-                                     &intern_q1),
+    cr_assert_eq(store_period_ensure(
+                     w->st, intern, "2027Q1", eqtime_day_from_ymd(2027, 1, 1),
+                     eqtime_day_from_ymd(2027, 3, 31), &intern_q1),
                  EQ_OK);
     add_action(w, w->it, w->camp_id, w->period_id, "spreekuur");
     add_action(w, w->hr, w->camp_id, w->period_id, "intranet");
@@ -592,26 +602,24 @@ Test(feedback, report_actions_refuses_unknown_names_and_html)
 
     world_init(&w);
     four_places(&w);
-    out = run_report(&w, &rc,
-                     (const char *const[]){"--actions", "--department",
-                                           "sales", NULL});
+    out = run_report(
+        &w, &rc,
+        (const char *const[]){"--actions", "--department", "sales", NULL});
     cr_assert_eq(rc, 65);
     cr_assert_str_eq(out, "");
     free(out);
     out = run_report(&w, &rc,
-                     (const char *const[]){"--actions", "--campaign",
-                                           "intern", "--period", "2027Q2",
-                                           NULL});
+                     (const char *const[]){"--actions", "--campaign", "intern",
+                                           "--period", "2027Q2", NULL});
     cr_assert_eq(rc, 65, "intern has no 2027Q2");
     free(out);
-    out = run_report(&w, &rc,
-                     (const char *const[]){"--actions", "--campaign", "nope",
-                                           NULL});
+    out = run_report(
+        &w, &rc,
+        (const char *const[]){"--actions", "--campaign", "nope", NULL});
     cr_assert_eq(rc, 65);
     free(out);
-    out = run_report(&w, &rc,
-                     (const char *const[]){"--actions", "--format", "html",
-                                           NULL});
+    out = run_report(
+        &w, &rc, (const char *const[]){"--actions", "--format", "html", NULL});
     cr_assert_eq(rc, 64);
     cr_assert_str_eq(out, "");
     free(out);
@@ -653,20 +661,18 @@ Test(feedback, report_actions_csv_keeps_formulas_as_text_with_semicolons_in_nl)
     add_action(&w, w.it, w.camp_id, w.period_id, "+31 20 555 0000 bellen");
     add_action(&w, w.it, w.camp_id, w.period_id, "\tverborgen");
     add_action(&w, w.it, w.camp_id, w.period_id, "-12");
-    out = run_report(&w, &rc,
-                     (const char *const[]){"--actions", "--format", "csv",
-                                           NULL});
+    out = run_report(
+        &w, &rc, (const char *const[]){"--actions", "--format", "csv", NULL});
     cr_assert_eq(rc, 0);
     cr_assert_str_eq(
-        out,
-        "department;department_name;number;period;metric;due;state;"
-        "age_days;text\r\n"
-        "it;ICT;1;2027Q1;;;open;3;"
-        "\"'=HYPERLINK(\"\"http://x.example\"\";\"\"klik\"\")\"\r\n"
-        "it;ICT;2;2027Q1;;;open;3;'@SUM(A1:A9)\r\n"
-        "it;ICT;3;2027Q1;;;open;3;'+31 20 555 0000 bellen\r\n"
-        "it;ICT;4;2027Q1;;;open;3;'\tverborgen\r\n"
-        "it;ICT;5;2027Q1;;;open;3;-12\r\n");
+        out, "department;department_name;number;period;metric;due;state;"
+             "age_days;text\r\n"
+             "it;ICT;1;2027Q1;;;open;3;"
+             "\"'=HYPERLINK(\"\"http://x.example\"\";\"\"klik\"\")\"\r\n"
+             "it;ICT;2;2027Q1;;;open;3;'@SUM(A1:A9)\r\n"
+             "it;ICT;3;2027Q1;;;open;3;'+31 20 555 0000 bellen\r\n"
+             "it;ICT;4;2027Q1;;;open;3;'\tverborgen\r\n"
+             "it;ICT;5;2027Q1;;;open;3;-12\r\n");
     free(out);
     w.cfg.general.language = (char *)"en";
     out = run_report(&w, &rc,

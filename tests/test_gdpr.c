@@ -24,7 +24,7 @@ static struct store *st;
 static struct campaign **camps;
 static size_t n_camps;
 static int64_t per_id, camp_id;
-static int64_t dept[4]; /* it, hr, fin, ops */
+static int64_t dept[4];              /* it, hr, fin, ops */
 static int64_t fien_inv, fien_reply; /* her March invitation, her reply */
 
 #define TARGET "fien@org.example"
@@ -81,8 +81,7 @@ person(const char *email, int d, int64_t *id)
 
 /* One answered invitation about ICT, with an inbound record from sender. */
 static int64_t
-answered(int64_t emp, int score, const char *sender, int k,
-         const char *comment)
+answered(int64_t emp, int score, const char *sender, int k, const char *comment)
 {
     struct store_invitation inv;
     struct store_inbound in;
@@ -115,9 +114,8 @@ answered(int64_t emp, int score, const char *sender, int k,
     in.sender = (char *)sender;
     in.subject = "Re: Hoe tevreden bent u over ICT?";
     cr_assert_eq(store_inbound_add(st, &in, &inb), EQ_OK);
-    cr_assert_eq(store_answer_add(st, inv.id, "nps", score, 0, sent + 3600,
-                                  inb),
-                 EQ_OK);
+    cr_assert_eq(
+        store_answer_add(st, inv.id, "nps", score, 0, sent + 3600, inb), EQ_OK);
     if (comment)
         cr_assert_eq(store_comment_add(st, inv.id, comment, sent + 3600, inb),
                      EQ_OK);
@@ -161,14 +159,13 @@ setup(void)
                  buf_str(&diag));
     buf_free(&diag);
     for (int d = 0; d < 4; d++)
-        cr_assert_eq(store_department_upsert(st, codes[d], codes[d], &dept[d],
-                                             &changed),
-                     EQ_OK);
+        cr_assert_eq(
+            store_department_upsert(st, codes[d], codes[d], &dept[d], &changed),
+            EQ_OK);
     cr_assert_eq(store_campaign_ensure(st, "it", &camp_id), EQ_OK);
     cr_assert_eq(store_period_ensure(st, camp_id, "2026-03",
                                      eqtime_day_from_ymd(2026, 3, 1),
-                                     eqtime_day_from_ymd(2026, 3, 31),
-                                     &per_id),
+                                     eqtime_day_from_ymd(2026, 3, 31), &per_id),
                  EQ_OK);
     int k = 0;
     for (int i = 0; i < 4; i++) {
@@ -186,8 +183,8 @@ setup(void)
     cr_assert_eq(store_employee_set_aliases(st, fien, alias, 1, &changed),
                  EQ_OK);
     cr_assert_eq(store_manager_set(st, dept[2], fien, 1, &changed), EQ_OK);
-    fien_inv = answered(fien, 3, TARGET_ALIAS, k++,
-                        "de helpdesk van Piet is traag");
+    fien_inv =
+        answered(fien, 3, TARGET_ALIAS, k++, "de helpdesk van Piet is traag");
     fien_reply = count("SELECT MAX(id) FROM inbound");
     for (int i = 0; i < 2; i++) {
         char email[64];
@@ -210,9 +207,12 @@ setup(void)
     later.state = INV_PLANNED;
     later.planned_at = utc("2026-04-07T08:00:00Z");
     cr_assert_eq(store_invitation_add(st, &later), EQ_OK);
-    struct store_inbound rv = {.sha256 = "ab", .received_at = 5,
-                               .kind = "reply", .outcome = "review",
-                               .note = "no token", .sender = TARGET,
+    struct store_inbound rv = {.sha256 = "ab",
+                               .received_at = 5,
+                               .kind = "reply",
+                               .outcome = "review",
+                               .note = "no token",
+                               .sender = TARGET,
                                .subject = "Vraag over de enquête"};
     cr_assert_eq(store_inbound_add(st, &rv, &id), EQ_OK);
     cr_assert_eq(store_digest_log(st, per_id, "fin:" TARGET, dept[2], NULL,
@@ -292,9 +292,8 @@ Test(gdpr, export_lists_the_person_and_what_they_sent)
     const cJSON *ans = cJSON_GetObjectItem(inv, "answers");
     cr_assert_eq(cJSON_GetArraySize(ans), 1);
     cr_assert_str_eq(str_at(cJSON_GetArrayItem(ans, 0), "metric"), "nps");
-    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(ans, 0), "score")
-                     ->valueint,
-                 3);
+    cr_assert_eq(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(ans, 0), "score")->valueint, 3);
     const cJSON *com = cJSON_GetObjectItem(inv, "comments");
     cr_assert_eq(cJSON_GetArraySize(com), 1);
     cr_assert_str_eq(str_at(cJSON_GetArrayItem(com, 0), "text"),
@@ -345,8 +344,8 @@ Test(gdpr, erase_removes_the_person_and_their_personal_data)
 {
     struct store_erase_counts c;
     char *json = NULL;
-    cr_assert_eq(store_privacy_erase(st, TARGET, "Europe/Amsterdam", &c),
-                 EQ_OK, "%s", store_errmsg(st));
+    cr_assert_eq(store_privacy_erase(st, TARGET, "Europe/Amsterdam", &c), EQ_OK,
+                 "%s", store_errmsg(st));
     cr_assert_eq(c.person, 1);
     cr_assert_eq(c.aliases, 1);
     cr_assert_eq(c.manager_of, 1);
@@ -449,8 +448,8 @@ Test(gdpr, erase_leaves_no_exact_time_or_reply_link)
     sql("UPDATE inbound SET source_key = 'imap:7:42' WHERE id IN (SELECT"
         " MAX(id) FROM inbound WHERE sender = '" TARGET_ALIAS "')");
     cr_assert_eq(utc("2026-02-28T23:00:00Z"), MARCH_START);
-    cr_assert_eq(store_privacy_erase(st, TARGET, "Europe/Amsterdam", &c),
-                 EQ_OK, "%s", store_errmsg(st));
+    cr_assert_eq(store_privacy_erase(st, TARGET, "Europe/Amsterdam", &c), EQ_OK,
+                 "%s", store_errmsg(st));
     snprintf(q, sizeof q,
              "SELECT COUNT(*) FROM invitation WHERE id = %lld AND planned_at"
              " = %lld AND sent_at = %lld AND answered_at = %lld AND closes_at"
@@ -473,8 +472,7 @@ Test(gdpr, erase_leaves_no_exact_time_or_reply_link)
              " inbound_id IS NULL AND received_at = %lld AND score = 3",
              (long long)fien_inv, MARCH_START);
     cr_assert_eq(count(q), 1);
-    snprintf(q, sizeof q,
-             "SELECT COUNT(*) FROM answer WHERE inbound_id = %lld",
+    snprintf(q, sizeof q, "SELECT COUNT(*) FROM answer WHERE inbound_id = %lld",
              (long long)fien_reply);
     cr_assert_eq(count(q), 0);
 }
@@ -532,8 +530,8 @@ Test(gdpr, erase_keeps_others_review_item_but_unlinks_it)
 {
     struct store_erase_counts c;
     colleague_replies_with_her_token();
-    cr_assert_eq(store_privacy_erase(st, TARGET, "Europe/Amsterdam", &c),
-                 EQ_OK, "%s", store_errmsg(st));
+    cr_assert_eq(store_privacy_erase(st, TARGET, "Europe/Amsterdam", &c), EQ_OK,
+                 "%s", store_errmsg(st));
     cr_assert_eq(c.review, 1);        /* her own mail without a token */
     cr_assert_eq(c.inbound, 1);       /* her reply from the alias */
     cr_assert_eq(c.unlinked_mail, 1); /* Kees's reply */

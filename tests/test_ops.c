@@ -77,12 +77,12 @@ world(void)
     w.ann = emp("ann@example.org", w.sales);
     w.bob = emp("bob@example.org", w.sales);
     cr_assert_eq(store_campaign_ensure(st, "loop", &w.campaign), EQ_OK);
-    cr_assert_eq(store_period_ensure(st, w.campaign, "2026-03", MAR1, MAR31,
-                                     &w.march),
-                 EQ_OK);
-    cr_assert_eq(store_period_ensure(st, w.campaign, "2026-04", APR1, APR30,
-                                     &w.april),
-                 EQ_OK);
+    cr_assert_eq(
+        store_period_ensure(st, w.campaign, "2026-03", MAR1, MAR31, &w.march),
+        EQ_OK);
+    cr_assert_eq(
+        store_period_ensure(st, w.campaign, "2026-04", APR1, APR30, &w.april),
+        EQ_OK);
     return w;
 }
 
@@ -112,9 +112,9 @@ inv(const struct world *w, int64_t period, enum inv_state state,
     else if (state != INV_PLANNED) {
         /* Answered, bounced, expired…: it went out first, as in life. */
         if (state != INV_SENDING && state != INV_CANCELLED)
-            cr_assert_eq(store_invitation_set_state(st, v.id, INV_SENT,
-                                                    planned, NULL),
-                         EQ_OK);
+            cr_assert_eq(
+                store_invitation_set_state(st, v.id, INV_SENT, planned, NULL),
+                EQ_OK);
         cr_assert_eq(store_invitation_set_state(st, v.id, state, planned, NULL),
                      EQ_OK);
     }
@@ -167,7 +167,7 @@ Test(ops, period_counts_count_every_invitation_that_went_out_as_sent)
     inv(&w, w.march, INV_DEFERRED, T0, T0 + 240 * H);
     inv(&w, w.march, INV_PLANNED, T0, T0 + 240 * H);
     inv(&w, w.march, INV_CANCELLED, T0, T0 + 240 * H);
-    inv(&w, w.april, INV_SENT, T0, T0 + 240 * H); /* another period */
+    inv(&w, w.april, INV_SENT, T0, T0 + 240 * H);    /* another period */
     inv(&w, w.march, INV_BOUNCED, T0, T0 + 240 * H); /* sent_at stays */
 
     cr_assert_eq(store_ops_period_counts(st, w.march, &k), EQ_OK);
@@ -192,14 +192,12 @@ Test(ops, period_close_counts_open_invitations_and_the_last_close)
     inv(&w, w.march, INV_CANCELLED, T0, T0 + 900 * H); /* ignored */
     inv(&w, w.march, INV_REMINDED, T0, T0 + 200 * H);
 
-    cr_assert_eq(store_ops_period_close(st, w.march, T0 + 150 * H, &open,
-                                        &last),
-                 EQ_OK);
+    cr_assert_eq(
+        store_ops_period_close(st, w.march, T0 + 150 * H, &open, &last), EQ_OK);
     cr_assert_eq(open, 1); /* the reminded one, until +200h */
     cr_assert_eq(last, T0 + 300 * H);
-    cr_assert_eq(store_ops_period_close(st, w.march, T0 + 250 * H, &open,
-                                        &last),
-                 EQ_OK);
+    cr_assert_eq(
+        store_ops_period_close(st, w.march, T0 + 250 * H, &open, &last), EQ_OK);
     cr_assert_eq(open, 0);
     cr_assert_eq(store_ops_period_close(st, w.april, T0, &open, &last), EQ_OK);
     cr_assert_eq(open, 0);
@@ -311,14 +309,14 @@ Test(ops, digests_at_a_tick_name_period_and_department_not_address)
     struct store_ops_digest *d = NULL;
     size_t n = 0;
 
-    cr_assert_eq(store_digest_log(st, w.march, "it:boss@example.org", w.it,
-                                  NULL, T0),
-                 EQ_OK);
+    cr_assert_eq(
+        store_digest_log(st, w.march, "it:boss@example.org", w.it, NULL, T0),
+        EQ_OK);
     cr_assert_eq(store_digest_log(st, w.march, "hr@example.org", 0, NULL, T0),
                  EQ_OK);
-    cr_assert_eq(store_digest_log(st, w.april, "hr@example.org", 0, NULL,
-                                  T0 + 60),
-                 EQ_OK);
+    cr_assert_eq(
+        store_digest_log(st, w.april, "hr@example.org", 0, NULL, T0 + 60),
+        EQ_OK);
     cr_assert_eq(store_ops_digests_at(st, "loop", T0, &d, &n), EQ_OK);
     cr_assert_eq(n, 2);
     cr_assert_str_eq(d[0].period, "2026-03");
@@ -411,8 +409,7 @@ Test(ops, an_event_of_several_lines_stays_one_line)
     cr_assert_eq(lines, 2, "%s", t);
     cr_assert_not_null(strstr(t, "a.ini:3: bad key; b.ini:9: bad value\n"),
                        "%s", t);
-    cr_assert_not_null(strstr(t, "reply=\"550 no; Injected: yes\"\n"), "%s",
-                       t);
+    cr_assert_not_null(strstr(t, "reply=\"550 no; Injected: yes\"\n"), "%s", t);
     free(t);
 }
 
@@ -494,9 +491,9 @@ greylist_world(int anonymous)
     w = world();
     /* world() names its campaign "loop"; this one is "kto". */
     cr_assert_eq(store_campaign_ensure(st, "kto", &w.campaign), EQ_OK);
-    cr_assert_eq(store_period_ensure(st, w.campaign, "2026-03", MAR1, MAR31,
-                                     &w.march),
-                 EQ_OK);
+    cr_assert_eq(
+        store_period_ensure(st, w.campaign, "2026-03", MAR1, MAR31, &w.march),
+        EQ_OK);
     w.ann = emp("jan@example.org", w.sales);
     /* Ids that cannot be mistaken for attempts=1 or code=450. */
     for (int i = 0; i < 6; i++)
@@ -517,8 +514,12 @@ greylist_send_once(void)
 {
     struct transport tx = {.ops = &greylist_ops};
     struct campaign *camps[1] = {gl.camp};
-    struct run_ctx ctx = {.st = st, .cfg = gl.cfg, .campaigns = camps,
-                          .n_campaigns = 1, .tx = &tx, .now = T0 + H};
+    struct run_ctx ctx = {.st = st,
+                          .cfg = gl.cfg,
+                          .campaigns = camps,
+                          .n_campaigns = 1,
+                          .tx = &tx,
+                          .now = T0 + H};
     struct run_summary sum;
     struct eq_buf diag = {0};
 

@@ -253,8 +253,9 @@ Test(org, missing_required_column_is_reported_on_line_1)
 {
     struct eq_buf diag = {0};
 
-    cr_assert_eq(org_import(st, FIX "missing_column.csv", 0, 1790000000, NULL, &diag),
-                 EQ_ERR_DATA);
+    cr_assert_eq(
+        org_import(st, FIX "missing_column.csv", 0, 1790000000, NULL, &diag),
+        EQ_ERR_DATA);
     cr_assert_not_null(strstr(buf_str(&diag),
                               "missing_column.csv:1: missing required "
                               "column \"department\""),
@@ -266,8 +267,9 @@ Test(org, missing_file_is_noinput)
 {
     struct eq_buf diag = {0};
 
-    cr_assert_eq(org_import(st, FIX "no-such-file.csv", 0, 1790000000, NULL, &diag),
-                 EQ_ERR_NOINPUT);
+    cr_assert_eq(
+        org_import(st, FIX "no-such-file.csv", 0, 1790000000, NULL, &diag),
+        EQ_ERR_NOINPUT);
     cr_assert_not_null(strstr(buf_str(&diag), "no-such-file.csv"));
     buf_free(&diag);
 }
@@ -332,8 +334,9 @@ Test(org, prune_with_no_employees_is_refused)
     size_t active;
 
     import_ok(FIX "good.csv", 0, NULL);
-    cr_assert_eq(org_import(st, FIX "header_only.csv", 1, 1790000000, NULL, &diag),
-                 EQ_ERR_DATA);
+    cr_assert_eq(
+        org_import(st, FIX "header_only.csv", 1, 1790000000, NULL, &diag),
+        EQ_ERR_DATA);
     n_employees(&active);
     cr_assert_eq(active, 6);
     buf_free(&diag);
@@ -464,8 +467,9 @@ Test(org, bad_quoting_is_refused_with_its_line)
     struct eq_buf diag = {0};
 
     /* The quoted CRLF inside Anna's name moves Bram to physical line 4. */
-    cr_assert_eq(org_import(st, FIX "bad_quote.csv", 0, 1790000000, NULL, &diag),
-                 EQ_ERR_DATA);
+    cr_assert_eq(
+        org_import(st, FIX "bad_quote.csv", 0, 1790000000, NULL, &diag),
+        EQ_ERR_DATA);
     cr_assert_not_null(strstr(buf_str(&diag), "bad_quote.csv:4: bad quoting"),
                        "%s", buf_str(&diag));
     cr_assert_eq(n_employees(NULL), 0);
@@ -478,8 +482,9 @@ Test(org, alias_of_someone_outside_the_file_is_refused)
     struct store_employee e = {0};
 
     import_ok(FIX "good.csv", 0, NULL);
-    cr_assert_eq(org_import(st, FIX "alias_conflict.csv", 0, 1790000000, NULL, &diag),
-                 EQ_ERR_DATA);
+    cr_assert_eq(
+        org_import(st, FIX "alias_conflict.csv", 0, 1790000000, NULL, &diag),
+        EQ_ERR_DATA);
     cr_assert_not_null(strstr(buf_str(&diag), "alias_conflict.csv:2: "), "%s",
                        buf_str(&diag));
     cr_assert_eq(store_employee_find(st, "gina.kok@example.org", &e),
@@ -531,9 +536,9 @@ Test(org, people_added_later_are_joiners_and_leavers_lose_open_invitations)
     cr_assert_eq(rep.employees_deactivated, 1);
     cr_assert_eq(rep.invitations_cancelled, 1);
     struct store_invitation got = {0};
-    cr_assert_eq(store_invitation_by_token(st, "abcdefghjkmnpqrstvwxyz0123",
-                                           &got),
-                 EQ_OK);
+    cr_assert_eq(
+        store_invitation_by_token(st, "abcdefghjkmnpqrstvwxyz0123", &got),
+        EQ_OK);
     cr_assert_eq(got.state, INV_CANCELLED);
     store_invitation_clear(&got);
 }

@@ -136,12 +136,12 @@ check_row(const struct row *r)
 
     v = cJSON_GetObjectItemCaseSensitive(o, "not_applicable");
     cr_assert(cJSON_IsBool(v), "%s", r->file);
-    cr_assert_eq(cJSON_IsTrue(v) != 0, r->not_applicable,
-                 "%s: not_applicable", r->file);
+    cr_assert_eq(cJSON_IsTrue(v) != 0, r->not_applicable, "%s: not_applicable",
+                 r->file);
     v = cJSON_GetObjectItemCaseSensitive(o, "needs_review");
     cr_assert(cJSON_IsBool(v), "%s", r->file);
-    cr_assert_eq(cJSON_IsTrue(v) != 0, r->needs_review,
-                 "%s: needs_review", r->file);
+    cr_assert_eq(cJSON_IsTrue(v) != 0, r->needs_review, "%s: needs_review",
+                 r->file);
     v = cJSON_GetObjectItemCaseSensitive(o, "comment");
     cr_assert(cJSON_IsString(v), "%s: comment", r->file);
     cr_assert_str_eq(v->valuestring, r->comment, "%s: comment", r->file);

@@ -107,8 +107,7 @@ add_inv(int64_t campaign, int64_t period, int64_t employee, int64_t provider,
     inv.planned_at = sent - 60;
     inv.sent_at = sent;
     inv.closes_at = sent + 10 * 86400;
-    cr_assert_eq(store_invitation_add(st, &inv), EQ_OK, "%s",
-                 store_errmsg(st));
+    cr_assert_eq(store_invitation_add(st, &inv), EQ_OK, "%s", store_errmsg(st));
     if (token_out)
         memcpy(token_out, inv.token, TOKEN_LEN + 1);
     return inv.id;
@@ -135,7 +134,8 @@ add_inbound(const char *sender, const char *token, int64_t inv, eq_time at,
     in.token = (char *)token;
     in.invitation_id = inv;
     in.outcome = (char *)outcome;
-    in.note = strcmp(outcome, "review") == 0 ? "sender is not the invitee" : NULL;
+    in.note =
+        strcmp(outcome, "review") == 0 ? "sender is not the invitee" : NULL;
     in.sender = (char *)sender;
     in.subject = subject;
     cr_assert_eq(store_inbound_add(st, &in, &id), EQ_OK, "%s",
@@ -182,16 +182,15 @@ setup(void)
     cr_assert_eq(store_campaign_ensure(st, "named", &camp_named), EQ_OK);
     eq_day mar1 = eqtime_day_from_ymd(2026, 3, 1);
     eq_day mar31 = eqtime_day_from_ymd(2026, 3, 31);
-    cr_assert_eq(store_period_ensure(st, camp_anon, "2026-03", mar1, mar31,
-                                     &per_anon),
-                 EQ_OK);
-    cr_assert_eq(store_period_ensure(st, camp_named, "2026-03", mar1, mar31,
-                                     &per_named),
-                 EQ_OK);
-    cr_assert_eq(store_period_ensure(st, camp_anon, "2026-04",
-                                     eqtime_day_from_ymd(2026, 4, 1),
-                                     eqtime_day_from_ymd(2026, 4, 30),
-                                     &per_anon_open),
+    cr_assert_eq(
+        store_period_ensure(st, camp_anon, "2026-03", mar1, mar31, &per_anon),
+        EQ_OK);
+    cr_assert_eq(
+        store_period_ensure(st, camp_named, "2026-03", mar1, mar31, &per_named),
+        EQ_OK);
+    cr_assert_eq(store_period_ensure(
+                     st, camp_anon, "2026-04", eqtime_day_from_ymd(2026, 4, 1),
+                     eqtime_day_from_ymd(2026, 4, 30), &per_anon_open),
                  EQ_OK);
     for (int i = 0; i < N_PEOPLE; i++) {
         eq_time sent = utc("2026-03-03T08:00:00Z") + 60 * i;
@@ -248,12 +247,12 @@ anonymise_march(struct retention_summary *sum)
     struct campaign anon = campaign_named("anon", 1);
     struct campaign named = campaign_named("named", 0);
     struct campaign *camps[] = {&anon, &named};
-    cr_assert_eq(store_period_set_digest(st, per_anon,
-                                         utc("2026-04-13T06:00:00Z")),
-                 EQ_OK);
-    cr_assert_eq(store_period_set_digest(st, per_named,
-                                         utc("2026-04-13T06:00:00Z")),
-                 EQ_OK);
+    cr_assert_eq(
+        store_period_set_digest(st, per_anon, utc("2026-04-13T06:00:00Z")),
+        EQ_OK);
+    cr_assert_eq(
+        store_period_set_digest(st, per_named, utc("2026-04-13T06:00:00Z")),
+        EQ_OK);
     memset(sum, 0, sizeof *sum);
     cr_assert_eq(retention_anonymise(st, camps, 2, utc("2026-04-13T07:00:00Z"),
                                      sum, NULL),
@@ -476,7 +475,8 @@ Test(retention, row_ids_no_longer_follow_the_sending_order)
                  6);
     /* The three orders survive a shuffle together with chance
      * (1/720)^3. */
-    char *a = text_of(BY_INV), *b = text_of(BY_ANSWER), *c = text_of(BY_COMMENT);
+    char *a = text_of(BY_INV), *b = text_of(BY_ANSWER),
+         *c = text_of(BY_COMMENT);
     cr_assert(strcmp(a, order) || strcmp(b, order) || strcmp(c, order),
               "%s | %s | %s", a, b, c);
     free(a);
@@ -560,11 +560,11 @@ period_with_comments(const char *label, int y, int m, int d0, int d1, int k)
                                      eqtime_day_from_ymd(y, m, d1), &pid),
                  EQ_OK);
     /* The digest of each went out the week after its end. */
-    cr_assert_eq(store_period_set_digest(
-                     st, pid,
-                     eqtime_from_local(eqtime_day_from_ymd(y, m, d1) + 7, 480,
-                                       TZ)),
-                 EQ_OK);
+    cr_assert_eq(
+        store_period_set_digest(
+            st, pid,
+            eqtime_from_local(eqtime_day_from_ymd(y, m, d1) + 7, 480, TZ)),
+        EQ_OK);
     inv = add_inv(camp_named, pid, emp[0], dept_it,
                   eqtime_from_local(eqtime_day_from_ymd(y, m, d0), 600, TZ),
                   INV_ANSWERED, NULL);
@@ -584,15 +584,15 @@ Test(retention, purges_exactly_the_periods_older_than_retention_days)
     cfg.general.timezone = TZ;
     /* Today 2026-06-15; 730 days before is 2024-06-15. */
     eq_time now = utc("2026-06-15T10:00:00Z");
-    period_with_comments("old-a", 2024, 5, 1, 31, 2);  /* purged */
-    period_with_comments("old-b", 2024, 6, 1, 14, 3);  /* purged */
-    period_with_comments("edge", 2024, 6, 1, 15, 5);   /* exactly 730: kept */
-    period_with_comments("young", 2024, 7, 1, 31, 7);  /* kept */
+    period_with_comments("old-a", 2024, 5, 1, 31, 2); /* purged */
+    period_with_comments("old-b", 2024, 6, 1, 14, 3); /* purged */
+    period_with_comments("edge", 2024, 6, 1, 15, 5);  /* exactly 730: kept */
+    period_with_comments("young", 2024, 7, 1, 31, 7); /* kept */
     /* An old mail record and a young one. */
-    add_inbound("p0@org.example", NULL, 0, utc("2024-06-01T10:00:00Z"),
-                "reply", "review", 200);
-    add_inbound("p0@org.example", NULL, 0, utc("2024-06-16T10:00:00Z"),
-                "reply", "review", 201);
+    add_inbound("p0@org.example", NULL, 0, utc("2024-06-01T10:00:00Z"), "reply",
+                "review", 200);
+    add_inbound("p0@org.example", NULL, 0, utc("2024-06-16T10:00:00Z"), "reply",
+                "review", 201);
     memset(&sum, 0, sizeof sum);
     cr_assert_eq(retention_purge(st, &cfg, &src, now, &sum, NULL), EQ_OK);
     cr_assert_eq(sum.periods_purged, 2);
@@ -637,12 +637,12 @@ Test(retention, mailbox_without_purge_still_purges_the_database)
     memset(&cfg, 0, sizeof cfg);
     cfg.general.retention_days = 30;
     cfg.general.timezone = TZ;
-    cr_assert_eq(store_period_set_digest(st, per_anon,
-                                         utc("2026-04-13T06:00:00Z")),
-                 EQ_OK);
-    cr_assert_eq(store_period_set_digest(st, per_named,
-                                         utc("2026-04-13T06:00:00Z")),
-                 EQ_OK);
+    cr_assert_eq(
+        store_period_set_digest(st, per_anon, utc("2026-04-13T06:00:00Z")),
+        EQ_OK);
+    cr_assert_eq(
+        store_period_set_digest(st, per_named, utc("2026-04-13T06:00:00Z")),
+        EQ_OK);
     memset(&sum, 0, sizeof sum);
     /* March 2026 ends 2026-03-31; 30 days later is 2026-04-30. */
     cr_assert_eq(retention_purge(st, &cfg, &src, utc("2026-04-30T12:00:00Z"),
@@ -675,9 +675,9 @@ Test(retention, running_period_is_not_purged_before_its_digest)
     cr_assert_eq(sum.comments_purged, 0);
     cr_assert_eq(rows_of("SELECT 1 FROM comment"), 6);
     /* Digest of the anonymous March period out; the named one's not yet. */
-    cr_assert_eq(store_period_set_digest(st, per_anon,
-                                         utc("2026-04-13T06:00:00Z")),
-                 EQ_OK);
+    cr_assert_eq(
+        store_period_set_digest(st, per_anon, utc("2026-04-13T06:00:00Z")),
+        EQ_OK);
     cr_assert_eq(retention_purge(st, &cfg, NULL, utc("2026-04-13T06:30:00Z"),
                                  &sum, NULL),
                  EQ_OK);
@@ -700,9 +700,9 @@ Test(retention, run_does_both)
     memset(&cfg, 0, sizeof cfg);
     cfg.general.retention_days = 730;
     cfg.general.timezone = TZ;
-    cr_assert_eq(store_period_set_digest(st, per_anon,
-                                         utc("2026-04-13T06:00:00Z")),
-                 EQ_OK);
+    cr_assert_eq(
+        store_period_set_digest(st, per_anon, utc("2026-04-13T06:00:00Z")),
+        EQ_OK);
     memset(&sum, 0, sizeof sum);
     cr_assert_eq(retention_run(st, &cfg, camps, 1, NULL,
                                utc("2026-04-13T07:00:00Z"), &sum, NULL),

@@ -86,16 +86,18 @@ setup_with(const char *campaign_extra)
                  buf_str(&diag));
     for (int d = 0; d < 3; d++) {
         int changed;
-        cr_assert_eq(store_department_upsert(st, codes[d], names[d], &dept[d],
-                                             &changed),
-                     EQ_OK);
+        cr_assert_eq(
+            store_department_upsert(st, codes[d], names[d], &dept[d], &changed),
+            EQ_OK);
         for (int i = 0; i < 10; i++) {
             char email[64], name[64];
             snprintf(email, sizeof email, "p%d.%s@org.example", i, codes[d]);
             snprintf(name, sizeof name, "Persoon %d %s", i, names[d]);
-            struct store_employee e = {.email = email, .name = name,
+            struct store_employee e = {.email = email,
+                                       .name = name,
                                        .department_id = dept[d],
-                                       .language = "nl", .active = 1};
+                                       .language = "nl",
+                                       .active = 1};
             cr_assert_eq(store_employee_upsert(st, &e, &id, &changed), EQ_OK);
             if (i == 0)
                 cr_assert_eq(store_manager_set(st, dept[d], id, 1, &changed),
@@ -155,9 +157,13 @@ Test(run, invitation_reply_answer_digest)
     struct transport *tx = transport_capture_new();
     struct eq_buf diag = {0};
     struct run_summary sum;
-    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
-                          .n_campaigns = n_camps, .tx = tx,
-                          .now = at("2026-03-03T12:00"), .seed = 42};
+    struct run_ctx ctx = {.st = st,
+                          .cfg = cfg,
+                          .campaigns = camps,
+                          .n_campaigns = n_camps,
+                          .tx = tx,
+                          .now = at("2026-03-03T12:00"),
+                          .seed = 42};
 
     /* Tuesday 3 March: the first invitations go out, none to ICT itself. */
     memset(&sum, 0, sizeof sum);
@@ -178,8 +184,8 @@ Test(run, invitation_reply_answer_digest)
     size_t replies = 0;
     int64_t cid;
     cr_assert_eq(store_campaign_ensure(st, "it", &cid), EQ_OK);
-    struct ingest_ctx ic = {st, cfg, camps, &cid, n_camps,
-                            at("2026-03-03T15:00"), NULL, NULL};
+    struct ingest_ctx ic = {
+        st, cfg, camps, &cid, n_camps, at("2026-03-03T15:00"), NULL, NULL};
     struct ingest_summary is;
     memset(&is, 0, sizeof is);
     for (size_t i = 0; i < transport_capture_count(tx); i++) {
@@ -190,8 +196,8 @@ Test(run, invitation_reply_answer_digest)
         header(m->data, "Message-ID", msgid, sizeof msgid);
         header(m->data, "Subject", subject, sizeof subject);
         cr_assert(strstr(m->data, "\r\nAuto-Submitted: auto-generated"));
-        cr_assert_eq(strstr(m->rcpt[0], ".it@"), NULL,
-                     "ICT rates itself: %s", m->rcpt[0]);
+        cr_assert_eq(strstr(m->rcpt[0], ".it@"), NULL, "ICT rates itself: %s",
+                     m->rcpt[0]);
         snprintf(raw, sizeof raw,
                  "From: %s\r\nTo: %s\r\nSubject: Re: enquete\r\n"
                  "Message-ID: <reply%zu@client.example>\r\n"
@@ -201,14 +207,14 @@ Test(run, invitation_reply_answer_digest)
                  "> Hoe waarschijnlijk is het dat je ICT aanraadt? 10\r\n",
                  m->rcpt[0], reply_to, i, msgid);
         enum source_folder folder;
-        cr_assert_eq(ingest_message(&ic, raw, strlen(raw), "test", &is,
-                                    &folder, &diag),
-                     EQ_OK, "%s", buf_str(&diag));
+        cr_assert_eq(
+            ingest_message(&ic, raw, strlen(raw), "test", &is, &folder, &diag),
+            EQ_OK, "%s", buf_str(&diag));
         cr_assert_eq(folder, SOURCE_PROCESSED);
         /* The same mail again is recognised and changes nothing. */
-        cr_assert_eq(ingest_message(&ic, raw, strlen(raw), "test", &is,
-                                    &folder, &diag),
-                     EQ_OK);
+        cr_assert_eq(
+            ingest_message(&ic, raw, strlen(raw), "test", &is, &folder, &diag),
+            EQ_OK);
         replies++;
     }
     cr_assert_eq(is.recorded, replies);
@@ -304,9 +310,13 @@ day_start(struct day *d, unsigned steps)
 {
     memset(d, 0, sizeof *d);
     d->tx = transport_capture_new();
-    d->ctx = (struct run_ctx){.st = st, .cfg = cfg, .campaigns = camps,
-                              .n_campaigns = n_camps, .tx = d->tx,
-                              .now = at("2026-03-03T12:00"), .seed = 42};
+    d->ctx = (struct run_ctx){.st = st,
+                              .cfg = cfg,
+                              .campaigns = camps,
+                              .n_campaigns = n_camps,
+                              .tx = d->tx,
+                              .now = at("2026-03-03T12:00"),
+                              .seed = 42};
     cr_assert_eq(run_tick(&d->ctx, steps, &d->sum, &d->diag), EQ_OK, "%s",
                  buf_str(&d->diag));
 }
@@ -326,9 +336,9 @@ day_reply(struct day *d, const struct ingest_ctx *ic, size_t i,
     char raw[2048];
 
     reply_to(d->tx, i, body, id, raw, sizeof raw);
-    cr_assert_eq(ingest_message(ic, raw, strlen(raw), "t", &d->is, &d->folder,
-                                &d->diag),
-                 EQ_OK, "%s", buf_str(&d->diag));
+    cr_assert_eq(
+        ingest_message(ic, raw, strlen(raw), "t", &d->is, &d->folder, &d->diag),
+        EQ_OK, "%s", buf_str(&d->diag));
 }
 
 Test(run, invitation_left_sending_by_a_crash_goes_out_again)
@@ -342,9 +352,9 @@ Test(run, invitation_left_sending_by_a_crash_goes_out_again)
     cr_assert_eq(store_invitations(st, &f, &inv, &n), EQ_OK);
     cr_assert_geq(n, 1);
     /* The process died after committing `sending`, before the 250. */
-    cr_assert_eq(store_invitation_set_state(st, inv[0].id, INV_SENDING,
-                                            d.ctx.now, NULL),
-                 EQ_OK);
+    cr_assert_eq(
+        store_invitation_set_state(st, inv[0].id, INV_SENDING, d.ctx.now, NULL),
+        EQ_OK);
     cr_assert_eq(run_tick(&d.ctx, RUN_SEND, &d.sum, &d.diag), EQ_OK);
     cr_assert_eq(d.sum.sent, n, "sent %zu of %zu", d.sum.sent, n);
     cr_assert_eq(count_state(INV_SENDING, 0), 0);
@@ -400,8 +410,7 @@ Test(run, opt_out_ends_every_open_invitation_of_that_person)
         char iso[32];
         snprintf(iso, sizeof iso, "2026-03-%02dT12:00", day);
         d.ctx.now = at(iso);
-        cr_assert_eq(run_tick(&d.ctx, RUN_SCHEDULE | RUN_SEND, &d.sum,
-                              &d.diag),
+        cr_assert_eq(run_tick(&d.ctx, RUN_SCHEDULE | RUN_SEND, &d.sum, &d.diag),
                      EQ_OK);
     }
     for (size_t i = before; i < transport_capture_count(d.tx); i++)
@@ -462,10 +471,10 @@ Test(run, review_assign_records_a_message_once)
     struct ingest_score bad = {"ces", 4}, good = {"nps", 7};
     cr_assert_eq(ingest_assign(&ic, id, tok, &bad, 1, 0, &d.diag), EQ_ERR_DATA,
                  "the campaign asks no ces");
-    cr_assert_eq(ingest_assign(&ic, id, tok, &good, 1, 0, &d.diag), EQ_OK,
-                 "%s", buf_str(&d.diag));
-    cr_assert_eq(ingest_assign(&ic, id, tok, &good, 1, 0, &d.diag),
-                 EQ_ERR_DATA, "assigned twice");
+    cr_assert_eq(ingest_assign(&ic, id, tok, &good, 1, 0, &d.diag), EQ_OK, "%s",
+                 buf_str(&d.diag));
+    cr_assert_eq(ingest_assign(&ic, id, tok, &good, 1, 0, &d.diag), EQ_ERR_DATA,
+                 "assigned twice");
     cr_assert_eq(ingest_drop(&ic, id, &d.diag), EQ_ERR_DATA);
     cr_assert_eq(ingest_drop(&ic, 9999, &d.diag), EQ_ERR_DATA);
     struct store_invitation inv;
@@ -524,14 +533,17 @@ static void
 confirm_case_init(struct confirm_case *k, const char *now)
 {
     struct run_summary sum = {0};
-    struct run_ctx ctx = {.st = st, .cfg = cfg, .campaigns = camps,
+    struct run_ctx ctx = {.st = st,
+                          .cfg = cfg,
+                          .campaigns = camps,
                           .n_campaigns = n_camps,
-                          .now = at("2026-03-03T12:00"), .seed = 42};
+                          .now = at("2026-03-03T12:00"),
+                          .seed = 42};
 
     memset(k, 0, sizeof *k);
     k->tx = ctx.tx = transport_capture_new();
-    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &k->diag),
-                 EQ_OK, "%s", buf_str(&k->diag));
+    cr_assert_eq(run_tick(&ctx, RUN_SCHEDULE | RUN_SEND, &sum, &k->diag), EQ_OK,
+                 "%s", buf_str(&k->diag));
     k->before = transport_capture_count(k->tx);
     cr_assert_gt(k->before, 0);
     cr_assert_eq(
@@ -688,28 +700,25 @@ Test(run, hostile_mail_goes_to_review_unread_with_the_reason)
     for (int i = 0; i < 1500; i++)
         buf_printf(&raw, "X-Filler-%d: yes\r\n", i);
     buf_add(&raw, "Subject: many headers\r\n\r\n8\r\n");
-    cr_assert_eq(ingest_message(&ic, raw.s, raw.len, "t1", &is, &folder,
-                                &diag),
+    cr_assert_eq(ingest_message(&ic, raw.s, raw.len, "t1", &is, &folder, &diag),
                  EQ_OK, "%s", buf_str(&diag));
     cr_assert_eq(folder, SOURCE_REVIEW);
     buf_reset(&raw);
     buf_add(&raw, "Subject: one long line\r\n\r\n");
     for (int i = 0; i < (1 << 20) / 16 + 1; i++)
         buf_add(&raw, "0123456789abcdef");
-    cr_assert_eq(ingest_message(&ic, raw.s, raw.len, "t2", &is, &folder,
-                                &diag),
+    cr_assert_eq(ingest_message(&ic, raw.s, raw.len, "t2", &is, &folder, &diag),
                  EQ_OK);
     cr_assert_eq(folder, SOURCE_REVIEW);
     /* The same hostile mail again is a duplicate, not a second review. */
-    cr_assert_eq(ingest_message(&ic, raw.s, raw.len, "t2", &is, &folder,
-                                &diag),
+    cr_assert_eq(ingest_message(&ic, raw.s, raw.len, "t2", &is, &folder, &diag),
                  EQ_OK);
     cr_assert_eq(is.review, 2);
     cr_assert_eq(is.duplicates, 1);
     cr_assert_eq(store_review_list(st, &in, &n), EQ_OK);
     cr_assert_eq(n, 2);
-    cr_assert_not_null(strstr(in[0].note, "too many header fields (1501"),
-                       "%s", in[0].note);
+    cr_assert_not_null(strstr(in[0].note, "too many header fields (1501"), "%s",
+                       in[0].note);
     cr_assert_not_null(strstr(in[1].note, "a line of"), "%s", in[1].note);
     store_inbounds_free(in, n);
     buf_free(&raw);

@@ -6,13 +6,13 @@
  * reach it: by mail.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <unistd.h>
 
 #include "compose.h"
@@ -135,10 +135,10 @@ Test(outbound, html_template_escapes_every_markup_character)
     cr_assert_eq(template_render("<p title=\"{{c}}\">{{c}}</p>", ctx, 1, "t",
                                  &out, &diag),
                  EQ_OK, "%s", buf_str(&diag));
-    cr_assert_str_eq(out,
-                     "<p title=\"&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
-                     " &amp; &quot;q&quot;\">&lt;script&gt;alert(&#39;x&#39;)"
-                     "&lt;/script&gt; &amp; &quot;q&quot;</p>");
+    cr_assert_str_eq(
+        out, "<p title=\"&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+             " &amp; &quot;q&quot;\">&lt;script&gt;alert(&#39;x&#39;)"
+             "&lt;/script&gt; &amp; &quot;q&quot;</p>");
     free(out);
     tpl_ctx_free(ctx);
     buf_free(&diag);
@@ -282,8 +282,8 @@ Test(files, password_file_readable_by_others_is_refused)
  * a spreadsheet formula. */
 Test(files, department_code_cannot_start_a_spreadsheet_formula)
 {
-    static const char *const bad[] = {"=cmd|' /C calc'!A0", "+1+1", "@SUM(A1)",
-                                      "\tx", "a,b", "a\"b", "x\ny"};
+    static const char *const bad[] = {
+        "=cmd|' /C calc'!A0", "+1+1", "@SUM(A1)", "\tx", "a,b", "a\"b", "x\ny"};
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(config_code_valid(bad[i]), 0, "'%s' accepted", bad[i]);
@@ -362,9 +362,9 @@ flow_setup(const char *extra_org_line)
         cr_assert_eq(mkdir(path, 0700), 0);
     }
     setenv("EQ_SEC_PW", "Hunter2-VerySecret", 1);
-    cr_assert_eq(sh("cd %s && %s --config config.ini init >init.out 2>&1", top,
-                    bin()),
-                 0);
+    cr_assert_eq(
+        sh("cd %s && %s --config config.ini init >init.out 2>&1", top, bin()),
+        0);
 }
 
 static int
@@ -417,9 +417,9 @@ query(const char *sql)
     char path[256];
     size_t len;
 
-    cr_assert_eq(sh("sqlite3 %s/db/enquete.db \"%s\" > %s/q.out 2>&1", top,
-                    sql, top),
-                 0);
+    cr_assert_eq(
+        sh("sqlite3 %s/db/enquete.db \"%s\" > %s/q.out 2>&1", top, sql, top),
+        0);
     snprintf(path, sizeof path, "%s/q.out", top);
     return th_slurp(path, &len);
 }

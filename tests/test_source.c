@@ -178,12 +178,12 @@ Test(source, open_resolves_maildir_against_config_dir)
 
 /* Declared in source.c (not in source.h) for these tests. */
 
-
 Test(source, imap_url_gives_host_port_folder_and_tls_mode)
 {
     struct source_imap_url u;
     cr_assert_eq(source_imap_parse_url("imaps://mail.org.example:10993/Enquete",
-                                       &u, NULL), EQ_OK);
+                                       &u, NULL),
+                 EQ_OK);
     cr_assert_str_eq(u.host, "mail.org.example");
     cr_assert_eq(u.port, 10993);
     cr_assert_eq(u.implicit_tls, 1);
@@ -200,8 +200,9 @@ Test(source, imap_url_gives_host_port_folder_and_tls_mode)
 Test(source, imap_url_defaults_993_and_unescapes_folder)
 {
     struct source_imap_url u;
-    cr_assert_eq(source_imap_parse_url("imaps://h/INBOX.HR%20Enqu%C3%AAte/",
-                                       &u, NULL), EQ_OK);
+    cr_assert_eq(
+        source_imap_parse_url("imaps://h/INBOX.HR%20Enqu%C3%AAte/", &u, NULL),
+        EQ_OK);
     cr_assert_eq(u.port, 993);
     cr_assert_str_eq(u.folder, "INBOX.HR Enqu\xc3\xaate");
     source_imap_url_clear(&u);
@@ -215,9 +216,9 @@ Test(source, imap_url_defaults_993_and_unescapes_folder)
 Test(source, imap_url_errors_are_config_errors)
 {
     static const char *const bad[] = {
-        "imap://",           "imap://:143/INBOX", "imap://h:0/INBOX",
-        "imap://h:65536/",   "imap://h:x/INBOX",  "imap://u@h/INBOX",
-        "pop3://h/INBOX",    "imap://[::1/INBOX",
+        "imap://",         "imap://:143/INBOX", "imap://h:0/INBOX",
+        "imap://h:65536/", "imap://h:x/INBOX",  "imap://u@h/INBOX",
+        "pop3://h/INBOX",  "imap://[::1/INBOX",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct source_imap_url u;
@@ -256,9 +257,10 @@ Test(source, imap_refused_connection_is_temporary)
     uint16_t port = 0;
     /* An ephemeral port that was free a moment ago. */
     {
-        FILE *p = popen("/usr/bin/python3 -c 'import socket; s=socket.socket();"
-                        " s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'",
-                        "r");
+        FILE *p =
+            popen("/usr/bin/python3 -c 'import socket; s=socket.socket();"
+                  " s.bind((\"127.0.0.1\",0)); print(s.getsockname()[1])'",
+                  "r");
         unsigned v = 0;
         if (p) {
             if (fscanf(p, "%u", &v) != 1)

@@ -857,7 +857,8 @@ Test(store, inbound_found_by_hash_or_message_id, .init = setup,
     cr_assert_null(rv[0].token);
     store_inbounds_free(rv, n);
 
-    cr_assert_eq(store_inbound_set_outcome(st, id, "recorded", NULL, inv), EQ_OK);
+    cr_assert_eq(store_inbound_set_outcome(st, id, "recorded", NULL, inv),
+                 EQ_OK);
     cr_assert_eq(store_review_list(st, &rv, &n), EQ_OK);
     cr_assert_eq(n, 0);
     store_inbounds_free(rv, n);
@@ -953,8 +954,8 @@ Test(store, status_counts_states_review_and_last_run, .init = setup,
 
 /* --- schema 2: joiners, the seed, leavers ------------------------------ */
 
-Test(store, version_1_database_migrates_to_the_latest_keeping_people, .init = setup,
-     .fini = teardown)
+Test(store, version_1_database_migrates_to_the_latest_keeping_people,
+     .init = setup, .fini = teardown)
 {
     struct store_employee e = {0};
     struct eq_buf diag = {0};
@@ -1029,9 +1030,9 @@ Test(store, leavers_lose_their_open_invitations, .init = setup,
     int64_t open_id = invite(&w, TOK("aa"), w.q4, w.ann, w.it, 1790000000);
     done_id = invite(&w, TOK("ab"), w.q4, w.ann, w.it, 1790000000);
     invite(&w, TOK("ac"), w.q4, w.bob, w.it, 1790000000);
-    cr_assert_eq(store_invitation_set_state(st, done_id, INV_ANSWERED,
-                                            1790000100, NULL),
-                 EQ_OK);
+    cr_assert_eq(
+        store_invitation_set_state(st, done_id, INV_ANSWERED, 1790000100, NULL),
+        EQ_OK);
     cr_assert_eq(store_employees_deactivate_except(st, &w.bob, 1, &changed),
                  EQ_OK);
     cr_assert_eq(store_cancel_inactive(st, &n), EQ_OK);

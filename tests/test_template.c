@@ -269,8 +269,9 @@ Test(template, shipped_confirmation_renders_with_documented_variables)
             } else {
                 cr_assert(strstr(out, "ICT &amp; Facilitair") != NULL);
                 cr_assert(strstr(out, "Snel &lt;geholpen&gt;") != NULL);
-                cr_assert(strstr(out, "<title>Bedankt voor uw antwoord</title>") !=
-                          NULL);
+                cr_assert(
+                    strstr(out, "<title>Bedankt voor uw antwoord</title>") !=
+                    NULL);
             }
             free(out);
         }
