@@ -106,42 +106,28 @@ prep(struct store *st, int slot, sqlite3_stmt **s)
     return store_prep_part(st, STORE_PART_ACTION, slot, sql[slot], s);
 }
 
-/* 0 means "none" in the structs and NULL in the table. */
-static int
-bind_opt(sqlite3_stmt *s, int i, int64_t v)
-{
-    return v == 0 ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
-}
-
-/* Steps a statement without rows and resets it. */
+/* store_prep_out with this file's statements. */
 static enum eq_err
-exec(struct store *st, sqlite3_stmt *s, int brc)
+prep_out(struct store *st, int slot, sqlite3_stmt **s, void *out, size_t size,
+         size_t *n)
 {
-    int rc = brc == SQLITE_OK ? sqlite3_step(s) : brc;
-    enum eq_err err = EQ_OK;
-
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
-    return err;
+    return store_prep_out(st, STORE_PART_ACTION, slot, sql[slot], s, out, size,
+                          n);
 }
 
-static int
-grow(void *arrp, size_t *cap, size_t need, size_t size)
+/* Passes err on; EQ_ERR_NOTFOUND gets a message saying what is missing
+ * ("no such action", "no campaign NAME"). */
+static enum eq_err
+not_found(struct store *st, enum eq_err err, const char *what, const char *name)
 {
-    void **arr = arrp;
-    size_t nc = *cap ? *cap * 2 : 8;
-    void *p;
+    char msg[160];
 
-    if (need <= *cap)
-        return 0;
-    while (nc < need)
-        nc *= 2;
-    if ((p = reallocarray(*arr, nc, size)) == NULL)
-        return -1;
-    *arr = p;
-    *cap = nc;
-    return 0;
+    if (err == EQ_ERR_NOTFOUND) {
+        snprintf(msg, sizeof msg, "%s%s%s", what, name ? " " : "",
+                 name ? name : "");
+        store_set_msg(st, msg);
+    }
+    return err;
 }
 
 enum eq_err
@@ -149,7 +135,7 @@ store_action_add(struct store *st, struct store_action *a)
 {
     sqlite3_stmt *s;
     enum eq_err err;
-    int brc;
+    int64_t number = 0;
 
     if (a->text == NULL || *a->text == '\0' || a->department_id == 0 ||
         a->period_id == 0 || a->campaign_id == 0) {
@@ -158,27 +144,28 @@ store_action_add(struct store *st, struct store_action *a)
     }
     if ((err = prep(st, A_ADD, &s)) != EQ_OK)
         return err;
-    brc = sqlite3_bind_int64(s, 1, a->department_id) |
-          sqlite3_bind_int64(s, 2, a->campaign_id) |
-          sqlite3_bind_int64(s, 3, a->period_id) |
-          store_bind_text(s, 4, a->text) | store_bind_text(s, 5, a->metric) |
-          (a->has_due ? sqlite3_bind_int64(s, 6, a->due_day)
-                      : sqlite3_bind_null(s, 6)) |
-          store_bind_text(s, 7, a->done ? "done" : "open") |
-          sqlite3_bind_int64(s, 8, a->created_at) |
-          bind_opt(s, 9, a->done ? a->done_at : 0) |
-          bind_opt(s, 10, a->inbound_id) | bind_opt(s, 11, a->author_id);
-    if ((err = exec(st, s, brc)) != EQ_OK)
+    err = store_run(st, s,
+                    store_bind_i64(s, 1, a->department_id) |
+                        store_bind_i64(s, 2, a->campaign_id) |
+                        store_bind_i64(s, 3, a->period_id) |
+                        store_bind_text(s, 4, a->text) |
+                        store_bind_text(s, 5, a->metric) |
+                        (a->has_due ? store_bind_i64(s, 6, a->due_day)
+                                    : sqlite3_bind_null(s, 6)) |
+                        store_bind_text(s, 7, a->done ? "done" : "open") |
+                        store_bind_i64(s, 8, a->created_at) |
+                        store_bind_opt(s, 9, a->done ? a->done_at : 0) |
+                        store_bind_opt(s, 10, a->inbound_id) |
+                        store_bind_opt(s, 11, a->author_id));
+    if (err != EQ_OK)
         return err;
     a->id = sqlite3_last_insert_rowid(store_db(st));
     if ((err = prep(st, A_NUMBER, &s)) != EQ_OK)
         return err;
-    brc = sqlite3_bind_int64(s, 1, a->id);
-    if (brc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-        a->number = sqlite3_column_int(s, 0);
-    else
-        err = store_fail(st, brc ? brc : sqlite3_errcode(store_db(st)));
-    store_stmt_done(s);
+    err = store_fetch(st, s, store_bind_i64(s, 1, a->id), &number,
+                      store_read_i64);
+    if (err == EQ_OK)
+        a->number = (int)number;
     return err;
 }
 
@@ -194,9 +181,9 @@ store_action_done(struct store *st, int64_t department_id, int number,
     if (err != EQ_OK)
         return err;
     err =
-        exec(st, s,
-             sqlite3_bind_int64(s, 1, department_id) |
-                 sqlite3_bind_int(s, 2, number) | sqlite3_bind_int64(s, 3, at));
+        store_run(st, s,
+                  store_bind_i64(s, 1, department_id) |
+                      store_bind_i64(s, 2, number) | store_bind_i64(s, 3, at));
     if (err != EQ_OK)
         return err;
     if (sqlite3_changes(store_db(st)) > 0) {
@@ -210,8 +197,10 @@ store_action_done(struct store *st, int64_t department_id, int number,
 }
 
 static enum eq_err
-read_action(sqlite3_stmt *s, struct store_action *a)
+read_action(sqlite3_stmt *s, void *rec)
 {
+    struct store_action *a = rec;
+
     memset(a, 0, sizeof *a);
     a->id = sqlite3_column_int64(s, 0);
     a->department_id = sqlite3_column_int64(s, 1);
@@ -235,30 +224,44 @@ read_action(sqlite3_stmt *s, struct store_action *a)
     return EQ_OK;
 }
 
+/* The clear_* wrappers exist because store_collect() and store_free_array()
+ * call through void *; casting the typed function would be undefined. */
+static void
+clear_action(void *rec)
+{
+    store_action_clear(rec);
+}
+
+/* The rows of a query with one integer parameter, as records of size
+ * bytes read by read_row, into out (the caller's T **; see
+ * store_collect). */
+static enum eq_err
+list_of(struct store *st, int slot, int64_t arg, size_t size,
+        store_row_fn read_row, void (*clear)(void *), void *out, size_t *n)
+{
+    sqlite3_stmt *s;
+    enum eq_err err = prep_out(st, slot, &s, out, sizeof(void *), n);
+
+    if (err != EQ_OK)
+        return err;
+    return store_collect(st, s, store_bind_i64(s, 1, arg), size, read_row,
+                         clear, out, n);
+}
+
 enum eq_err
 store_action_get(struct store *st, int64_t department_id, int number,
                  struct store_action *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, A_GET, &s);
-    int rc;
+    enum eq_err err = prep_out(st, A_GET, &s, out, sizeof *out, NULL);
 
-    memset(out, 0, sizeof *out);
     if (err != EQ_OK)
         return err;
-    rc = sqlite3_bind_int64(s, 1, department_id) |
-         sqlite3_bind_int(s, 2, number);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        err = read_action(s, out);
-    else if (rc == SQLITE_DONE) {
-        store_set_msg(st, "no such action");
-        err = EQ_ERR_NOTFOUND;
-    } else
-        err = store_fail(st, rc);
-    store_stmt_done(s);
-    return err;
+    err = store_fetch(st, s,
+                      store_bind_i64(s, 1, department_id) |
+                          store_bind_i64(s, 2, number),
+                      out, read_action);
+    return not_found(st, err, "no such action", NULL);
 }
 
 enum eq_err
@@ -267,42 +270,22 @@ store_actions(struct store *st, const struct store_action_filter *f,
 {
     static const struct store_action_filter any;
     sqlite3_stmt *s;
-    size_t cap = 0;
-    enum eq_err err = prep(st, A_LIST, &s);
-    int rc;
+    enum eq_err err = prep_out(st, A_LIST, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
     if (err != EQ_OK)
         return err;
     if (f == NULL)
         f = &any;
-    rc = sqlite3_bind_int64(s, 1, f->campaign_id) |
-         sqlite3_bind_int64(s, 2, f->department_id) |
-         sqlite3_bind_int64(s, 3, f->period_id) |
-         sqlite3_bind_int(s, 4, (int)f->state) |
-         sqlite3_bind_int64(s, 5, f->done_from) |
-         sqlite3_bind_int64(s, 6, f->done_before) |
-         sqlite3_bind_int64(s, 7, f->inbound_id) |
-         store_bind_text(s, 8, f->period_label);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (grow(out, &cap, *n + 1, sizeof **out) != 0 ||
-            read_action(s, &(*out)[*n]) != EQ_OK) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        (*n)++;
-        rc = SQLITE_OK;
-    }
-    if (err == EQ_OK && rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        store_actions_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return err;
+    return store_collect(st, s,
+                         store_bind_i64(s, 1, f->campaign_id) |
+                             store_bind_i64(s, 2, f->department_id) |
+                             store_bind_i64(s, 3, f->period_id) |
+                             store_bind_i64(s, 4, (int)f->state) |
+                             store_bind_i64(s, 5, f->done_from) |
+                             store_bind_i64(s, 6, f->done_before) |
+                             store_bind_i64(s, 7, f->inbound_id) |
+                             store_bind_text(s, 8, f->period_label),
+                         sizeof **out, read_action, clear_action, out, n);
 }
 
 void
@@ -321,40 +304,21 @@ store_action_clear(struct store_action *a)
 void
 store_actions_free(struct store_action *a, size_t n)
 {
-    for (size_t i = 0; a != NULL && i < n; i++)
-        store_action_clear(&a[i]);
-    free(a);
+    store_free_array(a, n, sizeof *a, clear_action);
 }
 
-/* Steps s (bound by the caller) for one row: *found = 1 and, if id is not
- * NULL, its first column. */
+/* Looks a name up through the bound statement s; its first column, if
+ * id is not NULL, into *id. */
 static enum eq_err
-lookup(struct store *st, sqlite3_stmt *s, int rc, int *found, int64_t *id)
+lookup(struct store *st, sqlite3_stmt *s, int brc, const char *what,
+       const char *name, int64_t *id)
 {
-    enum eq_err err = EQ_OK;
+    int64_t found = 0;
+    enum eq_err err = store_fetch(st, s, brc, &found, store_read_i64);
 
-    *found = 0;
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *found = 1;
-        if (id)
-            *id = sqlite3_column_int64(s, 0);
-    } else if (rc != SQLITE_DONE) {
-        err = store_fail(st, rc);
-    }
-    store_stmt_done(s);
-    return err;
-}
-
-static enum eq_err
-not_found(struct store *st, const char *what, const char *name)
-{
-    char msg[160];
-
-    snprintf(msg, sizeof msg, "no %s %s", what, name);
-    store_set_msg(st, msg);
-    return EQ_ERR_NOTFOUND;
+    if (err == EQ_OK && id != NULL)
+        *id = found;
+    return not_found(st, err, what, name);
 }
 
 enum eq_err
@@ -363,22 +327,18 @@ store_action_filter_names(struct store *st, const char *campaign,
                           struct store_action_filter *f)
 {
     sqlite3_stmt *s;
-    int found;
     enum eq_err err;
 
     if (campaign) {
         if ((err = prep(st, A_CAMPAIGN_ID, &s)) != EQ_OK ||
-            (err = lookup(st, s, store_bind_text(s, 1, campaign), &found,
-                          &f->campaign_id)) != EQ_OK)
+            (err = lookup(st, s, store_bind_text(s, 1, campaign), "no campaign",
+                          campaign, &f->campaign_id)) != EQ_OK)
             return err;
-        if (!found)
-            return not_found(st, "campaign", campaign);
     }
     if (department) {
         struct store_department d;
-        err = store_department_by_code(st, department, &d);
-        if (err == EQ_ERR_NOTFOUND)
-            return not_found(st, "department", department);
+        err = not_found(st, store_department_by_code(st, department, &d),
+                        "no department", department);
         if (err != EQ_OK)
             return err;
         f->department_id = d.id;
@@ -388,12 +348,35 @@ store_action_filter_names(struct store *st, const char *campaign,
         if ((err = prep(st, A_PERIOD_LABEL, &s)) != EQ_OK ||
             (err = lookup(st, s,
                           store_bind_text(s, 1, period) |
-                              sqlite3_bind_int64(s, 2, f->campaign_id),
-                          &found, NULL)) != EQ_OK)
+                              store_bind_i64(s, 2, f->campaign_id),
+                          "no period", period, NULL)) != EQ_OK)
             return err;
-        if (!found)
-            return not_found(st, "period", period);
         f->period_label = period;
+    }
+    return EQ_OK;
+}
+
+static void
+clear_count(void *rec)
+{
+    struct store_action_count *c = rec;
+
+    free(c->code);
+    free(c->name);
+}
+
+static enum eq_err
+read_count(sqlite3_stmt *s, void *rec)
+{
+    struct store_action_count *c = rec;
+
+    memset(c, 0, sizeof *c);
+    c->department_id = sqlite3_column_int64(s, 0);
+    c->open = sqlite3_column_int64(s, 3);
+    c->done = sqlite3_column_int64(s, 4);
+    if (store_col_dup(s, 1, &c->code) || store_col_dup(s, 2, &c->name)) {
+        clear_count(c);
+        return EQ_ERR_NOMEM;
     }
     return EQ_OK;
 }
@@ -402,99 +385,30 @@ enum eq_err
 store_action_counts(struct store *st, int64_t campaign_id,
                     struct store_action_count **out, size_t *n)
 {
-    sqlite3_stmt *s;
-    size_t cap = 0;
-    enum eq_err err = prep(st, A_COUNTS, &s);
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    if (err != EQ_OK)
-        return err;
-    rc = sqlite3_bind_int64(s, 1, campaign_id);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_action_count *c;
-        if (grow(out, &cap, *n + 1, sizeof **out) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        c = &(*out)[(*n)++];
-        memset(c, 0, sizeof *c);
-        c->department_id = sqlite3_column_int64(s, 0);
-        c->open = sqlite3_column_int64(s, 3);
-        c->done = sqlite3_column_int64(s, 4);
-        if (store_col_dup(s, 1, &c->code) || store_col_dup(s, 2, &c->name)) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        rc = SQLITE_OK;
-    }
-    if (err == EQ_OK && rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        store_action_counts_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return err;
+    return list_of(st, A_COUNTS, campaign_id, sizeof **out, read_count,
+                   clear_count, out, n);
 }
 
 void
 store_action_counts_free(struct store_action_count *c, size_t n)
 {
-    for (size_t i = 0; c != NULL && i < n; i++) {
-        free(c[i].code);
-        free(c[i].name);
-    }
-    free(c);
-}
-
-/* A one-column list of ids. */
-static enum eq_err
-ids(struct store *st, int slot, int64_t arg, int64_t **out, size_t *n)
-{
-    sqlite3_stmt *s;
-    size_t cap = 0;
-    enum eq_err err = prep(st, slot, &s);
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    if (err != EQ_OK)
-        return err;
-    rc = sqlite3_bind_int64(s, 1, arg);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (grow(out, &cap, *n + 1, sizeof **out) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        (*out)[(*n)++] = sqlite3_column_int64(s, 0);
-        rc = SQLITE_OK;
-    }
-    if (err == EQ_OK && rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
-    return err;
+    store_free_array(c, n, sizeof *c, clear_count);
 }
 
 enum eq_err
 store_action_departments_without(struct store *st, int64_t campaign_id,
                                  int64_t **out, size_t *n)
 {
-    return ids(st, A_WITHOUT, campaign_id, out, n);
+    return list_of(st, A_WITHOUT, campaign_id, sizeof **out, store_read_i64,
+                   NULL, out, n);
 }
 
 enum eq_err
 store_action_periods(struct store *st, int64_t campaign_id, int64_t **out,
                      size_t *n)
 {
-    return ids(st, A_PERIODS, campaign_id, out, n);
+    return list_of(st, A_PERIODS, campaign_id, sizeof **out, store_read_i64,
+                   NULL, out, n);
 }
 
 enum eq_err
@@ -503,80 +417,59 @@ store_action_digest(struct store *st, const char *token, int64_t *period_id,
 {
     sqlite3_stmt *s;
     enum eq_err err = prep(st, A_DIGEST, &s);
-    int rc;
 
     *period_id = *department_id = 0;
     if (err != EQ_OK)
         return err;
-    rc = store_bind_text(s, 1, token);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    err = store_step_row(st, s, store_bind_text(s, 1, token));
+    if (err == EQ_OK) {
         *period_id = sqlite3_column_int64(s, 0);
         *department_id = sqlite3_column_int64(s, 1);
-    } else if (rc == SQLITE_DONE) {
-        store_set_msg(st, "no digest with this token");
-        err = EQ_ERR_NOTFOUND;
-    } else {
-        err = store_fail(st, rc);
     }
     store_stmt_done(s);
-    return err;
+    return not_found(st, err, "no digest with this token", NULL);
+}
+
+static void
+clear_rater(void *rec)
+{
+    struct store_action_rater *r = rec;
+
+    free(r->email);
+    free(r->name);
+    free(r->language);
+}
+
+static enum eq_err
+read_rater(sqlite3_stmt *s, void *rec)
+{
+    struct store_action_rater *r = rec;
+    const unsigned char *tok = sqlite3_column_text(s, 5);
+
+    memset(r, 0, sizeof *r);
+    r->employee_id = sqlite3_column_int64(s, 0);
+    r->department_id = sqlite3_column_int64(s, 4);
+    snprintf(r->token, sizeof r->token, "%s", tok ? (const char *)tok : "");
+    if (store_col_dup(s, 1, &r->email) || store_col_dup(s, 2, &r->name) ||
+        store_col_dup(s, 3, &r->language)) {
+        clear_rater(r);
+        return EQ_ERR_NOMEM;
+    }
+    return EQ_OK;
 }
 
 enum eq_err
 store_action_raters(struct store *st, int64_t period_id,
                     struct store_action_rater **out, size_t *n)
 {
-    sqlite3_stmt *s;
-    size_t cap = 0;
-    enum eq_err err = prep(st, A_RATERS, &s);
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    if (err != EQ_OK)
-        return err;
-    rc = sqlite3_bind_int64(s, 1, period_id);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_action_rater *r;
-        const unsigned char *tok = sqlite3_column_text(s, 5);
-        if (grow(out, &cap, *n + 1, sizeof **out) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        r = &(*out)[(*n)++];
-        memset(r, 0, sizeof *r);
-        r->employee_id = sqlite3_column_int64(s, 0);
-        r->department_id = sqlite3_column_int64(s, 4);
-        snprintf(r->token, sizeof r->token, "%s", tok ? (const char *)tok : "");
-        if (store_col_dup(s, 1, &r->email) || store_col_dup(s, 2, &r->name) ||
-            store_col_dup(s, 3, &r->language)) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        rc = SQLITE_OK;
-    }
-    if (err == EQ_OK && rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        store_action_raters_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return err;
+    return list_of(st, A_RATERS, period_id, sizeof **out, read_rater,
+                   clear_rater, out, n);
 }
 
 void
 store_action_raters_free(struct store_action_rater *r, size_t n)
 {
-    for (size_t i = 0; r != NULL && i < n; i++) {
-        free(r[i].email);
-        free(r[i].name);
-        free(r[i].language);
-    }
-    free(r);
+    store_free_array(r, n, sizeof *r, clear_rater);
 }
 
 enum eq_err
@@ -589,10 +482,10 @@ store_action_notice_log(struct store *st, int64_t period_id,
     *sent_before = 0;
     if (err != EQ_OK)
         return err;
-    err = exec(st, s,
-               sqlite3_bind_int64(s, 1, period_id) |
-                   sqlite3_bind_int64(s, 2, employee_id) |
-                   sqlite3_bind_int64(s, 3, at));
+    err = store_run(st, s,
+                    store_bind_i64(s, 1, period_id) |
+                        store_bind_i64(s, 2, employee_id) |
+                        store_bind_i64(s, 3, at));
     if (err == EQ_OK)
         *sent_before = sqlite3_changes(store_db(st)) == 0;
     return err;
@@ -604,21 +497,32 @@ store_action_notice_sent(struct store *st, int64_t period_id,
 {
     sqlite3_stmt *s;
     enum eq_err err = prep(st, A_NOTICE_SENT, &s);
-    int rc;
 
     *sent = 0;
     if (err != EQ_OK)
         return err;
-    rc = sqlite3_bind_int64(s, 1, period_id) |
-         sqlite3_bind_int64(s, 2, employee_id);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *sent = 1;
-    else if (rc != SQLITE_DONE)
-        err = store_fail(st, rc);
+    err = store_step_row(st, s,
+                         store_bind_i64(s, 1, period_id) |
+                             store_bind_i64(s, 2, employee_id));
     store_stmt_done(s);
-    return err;
+    *sent = err == EQ_OK;
+    return err == EQ_ERR_NOTFOUND ? EQ_OK : err;
+}
+
+static enum eq_err
+read_period(sqlite3_stmt *s, void *rec)
+{
+    struct store_period *p = rec;
+    const unsigned char *l = sqlite3_column_text(s, 2);
+
+    p->id = sqlite3_column_int64(s, 0);
+    p->campaign_id = sqlite3_column_int64(s, 1);
+    snprintf(p->label, sizeof p->label, "%s", l ? (const char *)l : "");
+    p->first = (eq_day)sqlite3_column_int64(s, 3);
+    p->last = (eq_day)sqlite3_column_int64(s, 4);
+    p->closed_at = sqlite3_column_int64(s, 5);
+    p->digest_at = sqlite3_column_int64(s, 6);
+    return EQ_OK;
 }
 
 enum eq_err
@@ -626,30 +530,10 @@ store_action_period(struct store *st, int64_t period_id,
                     struct store_period *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, A_PERIOD, &s);
-    int rc;
+    enum eq_err err = prep_out(st, A_PERIOD, &s, out, sizeof *out, NULL);
 
-    memset(out, 0, sizeof *out);
     if (err != EQ_OK)
         return err;
-    rc = sqlite3_bind_int64(s, 1, period_id);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        const unsigned char *l = sqlite3_column_text(s, 2);
-        out->id = sqlite3_column_int64(s, 0);
-        out->campaign_id = sqlite3_column_int64(s, 1);
-        snprintf(out->label, sizeof out->label, "%s", l ? (const char *)l : "");
-        out->first = (eq_day)sqlite3_column_int64(s, 3);
-        out->last = (eq_day)sqlite3_column_int64(s, 4);
-        out->closed_at = sqlite3_column_int64(s, 5);
-        out->digest_at = sqlite3_column_int64(s, 6);
-    } else if (rc == SQLITE_DONE) {
-        store_set_msg(st, "no such period");
-        err = EQ_ERR_NOTFOUND;
-    } else {
-        err = store_fail(st, rc);
-    }
-    store_stmt_done(s);
-    return err;
+    err = store_fetch(st, s, store_bind_i64(s, 1, period_id), out, read_period);
+    return not_found(st, err, "no such period", NULL);
 }

@@ -274,11 +274,12 @@ store_period_by_label(struct store *st, int64_t campaign_id, const char *label,
         out, read_period);
 }
 
-enum eq_err
-store_period_set_closed(struct store *st, int64_t id, eq_time t)
+/* Sets one of a period's times (slot: its UPDATE) by id. */
+static enum eq_err
+period_set_time(struct store *st, enum sid slot, int64_t id, eq_time t)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, S_PERIOD_CLOSED, &s);
+    enum eq_err err = prep(st, slot, &s);
 
     if (err != EQ_OK)
         return err;
@@ -287,15 +288,15 @@ store_period_set_closed(struct store *st, int64_t id, eq_time t)
 }
 
 enum eq_err
+store_period_set_closed(struct store *st, int64_t id, eq_time t)
+{
+    return period_set_time(st, S_PERIOD_CLOSED, id, t);
+}
+
+enum eq_err
 store_period_set_digest(struct store *st, int64_t id, eq_time t)
 {
-    sqlite3_stmt *s;
-    enum eq_err err = prep(st, S_PERIOD_DIGEST, &s);
-
-    if (err != EQ_OK)
-        return err;
-    return store_run_update(st, s,
-                            store_bind_i64(s, 1, id) | store_bind_opt(s, 2, t));
+    return period_set_time(st, S_PERIOD_DIGEST, id, t);
 }
 
 /* --- tokens and invitations ------------------------------------------ */

@@ -1,5 +1,6 @@
 #include "store_ops.h"
 #include "store_int.h"
+#include "store_report.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 enum {
     Q_QUEUE,
     Q_PERIOD_COUNTS,
-    Q_PERIOD_CLOSE,
     Q_RUN_LAST,
     Q_RUN_LAST_FAILED,
     Q_RUN_FAILED_SINCE,
@@ -31,11 +31,6 @@ static const char *const sql[] = {
     [Q_PERIOD_COUNTS] =
         "SELECT state, COUNT(*), COALESCE(SUM(sent_at IS NOT NULL), 0)"
         " FROM invitation WHERE period_id = ?1 GROUP BY state",
-    [Q_PERIOD_CLOSE] =
-        "SELECT COALESCE(SUM(state IN ('planned', 'sending', 'sent',"
-        "  'reminded', 'deferred') AND closes_at > ?2), 0),"
-        " COALESCE(MAX(closes_at), 0)"
-        " FROM invitation WHERE period_id = ?1 AND state <> 'cancelled'",
     [Q_RUN_LAST] = "SELECT id, command, started_at, finished_at, ok, summary"
                    " FROM run_log ORDER BY id DESC LIMIT 1",
     [Q_RUN_LAST_FAILED] =
@@ -66,27 +61,37 @@ prep(struct store *st, int q, sqlite3_stmt **s)
     return store_prep_part(st, STORE_PART_OPS, q, sql[q], s);
 }
 
+/* store_prep_out with this file's statements. */
+static enum eq_err
+prep_out(struct store *st, int q, sqlite3_stmt **s, void *out, size_t size,
+         size_t *n)
+{
+    return store_prep_out(st, STORE_PART_OPS, q, sql[q], s, out, size, n);
+}
+
+static enum eq_err
+read_queue(sqlite3_stmt *s, void *rec)
+{
+    struct store_ops_queue *q = rec;
+
+    q->planned_due = sqlite3_column_int64(s, 0);
+    q->planned_later = sqlite3_column_int64(s, 1);
+    q->deferred = sqlite3_column_int64(s, 2);
+    q->next_retry = sqlite3_column_int64(s, 3);
+    q->sending = sqlite3_column_int64(s, 4);
+    q->next_planned = sqlite3_column_int64(s, 5);
+    return EQ_OK;
+}
+
 enum eq_err
 store_ops_queue(struct store *st, eq_time until, struct store_ops_queue *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, Q_QUEUE, &s);
+    enum eq_err err = prep_out(st, Q_QUEUE, &s, out, sizeof *out, NULL);
 
-    memset(out, 0, sizeof *out);
     if (err != EQ_OK)
         return err;
-    if (sqlite3_bind_int64(s, 1, until) != SQLITE_OK)
-        err = EQ_ERR_DB;
-    else if (store_stmt_next(st, s, &err) == 1) {
-        out->planned_due = sqlite3_column_int64(s, 0);
-        out->planned_later = sqlite3_column_int64(s, 1);
-        out->deferred = sqlite3_column_int64(s, 2);
-        out->next_retry = sqlite3_column_int64(s, 3);
-        out->sending = sqlite3_column_int64(s, 4);
-        out->next_planned = sqlite3_column_int64(s, 5);
-    }
-    store_stmt_done(s);
-    return err;
+    return store_fetch(st, s, store_bind_i64(s, 1, until), out, read_queue);
 }
 
 enum eq_err
@@ -94,17 +99,14 @@ store_ops_period_counts(struct store *st, int64_t period_id,
                         struct store_ops_counts *out)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, Q_PERIOD_COUNTS, &s);
-    int r;
+    enum eq_err err = prep_out(st, Q_PERIOD_COUNTS, &s, out, sizeof *out, NULL);
+    int brc;
 
-    memset(out, 0, sizeof *out);
     if (err != EQ_OK)
         return err;
-    if (sqlite3_bind_int64(s, 1, period_id) != SQLITE_OK) {
-        store_stmt_done(s);
-        return EQ_ERR_DB;
-    }
-    while ((r = store_stmt_next(st, s, &err)) == 1) {
+    if ((brc = store_bind_i64(s, 1, period_id)) != SQLITE_OK)
+        err = store_fail(st, brc);
+    while (err == EQ_OK && store_stmt_next(st, s, &err) == 1) {
         enum inv_state state;
         int64_t n = sqlite3_column_int64(s, 1);
         if (store_inv_state_parse((const char *)sqlite3_column_text(s, 0),
@@ -117,99 +119,72 @@ store_ops_period_counts(struct store *st, int64_t period_id,
     return err;
 }
 
+static enum eq_err
+read_period(sqlite3_stmt *s, void *rec)
+{
+    struct store_period *p = rec;
+    const unsigned char *label = sqlite3_column_text(s, 2);
+
+    memset(p, 0, sizeof *p);
+    p->id = sqlite3_column_int64(s, 0);
+    p->campaign_id = sqlite3_column_int64(s, 1);
+    snprintf(p->label, sizeof p->label, "%s", label ? (const char *)label : "");
+    p->first = (eq_day)sqlite3_column_int64(s, 3);
+    p->last = (eq_day)sqlite3_column_int64(s, 4);
+    p->closed_at = sqlite3_column_int64(s, 5);
+    p->digest_at = sqlite3_column_int64(s, 6);
+    return EQ_OK;
+}
+
 enum eq_err
 store_ops_periods(struct store *st, const char *campaign,
                   struct store_period **out, size_t *n)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, Q_PERIODS, &s);
-    size_t cap = 0;
-    int r;
+    enum eq_err err = prep_out(st, Q_PERIODS, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
     if (err != EQ_OK)
         return err;
-    if (sqlite3_bind_text(s, 1, campaign, -1, SQLITE_TRANSIENT) != SQLITE_OK) {
-        store_stmt_done(s);
-        return EQ_ERR_DB;
-    }
-    while ((r = store_stmt_next(st, s, &err)) == 1) {
-        if (*n == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            struct store_period *g = realloc(*out, nc * sizeof **out);
-            if (g == NULL) {
-                err = EQ_ERR_NOMEM;
-                break;
-            }
-            *out = g;
-            cap = nc;
-        }
-        struct store_period *p = &(*out)[(*n)++];
-        const unsigned char *label = sqlite3_column_text(s, 2);
-        memset(p, 0, sizeof *p);
-        p->id = sqlite3_column_int64(s, 0);
-        p->campaign_id = sqlite3_column_int64(s, 1);
-        snprintf(p->label, sizeof p->label, "%s",
-                 label ? (const char *)label : "");
-        p->first = (eq_day)sqlite3_column_int64(s, 3);
-        p->last = (eq_day)sqlite3_column_int64(s, 4);
-        p->closed_at = sqlite3_column_int64(s, 5);
-        p->digest_at = sqlite3_column_int64(s, 6);
-    }
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-    }
-    return err;
+    return store_collect(st, s, store_bind_text(s, 1, campaign), sizeof **out,
+                         read_period, NULL, out, n);
 }
 
+/* The same figures the digest waits on: one query for both. */
 enum eq_err
 store_ops_period_close(struct store *st, int64_t period_id, eq_time now,
                        int64_t *open, eq_time *last_close)
 {
-    sqlite3_stmt *s;
-    enum eq_err err = prep(st, Q_PERIOD_CLOSE, &s);
-
-    *open = 0;
-    *last_close = 0;
-    if (err != EQ_OK)
-        return err;
-    if (sqlite3_bind_int64(s, 1, period_id) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 2, now) != SQLITE_OK)
-        err = EQ_ERR_DB;
-    else if (store_stmt_next(st, s, &err) == 1) {
-        *open = sqlite3_column_int64(s, 0);
-        *last_close = sqlite3_column_int64(s, 1);
-    }
-    store_stmt_done(s);
-    return err;
+    return store_report_period_close(st, period_id, now, open, last_close);
 }
 
+static enum eq_err
+read_run(sqlite3_stmt *s, void *rec)
+{
+    struct store_ops_run *r = rec;
+
+    r->id = sqlite3_column_int64(s, 0);
+    r->started = sqlite3_column_int64(s, 2);
+    r->finished = sqlite3_column_int64(s, 3);
+    r->ok = sqlite3_column_int(s, 4);
+    if (store_col_dup(s, 1, &r->command) != 0 ||
+        store_col_dup(s, 5, &r->summary) != 0) {
+        store_ops_run_clear(r);
+        return EQ_ERR_NOMEM;
+    }
+    return EQ_OK;
+}
+
+/* No run yet is not an error: *r stays empty. */
 static enum eq_err
 one_run(struct store *st, int q, struct store_ops_run *r)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, q, &s);
+    enum eq_err err = prep_out(st, q, &s, r, sizeof *r, NULL);
 
-    memset(r, 0, sizeof *r);
     if (err != EQ_OK)
         return err;
-    if (store_stmt_next(st, s, &err) == 1) {
-        r->id = sqlite3_column_int64(s, 0);
-        r->started = sqlite3_column_int64(s, 2);
-        r->finished = sqlite3_column_int64(s, 3);
-        r->ok = sqlite3_column_int(s, 4);
-        if (store_col_dup(s, 1, &r->command) != 0 ||
-            store_col_dup(s, 5, &r->summary) != 0)
-            err = EQ_ERR_NOMEM;
-    }
-    store_stmt_done(s);
-    if (err != EQ_OK)
-        store_ops_run_clear(r);
-    return err;
+    err = store_fetch(st, s, SQLITE_OK, r, read_run);
+    return err == EQ_ERR_NOTFOUND ? EQ_OK : err;
 }
 
 enum eq_err
@@ -223,14 +198,9 @@ store_ops_runs(struct store *st, struct store_ops_run *last,
     *failed_since_ok = 0;
     if ((err = one_run(st, Q_RUN_LAST, last)) != EQ_OK)
         return err;
-    if ((err = one_run(st, Q_RUN_LAST_FAILED, last_failed)) != EQ_OK)
-        goto out;
-    if ((err = prep(st, Q_RUN_FAILED_SINCE, &s)) != EQ_OK)
-        goto out;
-    if (store_stmt_next(st, s, &err) == 1)
-        *failed_since_ok = sqlite3_column_int64(s, 0);
-    store_stmt_done(s);
-out:
+    if ((err = one_run(st, Q_RUN_LAST_FAILED, last_failed)) == EQ_OK &&
+        (err = prep(st, Q_RUN_FAILED_SINCE, &s)) == EQ_OK)
+        err = store_fetch(st, s, SQLITE_OK, failed_since_ok, store_read_i64);
     if (err != EQ_OK) {
         store_ops_run_clear(last);
         store_ops_run_clear(last_failed);
@@ -248,55 +218,40 @@ store_ops_run_clear(struct store_ops_run *r)
     memset(r, 0, sizeof *r);
 }
 
+static void
+clear_mailbox(void *rec)
+{
+    free(((struct store_ops_mailbox *)rec)->name);
+}
+
+static enum eq_err
+read_mailbox(sqlite3_stmt *s, void *rec)
+{
+    struct store_ops_mailbox *m = rec;
+
+    memset(m, 0, sizeof *m);
+    m->uidvalidity = (uint32_t)sqlite3_column_int64(s, 1);
+    m->last_uid = (uint32_t)sqlite3_column_int64(s, 2);
+    m->updated = sqlite3_column_int64(s, 3);
+    return store_col_dup(s, 0, &m->name) == 0 ? EQ_OK : EQ_ERR_NOMEM;
+}
+
 enum eq_err
 store_ops_mailboxes(struct store *st, struct store_ops_mailbox **out, size_t *n)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, Q_MAILBOXES, &s);
-    size_t cap = 0;
-    int r;
+    enum eq_err err = prep_out(st, Q_MAILBOXES, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
     if (err != EQ_OK)
         return err;
-    while ((r = store_stmt_next(st, s, &err)) == 1) {
-        if (*n == cap) {
-            size_t nc = cap ? cap * 2 : 4;
-            struct store_ops_mailbox *g = realloc(*out, nc * sizeof **out);
-            if (g == NULL) {
-                err = EQ_ERR_NOMEM;
-                break;
-            }
-            *out = g;
-            cap = nc;
-        }
-        struct store_ops_mailbox *m = &(*out)[*n];
-        memset(m, 0, sizeof *m);
-        m->uidvalidity = (uint32_t)sqlite3_column_int64(s, 1);
-        m->last_uid = (uint32_t)sqlite3_column_int64(s, 2);
-        m->updated = sqlite3_column_int64(s, 3);
-        if (store_col_dup(s, 0, &m->name) != 0) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        (*n)++;
-    }
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        store_ops_mailboxes_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return err;
+    return store_collect(st, s, SQLITE_OK, sizeof **out, read_mailbox,
+                         clear_mailbox, out, n);
 }
 
 void
 store_ops_mailboxes_free(struct store_ops_mailbox *m, size_t n)
 {
-    for (size_t i = 0; m && i < n; i++)
-        free(m[i].name);
-    free(m);
+    store_free_array(m, n, sizeof *m, clear_mailbox);
 }
 
 enum eq_err
@@ -309,7 +264,8 @@ store_ops_review(struct store *st, int64_t *n, eq_time *oldest)
     *oldest = 0;
     if (err != EQ_OK)
         return err;
-    if (store_stmt_next(st, s, &err) == 1) {
+    err = store_step_row(st, s, SQLITE_OK);
+    if (err == EQ_OK) {
         *n = sqlite3_column_int64(s, 0);
         *oldest = sqlite3_column_int64(s, 1);
     }
@@ -317,60 +273,45 @@ store_ops_review(struct store *st, int64_t *n, eq_time *oldest)
     return err;
 }
 
+static void
+clear_digest(void *rec)
+{
+    struct store_ops_digest *d = rec;
+
+    free(d->period);
+    free(d->department);
+}
+
+static enum eq_err
+read_digest(sqlite3_stmt *s, void *rec)
+{
+    struct store_ops_digest *d = rec;
+
+    memset(d, 0, sizeof *d);
+    if (store_col_dup(s, 0, &d->period) != 0 ||
+        store_col_dup(s, 1, &d->department) != 0) {
+        clear_digest(d);
+        return EQ_ERR_NOMEM;
+    }
+    return EQ_OK;
+}
+
 enum eq_err
 store_ops_digests_at(struct store *st, const char *campaign, eq_time at,
                      struct store_ops_digest **out, size_t *n)
 {
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, Q_DIGESTS_AT, &s);
-    size_t cap = 0;
-    int r;
+    enum eq_err err = prep_out(st, Q_DIGESTS_AT, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
     if (err != EQ_OK)
         return err;
-    if (sqlite3_bind_text(s, 1, campaign, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 2, at) != SQLITE_OK) {
-        store_stmt_done(s);
-        return EQ_ERR_DB;
-    }
-    while ((r = store_stmt_next(st, s, &err)) == 1) {
-        if (*n == cap) {
-            size_t nc = cap ? cap * 2 : 4;
-            struct store_ops_digest *g = realloc(*out, nc * sizeof **out);
-            if (g == NULL) {
-                err = EQ_ERR_NOMEM;
-                break;
-            }
-            *out = g;
-            cap = nc;
-        }
-        struct store_ops_digest *d = &(*out)[*n];
-        memset(d, 0, sizeof *d);
-        if (store_col_dup(s, 0, &d->period) != 0 ||
-            store_col_dup(s, 1, &d->department) != 0) {
-            free(d->period);
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        (*n)++;
-    }
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        store_ops_digests_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return err;
+    return store_collect(
+        st, s, store_bind_text(s, 1, campaign) | store_bind_i64(s, 2, at),
+        sizeof **out, read_digest, clear_digest, out, n);
 }
 
 void
 store_ops_digests_free(struct store_ops_digest *d, size_t n)
 {
-    for (size_t i = 0; d && i < n; i++) {
-        free(d[i].period);
-        free(d[i].department);
-    }
-    free(d);
+    store_free_array(d, n, sizeof *d, clear_digest);
 }

@@ -312,18 +312,12 @@ exec_ints(struct store *st, enum slot q, int n, int64_t a, int64_t b, int64_t c,
 {
     sqlite3_stmt *s;
     enum eq_err err = prep(st, q, &s);
-    int rc;
 
     if (err != EQ_OK)
         return err;
-    rc = bind_ints(s, n, a, b, c);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store_fail(st, rc);
-    else if (changes != NULL)
+    err = store_run(st, s, bind_ints(s, n, a, b, c));
+    if (err == EQ_OK && changes != NULL)
         *changes = sqlite3_changes(store_db(st));
-    store_stmt_done(s);
     return err;
 }
 
@@ -333,18 +327,23 @@ count_of(struct store *st, enum slot q, int64_t a, int64_t *out)
 {
     sqlite3_stmt *s;
     enum eq_err err = prep(st, q, &s);
-    int rc;
 
     *out = 0;
     if (err != EQ_OK)
         return err;
-    rc = sqlite3_bind_int64(s, 1, a);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(s, 0);
-    else if (rc != SQLITE_DONE)
-        err = store_fail(st, rc);
+    err = store_fetch(st, s, sqlite3_bind_int64(s, 1, a), out, store_read_i64);
+    return err == EQ_ERR_NOTFOUND ? EQ_OK : err;
+}
+
+/* Calls fn(s, ctx) for each row of the bound statement s (brc: the binds'
+ * result) until the first error; always resets s. */
+static enum eq_err
+each_row(struct store *st, sqlite3_stmt *s, int brc, store_row_fn fn, void *ctx)
+{
+    enum eq_err err = brc == SQLITE_OK ? EQ_OK : store_fail(st, brc);
+
+    while (err == EQ_OK && store_stmt_next(st, s, &err) == 1)
+        err = fn(s, ctx);
     store_stmt_done(s);
     return err;
 }
@@ -356,56 +355,51 @@ col_text(sqlite3_stmt *s, int i)
 }
 
 static enum eq_err
+read_period(sqlite3_stmt *s, void *rec)
+{
+    struct store_privacy_period *p = rec;
+
+    memset(p, 0, sizeof *p);
+    p->id = sqlite3_column_int64(s, 0);
+    p->campaign_id = sqlite3_column_int64(s, 1);
+    snprintf(p->campaign, sizeof p->campaign, "%s",
+             col_text(s, 2) ? col_text(s, 2) : "");
+    snprintf(p->label, sizeof p->label, "%s",
+             col_text(s, 3) ? col_text(s, 3) : "");
+    p->first = (eq_day)sqlite3_column_int64(s, 4);
+    p->last = (eq_day)sqlite3_column_int64(s, 5);
+    p->digest_at = sqlite3_column_int64(s, 6);
+    return EQ_OK;
+}
+
+static enum eq_err
 periods(struct store *st, enum slot q, int64_t param,
         struct store_privacy_period **out, size_t *n)
 {
-    struct store_privacy_period *arr = NULL;
-    size_t len = 0, cap = 0;
     sqlite3_stmt *s;
-    enum eq_err err = prep(st, q, &s);
-    int rc;
+    enum eq_err err = store_prep_out(st, STORE_PART_PRIVACY, (int)q, sql[q], &s,
+                                     out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
     if (err != EQ_OK)
         return err;
-    if ((rc = sqlite3_bind_int64(s, 1, param)) != SQLITE_OK) {
-        err = store_fail(st, rc);
-        goto out;
-    }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            void *p = reallocarray(arr, nc, sizeof *arr);
-            if (p == NULL) {
-                err = EQ_ERR_NOMEM;
-                goto out;
-            }
-            arr = p;
-            cap = nc;
-        }
-        struct store_privacy_period *p = &arr[len++];
-        memset(p, 0, sizeof *p);
-        p->id = sqlite3_column_int64(s, 0);
-        p->campaign_id = sqlite3_column_int64(s, 1);
-        snprintf(p->campaign, sizeof p->campaign, "%s",
-                 col_text(s, 2) ? col_text(s, 2) : "");
-        snprintf(p->label, sizeof p->label, "%s",
-                 col_text(s, 3) ? col_text(s, 3) : "");
-        p->first = (eq_day)sqlite3_column_int64(s, 4);
-        p->last = (eq_day)sqlite3_column_int64(s, 5);
-        p->digest_at = sqlite3_column_int64(s, 6);
-    }
-    if (rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-out:
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        free(arr);
-        return err;
-    }
-    *out = arr;
-    *n = len;
+    return store_collect(st, s, sqlite3_bind_int64(s, 1, param), sizeof **out,
+                         read_period, NULL, out, n);
+}
+
+/* An invitation and the token it had before retoken(). */
+struct old_token {
+    int64_t id;
+    char token[TOKEN_LEN + 1];
+};
+
+static enum eq_err
+read_old_token(sqlite3_stmt *s, void *rec)
+{
+    struct old_token *o = rec;
+
+    o->id = sqlite3_column_int64(s, 0);
+    snprintf(o->token, sizeof o->token, "%s",
+             col_text(s, 1) ? col_text(s, 1) : "");
     return EQ_OK;
 }
 
@@ -415,46 +409,16 @@ out:
 static enum eq_err
 retoken(struct store *st, enum slot list_q, int64_t a, eq_time at)
 {
-    int64_t *ids = NULL;
-    char(*old)[TOKEN_LEN + 1] = NULL;
-    size_t len = 0, cap = 0;
+    struct old_token *old = NULL;
+    size_t len = 0;
     sqlite3_stmt *s;
     enum eq_err err = prep(st, list_q, &s);
-    int rc;
 
     if (err != EQ_OK)
         return err;
-    if ((rc = sqlite3_bind_int64(s, 1, a)) != SQLITE_OK) {
-        err = store_fail(st, rc);
-        goto out;
-    }
     /* Collected first: the loop below updates the rows being listed. */
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            void *p = reallocarray(ids, nc, sizeof *ids);
-            if (p == NULL) {
-                err = EQ_ERR_NOMEM;
-                goto out;
-            }
-            ids = p;
-            p = reallocarray(old, nc, sizeof *old);
-            if (p == NULL) {
-                err = EQ_ERR_NOMEM;
-                goto out;
-            }
-            old = p;
-            cap = nc;
-        }
-        ids[len] = sqlite3_column_int64(s, 0);
-        snprintf(old[len], sizeof old[len], "%s",
-                 col_text(s, 1) ? col_text(s, 1) : "");
-        len++;
-    }
-    if (rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
-    s = NULL;
+    err = store_collect(st, s, sqlite3_bind_int64(s, 1, a), sizeof *old,
+                        read_old_token, NULL, &old, &len);
     for (size_t i = 0; i < len && err == EQ_OK; i++) {
         char fresh[TOKEN_LEN + 1];
         sqlite3_stmt *ins, *upd, *del;
@@ -464,30 +428,16 @@ retoken(struct store *st, enum slot list_q, int64_t a, eq_time at)
             (err = prep(st, Q_INV_SET_TOKEN, &upd)) != EQ_OK ||
             (err = prep(st, Q_TOKEN_DELETE, &del)) != EQ_OK)
             break;
-        rc = sqlite3_bind_text(ins, 1, fresh, -1, SQLITE_STATIC) |
-             sqlite3_bind_int64(ins, 2, at);
-        if (rc == SQLITE_OK && (rc = sqlite3_step(ins)) == SQLITE_DONE)
-            rc = SQLITE_OK;
-        store_stmt_done(ins);
-        if (rc == SQLITE_OK) {
-            rc = sqlite3_bind_int64(upd, 1, ids[i]) |
-                 sqlite3_bind_text(upd, 2, fresh, -1, SQLITE_STATIC);
-            if (rc == SQLITE_OK && (rc = sqlite3_step(upd)) == SQLITE_DONE)
-                rc = SQLITE_OK;
-            store_stmt_done(upd);
-        }
-        if (rc == SQLITE_OK) {
-            rc = sqlite3_bind_text(del, 1, old[i], -1, SQLITE_STATIC);
-            if (rc == SQLITE_OK && (rc = sqlite3_step(del)) == SQLITE_DONE)
-                rc = SQLITE_OK;
-            store_stmt_done(del);
-        }
-        if (rc != SQLITE_OK)
-            err = store_fail(st, rc);
+        err = store_run(st, ins,
+                        store_bind_text(ins, 1, fresh) |
+                            store_bind_i64(ins, 2, at));
+        if (err == EQ_OK)
+            err = store_run(st, upd,
+                            store_bind_i64(upd, 1, old[i].id) |
+                                store_bind_text(upd, 2, fresh));
+        if (err == EQ_OK)
+            err = store_run(st, del, store_bind_text(del, 1, old[i].token));
     }
-out:
-    store_stmt_done(s);
-    free(ids);
     free(old);
     return err;
 }
@@ -582,6 +532,18 @@ move_all(struct store *st, enum slot q, const struct idset *s,
  * of sending, answers and comments the order of the replies, which mail
  * server logs show (who got <inv.TOKEN@> when, who got <ack.TOKEN.N@>
  * when). Shuffling the ids within the period removes that order. */
+/* A row of Q_PERIOD_ROWS into the idset of its kind (ctx: three). */
+static enum eq_err
+add_period_row(sqlite3_stmt *s, void *ctx)
+{
+    struct idset *set = ctx;
+    int k = sqlite3_column_int(s, 0);
+
+    if (k >= 0 && k < 3 && idset_add(&set[k], sqlite3_column_int64(s, 1)))
+        return EQ_ERR_NOMEM;
+    return EQ_OK;
+}
+
 static enum eq_err
 shuffle(struct store *st, int64_t period_id)
 {
@@ -591,20 +553,11 @@ shuffle(struct store *st, int64_t period_id)
     sqlite3_stmt *s;
     enum eq_err err = prep(st, Q_PERIOD_ROWS, &s);
     char *msg = NULL;
-    int rc;
 
     if (err != EQ_OK)
         return err;
-    if ((rc = sqlite3_bind_int64(s, 1, period_id)) != SQLITE_OK)
-        err = store_fail(st, rc);
-    while (err == EQ_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int k = sqlite3_column_int(s, 0);
-        if (k >= 0 && k < 3 && idset_add(&set[k], sqlite3_column_int64(s, 1)))
-            err = EQ_ERR_NOMEM;
-    }
-    if (err == EQ_OK && rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
+    err = each_row(st, s, sqlite3_bind_int64(s, 1, period_id), add_period_row,
+                   set);
     /* Answers point at invitations while both move: checked at commit. */
     if (err == EQ_OK &&
         sqlite3_exec(store_db(st), "PRAGMA defer_foreign_keys = ON", NULL, NULL,
@@ -748,53 +701,55 @@ put(cJSON *obj, const char *key, cJSON *item)
     return cJSON_AddItemToObject(obj, key, item) ? 0 : -1;
 }
 
+/* How rows_to_json turns a row into an object: the fields' names and
+ * kinds ('s' text, 'i' integer, 'b' bool, 't' time), and where it goes. */
+struct json_rows {
+    const char *const *names;
+    const char *kinds;
+    cJSON *arr;
+};
+
+static enum eq_err
+row_to_json(sqlite3_stmt *s, void *ctx)
+{
+    const struct json_rows *j = ctx;
+    cJSON *o = cJSON_CreateObject();
+
+    if (o == NULL || put(j->arr, NULL, o) != 0) {
+        cJSON_Delete(o);
+        return EQ_ERR_NOMEM;
+    }
+    for (int i = 0; j->kinds[i]; i++) {
+        cJSON *v;
+        if (j->kinds[i] == 's')
+            v = json_col_text(s, i);
+        else if (j->kinds[i] == 'b')
+            v = cJSON_CreateBool(sqlite3_column_int64(s, i) != 0);
+        else if (j->kinds[i] == 't')
+            v = json_col_time(s, i);
+        else if (sqlite3_column_type(s, i) == SQLITE_NULL)
+            v = cJSON_CreateNull();
+        else
+            v = cJSON_CreateNumber((double)sqlite3_column_int64(s, i));
+        if (put(o, j->names[i], v) != 0)
+            return EQ_ERR_NOMEM;
+    }
+    return EQ_OK;
+}
+
 /* Each row of query q (parameter id) becomes an object in arr, with
- * fields described by names and kinds ('s' text, 'i' integer, 'b' bool,
- * 't' time). */
+ * fields described by names and kinds (see struct json_rows). */
 static enum eq_err
 rows_to_json(struct store *st, enum slot q, int64_t id,
              const char *const *names, const char *kinds, cJSON *arr)
 {
+    struct json_rows j = {names, kinds, arr};
     sqlite3_stmt *s;
     enum eq_err err = prep(st, q, &s);
-    int rc;
 
     if (err != EQ_OK)
         return err;
-    if ((rc = sqlite3_bind_int64(s, 1, id)) != SQLITE_OK) {
-        err = store_fail(st, rc);
-        goto out;
-    }
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *o = cJSON_CreateObject();
-        if (o == NULL || put(arr, NULL, o) != 0) {
-            cJSON_Delete(o);
-            err = EQ_ERR_NOMEM;
-            goto out;
-        }
-        for (int i = 0; kinds[i]; i++) {
-            cJSON *v;
-            if (kinds[i] == 's')
-                v = json_col_text(s, i);
-            else if (kinds[i] == 'b')
-                v = cJSON_CreateBool(sqlite3_column_int64(s, i) != 0);
-            else if (kinds[i] == 't')
-                v = json_col_time(s, i);
-            else if (sqlite3_column_type(s, i) == SQLITE_NULL)
-                v = cJSON_CreateNull();
-            else
-                v = cJSON_CreateNumber((double)sqlite3_column_int64(s, i));
-            if (put(o, names[i], v) != 0) {
-                err = EQ_ERR_NOMEM;
-                goto out;
-            }
-        }
-    }
-    if (rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-out:
-    store_stmt_done(s);
-    return err;
+    return each_row(st, s, sqlite3_bind_int64(s, 1, id), row_to_json, &j);
 }
 
 /* Primary address (or alias) → id; EQ_ERR_NOTFOUND when unknown. The
@@ -804,24 +759,19 @@ person_row(struct store *st, const char *email, sqlite3_stmt **out)
 {
     sqlite3_stmt *s;
     enum eq_err err = prep(st, Q_PERSON, &s);
-    int rc;
 
     *out = NULL;
     if (err != EQ_OK)
         return err;
-    rc = sqlite3_bind_text(s, 1, email, -1, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    err = store_step_row(st, s, store_bind_text(s, 1, email));
+    if (err == EQ_OK) {
         *out = s;
         return EQ_OK;
     }
     store_stmt_done(s);
-    if (rc == SQLITE_DONE) {
+    if (err == EQ_ERR_NOTFOUND)
         store_set_msg(st, "no such person");
-        return EQ_ERR_NOTFOUND;
-    }
-    return store_fail(st, rc);
+    return err;
 }
 
 static enum eq_err
@@ -846,86 +796,62 @@ export_person(sqlite3_stmt *s, cJSON *root, int64_t *id)
 }
 
 static enum eq_err
+string_to_json(sqlite3_stmt *s, void *arr)
+{
+    return put(arr, NULL, json_col_text(s, 0)) == 0 ? EQ_OK : EQ_ERR_NOMEM;
+}
+
+static enum eq_err
 export_strings(struct store *st, enum slot q, int64_t id, cJSON *arr)
 {
     sqlite3_stmt *s;
     enum eq_err err = prep(st, q, &s);
-    int rc;
 
     if (err != EQ_OK)
         return err;
-    if ((rc = sqlite3_bind_int64(s, 1, id)) != SQLITE_OK)
-        err = store_fail(st, rc);
-    while (err == EQ_OK && (rc = sqlite3_step(s)) == SQLITE_ROW)
-        if (put(arr, NULL, json_col_text(s, 0)) != 0)
-            err = EQ_ERR_NOMEM;
-    if (err == EQ_OK && rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
+    return each_row(st, s, sqlite3_bind_int64(s, 1, id), string_to_json, arr);
+}
+
+/* An invitation's object with its answers and comments. The listing
+ * carries the row id as "id" (exact in a double: SQLite row ids of one
+ * database stay far below 2^53); it is taken out here, before anyone
+ * sees it, so the export never shows an internal id. */
+static enum eq_err
+export_invitation(struct store *st, cJSON *o)
+{
+    static const char *const ans_names[] = {"metric", "score", "not_applicable",
+                                            "received_at", "superseded"};
+    static const char *const com_names[] = {"text", "received_at"};
+    cJSON *idv = cJSON_DetachItemFromObject(o, "id");
+    int64_t id = idv ? (int64_t)idv->valuedouble : 0;
+    cJSON *ans, *com;
+    enum eq_err err;
+
+    cJSON_Delete(idv);
+    if (put(o, "answers", ans = cJSON_CreateArray()) ||
+        put(o, "comments", com = cJSON_CreateArray()))
+        return EQ_ERR_NOMEM;
+    err = rows_to_json(st, Q_INV_ANSWERS, id, ans_names, "sibtb", ans);
+    if (err == EQ_OK)
+        err = rows_to_json(st, Q_INV_COMMENTS, id, com_names, "st", com);
     return err;
 }
 
 static enum eq_err
 export_invitations(struct store *st, int64_t id, cJSON *arr)
 {
-    static const char *const ans_names[] = {"metric", "score", "not_applicable",
-                                            "received_at", "superseded"};
-    static const char *const com_names[] = {"text", "received_at"};
-    sqlite3_stmt *s;
-    int64_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    enum eq_err err = prep(st, Q_INVS, &s);
-    int rc;
-
-    if (err != EQ_OK)
-        return err;
-    if ((rc = sqlite3_bind_int64(s, 1, id)) != SQLITE_OK)
-        err = store_fail(st, rc);
-    while (err == EQ_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *o = cJSON_CreateObject();
-        if (put(arr, NULL, o) != 0 || put(o, "campaign", json_col_text(s, 1)) ||
-            put(o, "period", json_col_text(s, 2)) ||
-            put(o, "provider_code", json_col_text(s, 3)) ||
-            put(o, "provider", json_col_text(s, 4)) ||
-            put(o, "rater_department_code", json_col_text(s, 5)) ||
-            put(o, "state", json_col_text(s, 6)) ||
-            put(o, "language", json_col_text(s, 7)) ||
-            put(o, "planned_at", json_col_time(s, 8)) ||
-            put(o, "sent_at", json_col_time(s, 9)) ||
-            put(o, "answered_at", json_col_time(s, 10)) ||
-            put(o, "closes_at", json_col_time(s, 11)) ||
-            put(o, "reminders",
-                cJSON_CreateNumber((double)sqlite3_column_int(s, 12))) ||
-            put(o, "answers", cJSON_CreateArray()) ||
-            put(o, "comments", cJSON_CreateArray())) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            void *p = reallocarray(ids, nc, sizeof *ids);
-            if (p == NULL) {
-                err = EQ_ERR_NOMEM;
-                break;
-            }
-            ids = p;
-            cap = nc;
-        }
-        ids[n++] = sqlite3_column_int64(s, 0);
-    }
-    if (err == EQ_OK && rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
+    static const char *const names[] = {"id",          "campaign",
+                                        "period",      "provider_code",
+                                        "provider",    "rater_department_code",
+                                        "state",       "language",
+                                        "planned_at",  "sent_at",
+                                        "answered_at", "closes_at",
+                                        "reminders"};
     /* Answers and comments after the listing: one statement at a time. */
-    size_t i = 0;
-    for (cJSON *o = arr->child; o && err == EQ_OK && i < n; o = o->next, i++) {
-        err = rows_to_json(st, Q_INV_ANSWERS, ids[i], ans_names, "sibtb",
-                           cJSON_GetObjectItem(o, "answers"));
-        if (err == EQ_OK)
-            err = rows_to_json(st, Q_INV_COMMENTS, ids[i], com_names, "st",
-                               cJSON_GetObjectItem(o, "comments"));
-    }
-    free(ids);
+    enum eq_err err = rows_to_json(st, Q_INVS, id, names, "issssssstttti", arr);
+
+    for (cJSON *o = arr->child; o && err == EQ_OK; o = o->next)
+        err = export_invitation(st, o);
     return err;
 }
 
@@ -935,6 +861,9 @@ export_anonymised(struct store *st, cJSON *root)
     static const char *const names[] = {"campaign", "period"};
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_CreateArray();
+    struct json_rows j = {names, "ss", arr};
+    sqlite3_stmt *s;
+    enum eq_err err;
 
     if (put(root, "anonymised", o) != 0 || put(o, "periods", arr) != 0 ||
         put(o, "note",
@@ -944,24 +873,10 @@ export_anonymised(struct store *st, cJSON *root)
                 "cannot be found, changed or erased per person.")))
         return EQ_ERR_NOMEM;
     /* The query takes no parameter; binding ?1 to an unused slot is
-     * refused, so rows_to_json is not used here. */
-    sqlite3_stmt *s;
-    enum eq_err err = prep(st, Q_ANON_PERIODS, &s);
-    int rc;
-    if (err != EQ_OK)
+     * refused, so this goes by each_row rather than rows_to_json. */
+    if ((err = prep(st, Q_ANON_PERIODS, &s)) != EQ_OK)
         return err;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *p = cJSON_CreateObject();
-        if (put(arr, NULL, p) || put(p, names[0], json_col_text(s, 0)) ||
-            put(p, names[1], json_col_text(s, 1))) {
-            err = EQ_ERR_NOMEM;
-            break;
-        }
-    }
-    if (err == EQ_OK && rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
-    return err;
+    return each_row(st, s, SQLITE_OK, row_to_json, &j);
 }
 
 enum eq_err
@@ -1033,41 +948,35 @@ out:
 
 /* --- erasure ---------------------------------------------------------- */
 
+/* A period of the person's invitations and its first day. */
+struct inv_period {
+    int64_t period;
+    eq_day first;
+};
+
+static enum eq_err
+read_inv_period(sqlite3_stmt *s, void *rec)
+{
+    struct inv_period *p = rec;
+
+    p->period = sqlite3_column_int64(s, 0);
+    p->first = (eq_day)sqlite3_column_int64(s, 1);
+    return EQ_OK;
+}
+
 /* Invitation times of the person to the start of each of their periods. */
 static enum eq_err
 erase_coarsen(struct store *st, int64_t id, const char *tz)
 {
-    struct {
-        int64_t period;
-        eq_day first;
-    } *per = NULL;
-    size_t n = 0, cap = 0;
+    struct inv_period *per = NULL;
+    size_t n = 0;
     sqlite3_stmt *s;
     enum eq_err err = prep(st, Q_ER_INV_PERIODS, &s);
-    int rc;
 
     if (err != EQ_OK)
         return err;
-    if ((rc = sqlite3_bind_int64(s, 1, id)) != SQLITE_OK)
-        err = store_fail(st, rc);
-    while (err == EQ_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            void *p = reallocarray(per, nc, sizeof *per);
-            if (p == NULL) {
-                err = EQ_ERR_NOMEM;
-                break;
-            }
-            per = p;
-            cap = nc;
-        }
-        per[n].period = sqlite3_column_int64(s, 0);
-        per[n].first = (eq_day)sqlite3_column_int64(s, 1);
-        n++;
-    }
-    if (err == EQ_OK && rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-    store_stmt_done(s);
+    err = store_collect(st, s, sqlite3_bind_int64(s, 1, id), sizeof *per,
+                        read_inv_period, NULL, &per, &n);
     for (size_t i = 0; i < n && err == EQ_OK; i++) {
         eq_time t = eqtime_from_local(per[i].first, 0, tz);
         if ((err = exec_ints(st, Q_COARSE_ANSWERS, 3, id, per[i].period, t,

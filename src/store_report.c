@@ -64,22 +64,25 @@ prep(struct store *st, int slot, sqlite3_stmt **s)
     return store_prep_part(st, STORE_PART_REPORT, slot, sql[slot], s);
 }
 
-/* Grows *arr (of size elem) so that one more element fits. */
+/* store_prep_out with this file's statements. */
 static enum eq_err
-grow(void **arr, size_t *cap, size_t n, size_t elem)
+prep_out(struct store *st, int slot, sqlite3_stmt **s, void *out, size_t size,
+         size_t *n)
 {
-    void *p;
-    size_t c;
+    return store_prep_out(st, STORE_PART_REPORT, slot, sql[slot], s, out, size,
+                          n);
+}
 
-    if (n < *cap)
-        return EQ_OK;
-    c = *cap ? *cap * 2 : 32;
-    p = realloc(*arr, c * elem);
-    if (p == NULL)
-        return EQ_ERR_NOMEM;
-    memset((char *)p + *cap * elem, 0, (c - *cap) * elem);
-    *arr = p;
-    *cap = c;
+static enum eq_err
+read_trend(sqlite3_stmt *s, void *rec)
+{
+    struct store_trend_row *r = rec;
+
+    memset(r, 0, sizeof *r);
+    r->period_id = sqlite3_column_int64(s, 0);
+    r->provider_id = sqlite3_column_int64(s, 1);
+    r->score = sqlite3_column_int(s, 2);
+    r->n = sqlite3_column_int64(s, 3);
     return EQ_OK;
 }
 
@@ -89,42 +92,28 @@ store_report_trend(struct store *st, int64_t campaign_id, int64_t provider_id,
                    struct store_trend_row **out, size_t *n)
 {
     sqlite3_stmt *s;
-    struct store_trend_row *rows = NULL;
-    size_t cap = 0, k = 0;
-    enum eq_err err;
-    int rc;
+    enum eq_err err = prep_out(st, provider_id ? R_TREND_ONE : R_TREND_ALL, &s,
+                               out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, provider_id ? R_TREND_ONE : R_TREND_ALL, &s);
     if (err != EQ_OK)
         return err;
-    sqlite3_bind_int64(s, 1, campaign_id);
-    sqlite3_bind_int64(s, 2, from);
-    sqlite3_bind_int64(s, 3, to);
-    sqlite3_bind_text(s, 4, metric, -1, SQLITE_STATIC);
-    if (provider_id)
-        sqlite3_bind_int64(s, 5, provider_id);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        err = grow((void **)&rows, &cap, k, sizeof *rows);
-        if (err != EQ_OK)
-            goto out;
-        rows[k].period_id = sqlite3_column_int64(s, 0);
-        rows[k].provider_id = sqlite3_column_int64(s, 1);
-        rows[k].score = sqlite3_column_int(s, 2);
-        rows[k].n = sqlite3_column_int64(s, 3);
-        k++;
-    }
-    if (rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-out:
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        free(rows);
-        return err;
-    }
-    *out = rows;
-    *n = k;
+    return store_collect(
+        st, s,
+        store_bind_i64(s, 1, campaign_id) | store_bind_i64(s, 2, from) |
+            store_bind_i64(s, 3, to) | store_bind_text(s, 4, metric) |
+            (provider_id ? store_bind_i64(s, 5, provider_id) : SQLITE_OK),
+        sizeof **out, read_trend, NULL, out, n);
+}
+
+/* (a, n): b and t stay 0. */
+static enum eq_err
+read_na(sqlite3_stmt *s, void *rec)
+{
+    struct store_pair *p = rec;
+
+    memset(p, 0, sizeof *p);
+    p->a = sqlite3_column_int64(s, 0);
+    p->n = sqlite3_column_int64(s, 1);
     return EQ_OK;
 }
 
@@ -133,44 +122,37 @@ store_report_na(struct store *st, int64_t period_id, struct store_pair **out,
                 size_t *n)
 {
     sqlite3_stmt *s;
-    struct store_pair *rows = NULL;
-    size_t cap = 0, k = 0;
-    enum eq_err err;
-    int rc;
+    enum eq_err err = prep_out(st, R_NA, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, R_NA, &s);
     if (err != EQ_OK)
         return err;
-    sqlite3_bind_int64(s, 1, period_id);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        err = grow((void **)&rows, &cap, k, sizeof *rows);
-        if (err != EQ_OK)
-            goto out;
-        rows[k].a = sqlite3_column_int64(s, 0);
-        rows[k].n = sqlite3_column_int64(s, 1);
-        k++;
-    }
-    if (rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-out:
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        free(rows);
-        return err;
-    }
-    *out = rows;
-    *n = k;
-    return EQ_OK;
+    return store_collect(st, s, store_bind_i64(s, 1, period_id), sizeof **out,
+                         read_na, NULL, out, n);
+}
+
+static void
+clear_comment(void *rec)
+{
+    free(((struct store_comment_score *)rec)->text);
+}
+
+/* A NULL text is handed out as "" (the query leaves out empty ones). */
+static enum eq_err
+read_comment(sqlite3_stmt *s, void *rec)
+{
+    struct store_comment_score *c = rec;
+    const char *t = (const char *)sqlite3_column_text(s, 0);
+
+    memset(c, 0, sizeof *c);
+    c->text = strdup(t ? t : "");
+    c->score = sqlite3_column_int(s, 1);
+    return c->text != NULL ? EQ_OK : EQ_ERR_NOMEM;
 }
 
 void
 store_comment_scores_free(struct store_comment_score *c, size_t n)
 {
-    for (size_t i = 0; c && i < n; i++)
-        free(c[i].text);
-    free(c);
+    store_free_array(c, n, sizeof *c, clear_comment);
 }
 
 enum eq_err
@@ -179,43 +161,15 @@ store_report_comments(struct store *st, int64_t period_id, int64_t provider_id,
                       size_t *n)
 {
     sqlite3_stmt *s;
-    struct store_comment_score *rows = NULL;
-    size_t cap = 0, k = 0;
-    enum eq_err err;
-    int rc;
+    enum eq_err err = prep_out(st, R_COMMENTS, &s, out, sizeof *out, n);
 
-    *out = NULL;
-    *n = 0;
-    err = prep(st, R_COMMENTS, &s);
     if (err != EQ_OK)
         return err;
-    sqlite3_bind_int64(s, 1, period_id);
-    sqlite3_bind_int64(s, 2, provider_id);
-    sqlite3_bind_text(s, 3, metric ? metric : "", -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(s, 0);
-        err = grow((void **)&rows, &cap, k, sizeof *rows);
-        if (err != EQ_OK)
-            goto out;
-        rows[k].text = strdup(t ? t : "");
-        rows[k].score = sqlite3_column_int(s, 1);
-        if (rows[k].text == NULL) {
-            err = EQ_ERR_NOMEM;
-            goto out;
-        }
-        k++;
-    }
-    if (rc != SQLITE_DONE)
-        err = store_fail(st, rc);
-out:
-    store_stmt_done(s);
-    if (err != EQ_OK) {
-        store_comment_scores_free(rows, k);
-        return err;
-    }
-    *out = rows;
-    *n = k;
-    return EQ_OK;
+    return store_collect(st, s,
+                         store_bind_i64(s, 1, period_id) |
+                             store_bind_i64(s, 2, provider_id) |
+                             store_bind_text(s, 3, metric ? metric : ""),
+                         sizeof **out, read_comment, clear_comment, out, n);
 }
 
 enum eq_err
@@ -224,14 +178,15 @@ store_report_ops_counts(struct store *st, int64_t period_id,
 {
     sqlite3_stmt *s;
     enum eq_err err;
-    int rc;
+    int brc;
 
     memset(out, 0, sizeof *out);
     err = prep(st, R_OPS_STATES, &s);
     if (err != EQ_OK)
         return err;
-    sqlite3_bind_int64(s, 1, period_id);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if ((brc = store_bind_i64(s, 1, period_id)) != SQLITE_OK)
+        err = store_fail(st, brc);
+    while (err == EQ_OK && store_stmt_next(st, s, &err) == 1) {
         const char *state = (const char *)sqlite3_column_text(s, 0);
         int64_t c = sqlite3_column_int64(s, 1);
         if (state == NULL)
@@ -244,16 +199,12 @@ store_report_ops_counts(struct store *st, int64_t period_id,
             out->failed = c;
     }
     store_stmt_done(s);
-    if (rc != SQLITE_DONE)
-        return store_fail(st, rc);
+    if (err != EQ_OK)
+        return err;
     err = prep(st, R_OPS_REVIEW, &s);
     if (err != EQ_OK)
         return err;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        out->review_open = sqlite3_column_int64(s, 0);
-    store_stmt_done(s);
-    return rc == SQLITE_ROW ? EQ_OK : store_fail(st, rc);
+    return store_fetch(st, s, SQLITE_OK, &out->review_open, store_read_i64);
 }
 
 enum eq_err
@@ -262,20 +213,18 @@ store_report_period_close(struct store *st, int64_t period_id, eq_time now,
 {
     sqlite3_stmt *s;
     enum eq_err err;
-    int rc;
 
     *open = 0;
     *last_close = 0;
     err = prep(st, R_PERIOD_CLOSE, &s);
     if (err != EQ_OK)
         return err;
-    sqlite3_bind_int64(s, 1, period_id);
-    sqlite3_bind_int64(s, 2, now);
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    err = store_step_row(
+        st, s, store_bind_i64(s, 1, period_id) | store_bind_i64(s, 2, now));
+    if (err == EQ_OK) {
         *open = sqlite3_column_int64(s, 0);
         *last_close = sqlite3_column_int64(s, 1);
     }
     store_stmt_done(s);
-    return rc == SQLITE_ROW ? EQ_OK : store_fail(st, rc);
+    return err;
 }
