@@ -9,53 +9,16 @@
 py=/usr/bin/python3
 dovecot_start enquete s3cret-pw
 out_port=$(free_port)
-mkdir -p "$tmp/people/new" "$tmp/people/cur" "$tmp/people/tmp" "$tmp/campaigns"
-$py -m aiosmtpd -n -l "127.0.0.1:$out_port" -c aiosmtpd.handlers.Mailbox "$tmp/people" &
-pids="$pids $!"
-wait_port "$out_port"
-cat > "$tmp/campaigns/it.ini" <<CAMP
-[campaign]
-name = it
-metrics = nps
-providers = it
-customers = *
-cadence = monthly
-start = 2026-03-01
-send_window = 09:00-11:00
-target_responses = 20
-expected_response_rate = 1
-send_days = mon,tue,wed,thu,fri,sat,sun
-CAMP
-{
-    echo "email,name,department,department_code,manages"
-    echo "boss@org.example,Bea Baas,ICT,it,yes"
-    i=0
-    while [ $i -lt 12 ]; do
-        echo "p$i@org.example,Persoon $i,Afdeling $((i % 3)),d$((i % 3)),no"
-        i=$((i + 1))
-    done
-} > "$tmp/org.csv"
-printf 's3cret-pw\n' > "$tmp/imap.pw"
-chmod 600 "$tmp/imap.pw"
-cat > "$tmp/config.ini" <<CONF
-[general]
-database = db/enquete.db
-from = HR Enquête <hr@org.example>
-reply_address = enquete@org.example
-templates = $ENQUETE_TOP/templates
-[smtp]
-url = smtp://127.0.0.1:$out_port
-tls = off
-[imap]
-url = imap://127.0.0.1:$dc_port/INBOX
-tls = off
-user = enquete
-password_file = $tmp/imap.pw
-CONF
+start_mailbox "$out_port" "$tmp/people"
+write_campaign "$tmp/campaigns/it.ini" target_responses=20
+write_org "$tmp/org.csv" 12 3
+write_secret "$tmp/imap.pw" s3cret-pw
+write_config "$tmp/config.ini" \
+    '[smtp]' "url=smtp://127.0.0.1:$out_port" tls=off \
+    '[imap]' "url=imap://127.0.0.1:$dc_port/INBOX" tls=off user=enquete "password_file=$tmp/imap.pw"
 e() { "$ENQUETE_BIN" --config "$tmp/config.ini" "$@"; }
 db="$tmp/db/enquete.db"
-e init >/dev/null || fail "init"
-e org import "$tmp/org.csv" >/dev/null || fail "org import"
+init_org
 
 "$ENQUETE_BIN" --config "$tmp/config.ini" --now 2026-03-31T12:00 -v daemon \
     2>"$tmp/daemon.log" &

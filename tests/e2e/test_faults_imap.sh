@@ -9,20 +9,8 @@ py=/usr/bin/python3
 fsrv="$ENQUETE_TOP/tests/e2e/faultsrv.py"
 
 # Four invitations sent into a maildir; replies to them are built by make_replies.
-mkdir -p "$tmp/campaigns" "$tmp/spool"
-cat > "$tmp/campaigns/it.ini" <<CAMP
-[campaign]
-name = it
-metrics = nps
-providers = it
-customers = *
-cadence = monthly
-start = 2026-01-01
-target_responses = 4
-expected_response_rate = 1
-send_days = mon,tue,wed,thu,fri,sat,sun
-send_window = 09:00-11:00
-CAMP
+mkdir -p "$tmp/spool"
+write_campaign "$tmp/campaigns/it.ini" start=2026-01-01 target_responses=4
 cat > "$tmp/org.csv" <<'CSV'
 email,name,department,department_code
 boss@org.example,Bea Baas,ICT,it
@@ -31,33 +19,18 @@ a2@org.example,An Twee,Verkoop,sales
 a3@org.example,An Drie,Verkoop,sales
 a4@org.example,An Vier,Verkoop,sales
 CSV
-printf 's3cret-pw\n' > "$tmp/imap.pw"
-chmod 600 "$tmp/imap.pw"
+write_secret "$tmp/imap.pw" s3cret-pw
 config() { # URL
-    cat > "$tmp/config.ini" <<CONF
-[general]
-database = db/enquete.db
-from = HR <hr@org.example>
-reply_address = enquete@org.example
-quiet_period = 1
-templates = $ENQUETE_TOP/templates
-[smtp]
-url = maildir:$tmp/out
-[imap]
-url = $1
-tls = off
-user = enquete
-password_file = $tmp/imap.pw
-timeout = 5
-CONF
+    write_config "$tmp/config.ini" from="HR <hr@org.example>" quiet_period=1 \
+        '[smtp]' "url=maildir:$tmp/out" \
+        '[imap]' "url=$1" tls=off user=enquete "password_file=$tmp/imap.pw" timeout=5
 }
 e() { timeout 60 "$ENQUETE_BIN" --config "$tmp/config.ini" --now 2026-01-31T12:30 "$@"; }
 q() { sqlite3 "$tmp/db/enquete.db" "$1"; }
 
 config maildir:$tmp/unused
-mkdir -p "$tmp/unused/new" "$tmp/unused/cur" "$tmp/unused/tmp"
-e init >/dev/null || fail "init"
-e org import "$tmp/org.csv" >/dev/null || fail "org import"
+make_maildir "$tmp/unused"
+init_org
 e run >/dev/null 2>&1 || fail "sending the invitations"
 [ "$(ls "$tmp/out/new" | wc -l)" -eq 4 ] || fail "want 4 invitations"
 "$py" - "$tmp/out/new" "$tmp/spool" <<'PY'
@@ -88,11 +61,9 @@ once_each() {
 fake() {
     rm -rf "$tmp/db"; cp -a "$tmp/db.sent" "$tmp/db"
     port=$(free_port)
-    "$py" "$fsrv" --imap --port "$port" --spool "$tmp/spool" --auth enquete:s3cret-pw \
-        --fault "$1" --log "$tmp/$1.log" &
-    srv=$!
-    pids="$pids $srv"
-    wait_port "$port"
+    serve "$port" "$py" "$fsrv" --imap --port "$port" --spool "$tmp/spool" \
+        --auth enquete:s3cret-pw --fault "$1" --log "$tmp/$1.log"
+    srv=$served
     config "imap://127.0.0.1:$port/INBOX"
 }
 

@@ -14,43 +14,16 @@ n_want=6
 # $n_want invitations is due at once on 2026-01-31.
 setup() {
     d="$tmp/$1"
-    mkdir -p "$d/campaigns"
-    cat > "$d/campaigns/it.ini" <<CAMP
-[campaign]
-name = it
-metrics = nps
-providers = it
-customers = *
-cadence = monthly
-start = 2026-01-01
-target_responses = $n_want
-expected_response_rate = 1
-send_days = mon,tue,wed,thu,fri,sat,sun
-send_window = 09:00-11:00
-CAMP
+    write_campaign "$d/campaigns/it.ini" start=2026-01-01 target_responses=$n_want
     {
         echo "email,name,department,department_code"
         echo "boss@org.example,Bea Baas,ICT,it"
         for i in 0 1 2 3 4 5 6 7 8 9; do echo "p$i@org.example,Persoon $i,Verkoop,sales"; done
     } > "$d/org.csv"
-    cat > "$d/config.ini" <<CONF
-[general]
-database = db/enquete.db
-from = HR <hr@org.example>
-reply_address = enquete@org.example
-quiet_period = 1
-templates = $ENQUETE_TOP/templates
-[smtp]
-url = smtp://127.0.0.1:$2
-tls = ${3:-off}
-${4:+ca_file = $4}
-connections = $connections
-timeout = 2
-[imap]
-url = maildir:$d/inbox
-CONF
-    e init >/dev/null || fail "$1: init"
-    e org import "$d/org.csv" >/dev/null || fail "$1: org import"
+    write_config "$d/config.ini" from="HR <hr@org.example>" quiet_period=1 \
+        '[smtp]' "url=smtp://127.0.0.1:$2" "tls=${3:-off}" "${4:+ca_file=$4}" \
+        connections=$connections timeout=2 '[imap]' "url=maildir:$d/inbox"
+    init_org "$d/org.csv" "$1"
 }
 e() { timeout 120 "$ENQUETE_BIN" --config "$d/config.ini" "$@"; }
 q() { sqlite3 "$d/db/enquete.db" "$1"; }
@@ -92,11 +65,9 @@ fault() {
     port=$(free_port)
     setup "$name" "$port"
     touch "$d/fault"
-    "$py" "$fsrv" --smtp --port "$port" --maildir "$d/mail" --fault "$kind" \
-        --fault-file "$d/fault" --log "$d/srv.log" "$@" &
-    srv=$!
-    pids="$pids $srv"
-    wait_port "$port"
+    serve "$port" "$py" "$fsrv" --smtp --port "$port" --maildir "$d/mail" --fault "$kind" \
+        --fault-file "$d/fault" --log "$d/srv.log" "$@"
+    srv=$served
     rc=0; e --now 2026-01-31T12:00 run > "$d/run1.out" 2>&1 || rc=$?
     nothing_done "$name"
     grep -q "fault=$kind" "$d/srv.log" || fail "$name: the fault never happened"
@@ -122,9 +93,7 @@ rc=0; e --now 2026-01-31T12:00 run > "$d/run1.out" 2>&1 || rc=$?
 [ "$rc" -eq 75 ] || fail "gone: run without a server exited $rc, want 75: $(cat "$d/run1.out")"
 e --now 2026-01-31T12:20 run > "$d/run2.out" 2>&1 || true
 nothing_done gone
-"$py" "$fsrv" --smtp --port "$port" --maildir "$d/mail" --log "$d/srv.log" &
-pids="$pids $!"
-wait_port "$port"
+serve "$port" "$py" "$fsrv" --smtp --port "$port" --maildir "$d/mail" --log "$d/srv.log"
 e --now 2026-01-31T13:30 run > "$d/run3.out" 2>&1 || fail "gone: run once back: $(cat "$d/run3.out")"
 check gone
 echo "note: gone: exit 75 while down, delivered at 13:30"
@@ -136,10 +105,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=wrong.example" \
     -addext "subjectAltName=DNS:wrong.example" \
     -keyout "$tmp/wrong.key" -out "$tmp/wrong.pem" 2>/dev/null || fail "openssl"
 setup wronghost "$port" required "$tmp/wrong.pem"
-"$py" "$ENQUETE_TOP/tests/e2e/smtpd.py" --port "$port" --maildir "$d/mail" \
-    --cert "$tmp/wrong.pem" --key "$tmp/wrong.key" &
-pids="$pids $!"
-wait_port "$port"
+start_smtpd "$port" "$d/mail" --cert "$tmp/wrong.pem" --key "$tmp/wrong.key"
 rc=0; e --now 2026-01-31T12:00 run > "$d/run1.out" 2>&1 || rc=$?
 nothing_done wronghost
 [ "$rc" -ne 0 ] || fail "wronghost: run said nothing about the certificate"

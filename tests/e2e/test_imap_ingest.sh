@@ -7,54 +7,19 @@
 . "$(dirname "$0")/dovecot.sh"
 py=/usr/bin/python3
 dovecot_start enquete s3cret-pw
-mkdir -p "$tmp/people/new" "$tmp/people/cur" "$tmp/people/tmp" "$tmp/campaigns"
-cat > "$tmp/campaigns/it.ini" <<CAMP
-[campaign]
-name = it
-metrics = nps
-providers = it
-customers = *
-cadence = monthly
-start = 2026-03-01
-send_window = 09:00-11:00
-target_responses = 80
-expected_response_rate = 1
-send_days = mon,tue,wed,thu,fri,sat,sun
-CAMP
-{
-    echo "email,name,department,department_code,manages"
-    echo "boss@org.example,Bea Baas,ICT,it,yes"
-    i=0
-    while [ $i -lt 90 ]; do
-        echo "p$i@org.example,Persoon $i,Afdeling $((i % 3)),d$((i % 3)),no"
-        i=$((i + 1))
-    done
-} > "$tmp/org.csv"
-printf 's3cret-pw\n' > "$tmp/imap.pw"
-chmod 600 "$tmp/imap.pw"
-write_config() { # URL TLS [CA]
-    cat > "$tmp/config.ini" <<CONF
-[general]
-database = db/enquete.db
-from = HR Enquête <hr@org.example>
-reply_address = enquete@org.example
-templates = $ENQUETE_TOP/templates
-[smtp]
-url = maildir:$tmp/people
-[imap]
-url = $1
-tls = $2
-user = enquete
-password_file = $tmp/imap.pw
-batch = 7
-CONF
-    [ $# -lt 3 ] || echo "ca_file = $3" >> "$tmp/config.ini"
+make_maildir "$tmp/people"
+write_campaign "$tmp/campaigns/it.ini" target_responses=80
+write_org "$tmp/org.csv" 90 3
+write_secret "$tmp/imap.pw" s3cret-pw
+config() { # URL TLS [CA]
+    write_config "$tmp/config.ini" '[smtp]' "url=maildir:$tmp/people" \
+        '[imap]' "url=$1" "tls=$2" user=enquete "password_file=$tmp/imap.pw" batch=7 \
+        "${3:+ca_file=$3}"
 }
-write_config "imap://127.0.0.1:$dc_port/INBOX" off
+config "imap://127.0.0.1:$dc_port/INBOX" off
 e() { "$ENQUETE_BIN" --config "$tmp/config.ini" "$@"; }
 db="$tmp/db/enquete.db"
-e init >/dev/null || fail "init"
-e org import "$tmp/org.csv" >/dev/null || fail "org import"
+init_org
 e --now 2026-03-31T12:00 run >"$tmp/send.out" 2>&1 || fail "run: $(cat "$tmp/send.out")"
 n_inv=$(ls "$tmp/people/new" | wc -l)
 [ "$n_inv" -ge 77 ] || fail "only $n_inv invitations sent"
@@ -210,18 +175,18 @@ dups=$(sqlite3 "$db" "select count(*) from (select message_id from inbound group
 # imaps:// with the certificate verified against ca_file.
 make_mail reply $((n_rep + n_crash)) 2 "$tmp/mail3"
 dovecot_deliver "$tmp/mail3"/*
-write_config "imaps://127.0.0.1:$dc_tls_port/INBOX" required "$dc_cert"
+config "imaps://127.0.0.1:$dc_tls_port/INBOX" required "$dc_cert"
 e --now 2026-03-31T17:00 ingest || fail "ingest over imaps"
 [ "$(answered)" = $((n_rep + n_crash + 2)) ] || fail "imaps answered $(answered)"
 [ "$(dovecot_count INBOX)" -eq 0 ] || fail "INBOX not empty after imaps"
 # A CA that did not sign the server's certificate is refused before login.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other \
     -keyout "$tmp/other.key" -out "$tmp/other.pem" 2>/dev/null
-write_config "imaps://127.0.0.1:$dc_tls_port/INBOX" required "$tmp/other.pem"
+config "imaps://127.0.0.1:$dc_tls_port/INBOX" required "$tmp/other.pem"
 if e --now 2026-03-31T17:10 ingest 2>"$tmp/bad.err"; then fail "untrusted certificate accepted"; fi
 grep -q "certificate not trusted" "$tmp/bad.err" || fail "no certificate message: $(cat "$tmp/bad.err")"
 # A wrong password is a configuration error naming the host.
-write_config "imap://127.0.0.1:$dc_port/INBOX" off
+config "imap://127.0.0.1:$dc_port/INBOX" off
 printf 'wrong\n' > "$tmp/imap.pw"
 if e --now 2026-03-31T17:20 ingest 2>"$tmp/pw.err"; then fail "wrong password accepted"; fi
 grep -q "127.0.0.1:$dc_port: login as enquete failed" "$tmp/pw.err" || fail "no login message: $(cat "$tmp/pw.err")"

@@ -17,27 +17,12 @@ kills=${KILLS:-55}
 mounts=""
 trap 'for m in $mounts; do umount "$m" 2>/dev/null || true; done; cleanup' EXIT INT TERM
 
-"$py" "$ENQUETE_TOP/tests/e2e/smtpd.py" --port "$port" --maildir "$mail" \
-    --data-delay 0.02 &
-pids="$pids $!"
-wait_port "$port"
+start_smtpd "$port" "$mail" --data-delay 0.02
 
-mkdir -p "$tmp/campaigns" "$tmp/inbox/new" "$tmp/inbox/cur" "$tmp/inbox/tmp"
-cat > "$tmp/campaigns/all.ini" <<CAMP
-[campaign]
-name = all
-metrics = nps
-providers = *
-customers = *
-cadence = monthly
-start = 2026-01-01
-target_responses = 12
-expected_response_rate = 0.5
-send_days = mon,tue,wed,thu,fri
-send_window = 09:00-11:00
-close_after = 7
-anonymity_min = 2
-CAMP
+make_maildir "$tmp/inbox"
+write_campaign "$tmp/campaigns/all.ini" name=all 'providers=*' start=2026-01-01 \
+    target_responses=12 expected_response_rate=0.5 send_days=mon,tue,wed,thu,fri \
+    close_after=7 anonymity_min=2
 {
     echo "email,name,department,department_code,manages"
     i=0
@@ -47,29 +32,12 @@ CAMP
         i=$((i + 1))
     done
 } > "$tmp/org.csv"
-cat > "$tmp/config.ini" <<CONF
-[general]
-database = db/enquete.db
-from = HR <hr@org.example>
-reply_address = enquete@org.example
-quiet_period = 1
-templates = $ENQUETE_TOP/templates
-[smtp]
-url = smtp://127.0.0.1:$port
-tls = off
-connections = $connections
-timeout = 20
-[imap]
-url = maildir:$tmp/inbox
-[digest]
-hr = hr@org.example
-weekday = mon
-hour = 9
-CONF
+write_config "$tmp/config.ini" from="HR <hr@org.example>" quiet_period=1 \
+    '[smtp]' "url=smtp://127.0.0.1:$port" tls=off connections=$connections timeout=20 \
+    '[imap]' "url=maildir:$tmp/inbox" '[digest]' hr=hr@org.example weekday=mon hour=9
 db="$tmp/db/enquete.db"
 e() { timeout 120 "$ENQUETE_BIN" --config "$tmp/config.ini" "$@"; }
-e init >/dev/null || fail "init"
-e org import "$tmp/org.csv" >/dev/null || fail "org import"
+init_org
 
 # Replies to the invitations received so far (once per invitation, 2 of 3
 # of them), written into the ingest maildir.

@@ -4,25 +4,10 @@
 . "$(dirname "$0")/lib.sh"
 out_port=$(free_port)
 in_port=$(free_port)
-for d in people inbox; do mkdir -p "$tmp/$d/tmp" "$tmp/$d/new" "$tmp/$d/cur"; done
-/usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$out_port" -c aiosmtpd.handlers.Mailbox "$tmp/people" &
-pids="$pids $!"
-/usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$in_port" -c aiosmtpd.handlers.Mailbox "$tmp/inbox" &
-pids="$pids $!"
-wait_port "$out_port"
-wait_port "$in_port"
-mkdir -p "$tmp/campaigns"
-cat > "$tmp/campaigns/it.ini" <<CAMP
-[campaign]
-name = it
-metrics = nps
-providers = it
-customers = *
-cadence = monthly
-start = 2026-03-01
-target_responses = 10
-expected_response_rate = 0.5
-CAMP
+start_mailbox "$out_port" "$tmp/people"
+start_mailbox "$in_port" "$tmp/inbox"
+write_campaign "$tmp/campaigns/it.ini" target_responses=10 expected_response_rate=0.5 \
+    send_days= send_window=
 {
     echo "email,name,department,department_code,manages"
     for d in it hr fin; do
@@ -31,22 +16,10 @@ CAMP
         done
     done
 } > "$tmp/org.csv"
-cat > "$tmp/config.ini" <<CONF
-[general]
-database = db/enquete.db
-from = HR Enquête <hr@org.example>
-reply_address = enquete@org.example
-quiet_period = 1
-templates = $ENQUETE_TOP/templates
-[smtp]
-url = smtp://127.0.0.1:$out_port
-tls = off
-[imap]
-url = maildir:$tmp/inbox
-CONF
+write_config "$tmp/config.ini" quiet_period=1 \
+    '[smtp]' "url=smtp://127.0.0.1:$out_port" tls=off '[imap]' "url=maildir:$tmp/inbox"
 e() { "$ENQUETE_BIN" --config "$tmp/config.ini" "$@"; }
-e init >/dev/null || fail "init"
-e org import "$tmp/org.csv" >/dev/null || fail "org import"
+init_org
 e --now 2026-03-03T12:00 run || fail "first run"
 n=$(ls "$tmp/people/new" | wc -l)
 [ "$n" -ge 1 ] || fail "no invitation delivered"

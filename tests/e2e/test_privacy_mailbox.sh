@@ -7,59 +7,21 @@
 . "$(dirname "$0")/dovecot.sh"
 py=/usr/bin/python3
 dovecot_start enquete s3cret-pw
-mkdir -p "$tmp/people/new" "$tmp/people/cur" "$tmp/people/tmp" "$tmp/campaigns"
-cat > "$tmp/campaigns/it.ini" <<CAMP
-[campaign]
-name = it
-metrics = nps
-providers = it
-customers = *
-cadence = monthly
-start = 2026-03-01
-end = 2026-03-31
-target_responses = 80
-expected_response_rate = 1
-send_days = mon,tue,wed,thu,fri,sat,sun
-anonymous = yes
-anonymity_min = 3
-CAMP
-{
-    echo "email,name,department,department_code,manages,aliases"
-    echo "boss@org.example,Bea Baas,ICT,it,yes,"
-    i=0
-    while [ $i -lt 30 ]; do
-        echo "p$i@org.example,Persoon $i,Afdeling $((i % 3)),d$((i % 3)),no,alt$i@org.example"
-        i=$((i + 1))
-    done
-} > "$tmp/org.csv"
-printf 's3cret-pw\n' > "$tmp/imap.pw"
-chmod 600 "$tmp/imap.pw"
-write_config() { # IMAP-URL
-    cat > "$tmp/config.ini" <<CONF
-[general]
-database = db/enquete.db
-from = HR Enquête <hr@org.example>
-reply_address = enquete@org.example
-templates = $ENQUETE_TOP/templates
-[smtp]
-url = maildir:$tmp/people
-[imap]
-url = $1
-tls = off
-user = enquete
-password_file = $tmp/imap.pw
-[digest]
-hr = hr@org.example
-weekday = mon
-hour = 8
-CONF
+make_maildir "$tmp/people"
+write_campaign "$tmp/campaigns/it.ini" end=2026-03-31 target_responses=80 send_window= \
+    anonymous=yes anonymity_min=3
+write_org "$tmp/org.csv" 30 3 aliases
+write_secret "$tmp/imap.pw" s3cret-pw
+config() { # IMAP-URL
+    write_config "$tmp/config.ini" '[smtp]' "url=maildir:$tmp/people" \
+        '[imap]' "url=$1" tls=off user=enquete "password_file=$tmp/imap.pw" \
+        '[digest]' hr=hr@org.example weekday=mon hour=8
 }
-write_config "imap://127.0.0.1:$dc_port/INBOX"
+config "imap://127.0.0.1:$dc_port/INBOX"
 e() { "$ENQUETE_BIN" --config "$tmp/config.ini" "$@"; }
 db="$tmp/db/enquete.db"
 q() { sqlite3 "$db" "$1"; }
-e init >/dev/null || fail "init"
-e org import "$tmp/org.csv" >/dev/null || fail "org import"
+init_org
 e --now 2026-03-31T12:00 run >"$tmp/send.out" 2>&1 || fail "run: $(cat "$tmp/send.out")"
 n_inv=$(ls "$tmp/people/new" | wc -l)
 [ "$n_inv" -ge 20 ] || fail "only $n_inv invitations sent"
@@ -95,14 +57,14 @@ e --now 2026-03-31T15:00 ingest >/dev/null || fail "ingest: $(tail -5 "$dc_dir/d
 [ "$(dovecot_count Processed)" -eq 0 ] || fail "anonymous replies were filed, not deleted: $(dovecot_count Processed)"
 
 # The same with a maildir mailbox: the replies are deleted, not kept in cur/.
-mkdir -p "$tmp/in/new" "$tmp/in/cur" "$tmp/in/tmp"
+make_maildir "$tmp/in"
 reply 8 4 "$tmp/mail2"
 cp "$tmp/mail2"/* "$tmp/in/new/"
-write_config "maildir:$tmp/in"
+config "maildir:$tmp/in"
 e --now 2026-03-31T16:00 ingest >/dev/null || fail "maildir ingest"
 [ "$(q "select count(*) from answer")" -eq 12 ] || fail "maildir answers"
 [ "$(find "$tmp/in/new" "$tmp/in/cur" -type f | wc -l)" -eq 0 ] || fail "maildir kept raw replies"
-write_config "imap://127.0.0.1:$dc_port/INBOX"
+config "imap://127.0.0.1:$dc_port/INBOX"
 
 # Export while the period is open: the person's invitation and answer.
 who=$(q "select e.email from answer a join invitation i on i.id = a.invitation_id join employee e on e.id = i.employee_id limit 1")

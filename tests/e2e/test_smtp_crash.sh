@@ -11,54 +11,17 @@ connections=2
 n_want=60
 # Every DATA takes ~50 ms: 60 invitations take seconds, so the kill lands
 # while mail is moving.
-"$py" "$ENQUETE_TOP/tests/e2e/smtpd.py" --port "$port" --maildir "$mail" \
-    --data-delay 0.05 &
-pids="$pids $!"
-wait_port "$port"
+start_smtpd "$port" "$mail" --data-delay 0.05
 
-mkdir -p "$tmp/campaigns"
 # The month's last day with every day a send day: the whole need of 60 is
 # planned and due in one run.
-cat > "$tmp/campaigns/it.ini" <<CAMP
-[campaign]
-name = it
-metrics = nps
-providers = it
-customers = *
-cadence = monthly
-start = 2026-01-01
-target_responses = $n_want
-expected_response_rate = 1
-send_days = mon,tue,wed,thu,fri,sat,sun
-send_window = 09:00-11:00
-CAMP
-{
-    echo "email,name,department,department_code"
-    echo "boss@org.example,Bea Baas,ICT,it"
-    i=0
-    while [ $i -lt 80 ]; do
-        echo "p$i@org.example,Persoon $i,Afdeling $((i % 4)),d$((i % 4))"
-        i=$((i + 1))
-    done
-} > "$tmp/org.csv"
-cat > "$tmp/config.ini" <<CONF
-[general]
-database = db/enquete.db
-from = HR Enquête <hr@org.example>
-reply_address = enquete@org.example
-quiet_period = 1
-templates = $ENQUETE_TOP/templates
-[smtp]
-url = smtp://127.0.0.1:$port
-tls = off
-connections = $connections
-timeout = 20
-[imap]
-url = maildir:$tmp/inbox
-CONF
+write_campaign "$tmp/campaigns/it.ini" start=2026-01-01 target_responses=$n_want
+write_org "$tmp/org.csv" 80 4 none
+write_config "$tmp/config.ini" quiet_period=1 \
+    '[smtp]' "url=smtp://127.0.0.1:$port" tls=off connections=$connections timeout=20 \
+    '[imap]' "url=maildir:$tmp/inbox"
 e() { "$ENQUETE_BIN" --config "$tmp/config.ini" "$@"; }
-e init >/dev/null || fail "init"
-e org import "$tmp/org.csv" >/dev/null || fail "org import"
+init_org
 
 # Not through e(): $! must be enquete itself, not a subshell around it.
 "$ENQUETE_BIN" --config "$tmp/config.ini" --now 2026-01-31T12:00 run \

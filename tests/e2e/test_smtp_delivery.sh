@@ -3,24 +3,10 @@
 # and enquete reads its own mail back as carrying that token.
 . "$(dirname "$0")/lib.sh"
 port=$(free_port)
-mkdir -p "$tmp/mail/tmp" "$tmp/mail/new" "$tmp/mail/cur"
-/usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$tmp/mail" &
-pids="$pids $!"
-wait_port "$port"
+start_mailbox "$port" "$tmp/mail"
 mkdir -p "$tmp/campaigns"
 cp "$ENQUETE_TOP/campaigns/example.ini" "$tmp/campaigns/"
-cat > "$tmp/config.ini" <<CONF
-[general]
-database = db/enquete.db
-from = HR Enquête <hr@org.example>
-reply_address = enquete@org.example
-templates = $ENQUETE_TOP/templates
-[smtp]
-url = smtp://127.0.0.1:$port
-tls = off
-[imap]
-url = maildir:inbox
-CONF
+write_config "$tmp/config.ini" '[smtp]' "url=smtp://127.0.0.1:$port" tls=off '[imap]' url=maildir:inbox
 "$ENQUETE_BIN" --config "$tmp/config.ini" test-send --campaign example --to jan@org.example \
     || fail "test-send failed"
 i=0

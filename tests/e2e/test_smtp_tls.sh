@@ -16,28 +16,13 @@ for c in server other; do
         -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
         -keyout "$tmp/$c.key" -out "$tmp/$c.pem" 2>/dev/null || fail "openssl $c"
 done
-"$py" "$ENQUETE_TOP/tests/e2e/smtpd.py" --port "$port" --maildir "$mail" \
-    --cert "$tmp/server.pem" --key "$tmp/server.key" --auth "enquete:pa55-w0rd" \
-    --defer-once later@org.example --reject gone@org.example --log "$tmp/smtpd.log" &
-pids="$pids $!"
-wait_port "$port"
+start_smtpd "$port" "$mail" --cert "$tmp/server.pem" --key "$tmp/server.key" \
+    --auth "enquete:pa55-w0rd" --defer-once later@org.example --reject gone@org.example \
+    --log "$tmp/smtpd.log"
 
-mkdir -p "$tmp/campaigns"
 # Five customers for a need of five on the month's last send day (Tuesday
 # 2026-03-31): the run plans and sends all of them at once.
-cat > "$tmp/campaigns/it.ini" <<CAMP
-[campaign]
-name = it
-metrics = nps
-providers = it
-customers = *
-cadence = monthly
-start = 2026-03-01
-target_responses = 5
-expected_response_rate = 1
-send_days = tue
-send_window = 09:00-11:00
-CAMP
+write_campaign "$tmp/campaigns/it.ini" target_responses=5 send_days=tue
 cat > "$tmp/org.csv" <<'CSV'
 email,name,department,department_code,manages
 boss@org.example,Bea Baas,ICT,it,yes
@@ -47,34 +32,18 @@ jan@org.example,Jan Jansen,Sales,sales,no
 later@org.example,Lena Later,Sales,sales,no
 gone@org.example,Guus Gone,Sales,sales,no
 CSV
-printf 'pa55-w0rd\n' > "$tmp/smtp.pw"
-chmod 600 "$tmp/smtp.pw"
+write_secret "$tmp/smtp.pw" pa55-w0rd
 config() { # FILE CA_FILE [AUTH]
-    cat > "$1" <<CONF
-[general]
-database = db/enquete.db
-from = HR Enquête <hr@org.example>
-reply_address = enquete@org.example
-quiet_period = 1
-templates = $ENQUETE_TOP/templates
-[smtp]
-url = smtp://127.0.0.1:$port
-tls = required
-user = enquete
-password_file = $tmp/smtp.pw
-auth = ${3:-plain}
-ca_file = $2
-timeout = 20
-[imap]
-url = maildir:$tmp/inbox
-CONF
+    write_config "$1" quiet_period=1 \
+        '[smtp]' "url=smtp://127.0.0.1:$port" tls=required user=enquete \
+        "password_file=$tmp/smtp.pw" "auth=${3:-plain}" "ca_file=$2" timeout=20 \
+        '[imap]' "url=maildir:$tmp/inbox"
 }
 config "$tmp/config.ini" "$tmp/server.pem"
 e() { "$ENQUETE_BIN" --config "$tmp/config.ini" "$@"; }
 state_of() { sqlite3 "$tmp/db/enquete.db" "SELECT i.state FROM invitation i JOIN employee e ON e.id = i.employee_id WHERE e.email = '$1'"; }
 
-e init >/dev/null || fail "init"
-e org import "$tmp/org.csv" >/dev/null || fail "org import"
+init_org
 e --now 2026-03-31T12:00 run > "$tmp/run1.out" 2>&1 || true
 n=$(ls "$mail/new" | wc -l)
 [ "$n" -eq 3 ] || fail "first run delivered $n, want 3: $(cat "$tmp/run1.out") $(cat "$tmp/smtpd.log")"
@@ -182,11 +151,8 @@ failed=$(sqlite3 "$tmp/b/db/enquete.db" "SELECT COUNT(*) FROM invitation WHERE s
 # smtps:// (TLS from the first byte, port 465 style) with the same checks of
 # the certificate: delivered with AUTH over it.
 sport=$(free_port)
-"$py" "$ENQUETE_TOP/tests/e2e/smtpd.py" --port "$sport" --maildir "$tmp/mail465" \
-    --cert "$tmp/server.pem" --key "$tmp/server.key" --smtps \
-    --auth "enquete:pa55-w0rd" --log "$tmp/smtpd465.log" &
-pids="$pids $!"
-wait_port "$sport"
+start_smtpd "$sport" "$tmp/mail465" --cert "$tmp/server.pem" --key "$tmp/server.key" --smtps \
+    --auth "enquete:pa55-w0rd" --log "$tmp/smtpd465.log"
 mkdir -p "$tmp/c/campaigns"
 cp "$tmp/campaigns/it.ini" "$tmp/c/campaigns/"
 config "$tmp/c/config.ini" "$tmp/server.pem"
