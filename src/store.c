@@ -178,7 +178,15 @@ static const char *const migrations[] = {
     " sent_at INTEGER NOT NULL,"
     " PRIMARY KEY (period_id, employee_id)) WITHOUT ROWID;"
     "ALTER TABLE period ADD COLUMN anonymised_at INTEGER;"
-    "ALTER TABLE period ADD COLUMN purged_at INTEGER;",
+    "ALTER TABLE period ADD COLUMN purged_at INTEGER;"
+    /* A period's invitations in (provider, rater department) order: the
+     * score counts of reports and digests group by those, and with the
+     * order at hand SQLite aggregates as it reads instead of sorting every
+     * answer first (memory that grew with the answers). It replaces the
+     * (period_id, provider_department_id) index it extends. */
+    "DROP INDEX invitation_period;"
+    "CREATE INDEX invitation_period_rater ON invitation(period_id,"
+    " provider_department_id, rater_department_id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -63,7 +63,6 @@ enum sid {
     S_ANSWER_SUPERSEDE,
     S_ANSWER_INSERT,
     S_COMMENT_INSERT,
-    S_SCORE_COUNTS,
     S_COMMENTS,
     S_CANCEL_INACTIVE,
     S__COUNT
@@ -133,13 +132,6 @@ static const char *const sql_text[S__COUNT] = {
                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_COMMENT_INSERT] = "INSERT INTO comment (invitation_id, text,"
                          " received_at, inbound_id) VALUES (?1, ?2, ?3, ?4)",
-    [S_SCORE_COUNTS] =
-        "SELECT i.provider_department_id,"
-        " COALESCE(i.rater_department_id, 0), a.score, COUNT(*)"
-        " FROM invitation i JOIN answer a ON a.invitation_id = i.id"
-        " WHERE i.period_id = ?1 AND a.metric = ?2 AND a.superseded = 0"
-        " AND a.not_applicable = 0 AND a.score IS NOT NULL"
-        " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
     [S_COMMENTS] = "SELECT c.text FROM comment c"
                    " JOIN invitation i ON i.id = c.invitation_id"
                    " WHERE i.period_id = ?1 AND i.provider_department_id = ?2"
@@ -758,32 +750,6 @@ store_comment_add(struct store *st, int64_t invitation_id, const char *text,
                          store_bind_text(s, 2, text ? text : "") |
                          store_bind_i64(s, 3, at) |
                          store_bind_opt(s, 4, inbound_id));
-}
-
-static enum eq_err
-read_score_row(sqlite3_stmt *s, void *rec)
-{
-    struct store_score_row *r = rec;
-
-    r->provider_id = sqlite3_column_int64(s, 0);
-    r->rater_department_id = sqlite3_column_int64(s, 1);
-    r->score = sqlite3_column_int(s, 2);
-    r->n = sqlite3_column_int64(s, 3);
-    return EQ_OK;
-}
-
-enum eq_err
-store_score_counts(struct store *st, int64_t period_id, const char *metric,
-                   struct store_score_row **out, size_t *n)
-{
-    sqlite3_stmt *s;
-    enum eq_err err = prep_out(st, S_SCORE_COUNTS, &s, out, sizeof *out, n);
-
-    if (err != EQ_OK)
-        return err;
-    return store_collect(
-        st, s, store_bind_i64(s, 1, period_id) | store_bind_text(s, 2, metric),
-        sizeof **out, read_score_row, NULL, out, n);
 }
 
 enum eq_err

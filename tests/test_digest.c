@@ -910,3 +910,63 @@ Test(digest, action_movement_has_an_arrow_only_when_the_change_is_significant,
     free(out);
     buf_free(&diag);
 }
+
+/* The store's score counts of answers given one by one are exactly the
+ * hand-written rows the render tests above start from, in the same order:
+ * provider, rater department, score. */
+Test(digest, stored_answers_count_up_to_the_hand_written_rows)
+{
+    struct store *st = NULL;
+    struct store_score_row *rows = NULL;
+    size_t n = 0;
+    size_t want = sizeof cur_rows / sizeof cur_rows[0];
+    int64_t camp_id, period, id, emp[13] = {0};
+    static const char *const codes[] = {"ict", "hr",    "fac",
+                                        "fin", "sales", "ops"};
+    int64_t ids[13] = {0};
+    eq_time closes = 1774958400; /* 2026-03-31T12:00Z */
+
+    cr_assert_eq(store_open(":memory:", &st, NULL), EQ_OK);
+    /* Created in this order: ICT 1, HR 2, FAC 3, FIN 4, SALES 5, OPS 6;
+     * ids[] maps the numbers of cur_rows to them. */
+    for (int i = 0; i < 6; i++) {
+        id = dept(st, codes[i], codes[i]);
+        ids[i < 3 ? i + 1 : i + 7] = id;
+    }
+    for (int d = 10; d <= 12; d++) {
+        char email[32];
+        snprintf(email, sizeof email, "rater%d@example.org", d);
+        emp[d] = employee(st, email, ids[d], "nl");
+    }
+    cr_assert_eq(store_campaign_ensure(st, "intern", &camp_id), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, camp_id, "2026Q1",
+                                     eqtime_day_from_ymd(2026, 1, 1),
+                                     eqtime_day_from_ymd(2026, 3, 31), &period),
+                 EQ_OK);
+    /* Given from the last row to the first, so no order comes for free. */
+    for (size_t i = want; i-- > 0;) {
+        const struct store_score_row *r = &cur_rows[i];
+        answers(st, camp_id, period, emp[r->rater_department_id],
+                ids[r->provider_id], r->score, (int)r->n, closes);
+    }
+    /* One more, HR ← Financiën 1: it must take its place in the order. */
+    answers(st, camp_id, period, emp[10], ids[2], 1, 1, closes);
+    cr_assert_eq(store_score_counts(st, period, "nps", &rows, &n), EQ_OK);
+    cr_assert_eq(n, want + 1);
+    for (size_t i = 0, j = 0; i < n; i++) {
+        if (rows[i].provider_id == ids[2] && rows[i].score == 1)
+            continue; /* the extra answer, checked below */
+        cr_assert_eq(rows[i].provider_id, ids[cur_rows[j].provider_id]);
+        cr_assert_eq(rows[i].rater_department_id,
+                     ids[cur_rows[j].rater_department_id]);
+        cr_assert_eq(rows[i].score, cur_rows[j].score);
+        cr_assert_eq(rows[i].n, cur_rows[j].n, "row %zu", i);
+        j++;
+    }
+    /* HR ← Financiën: the extra 1 comes before the four 9s. */
+    cr_assert_eq(rows[8].provider_id, ids[2]);
+    cr_assert_eq(rows[8].score, 1);
+    cr_assert_eq(rows[9].score, 9);
+    free(rows);
+    store_close(st);
+}

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_report.h"
 
 /* Each test gets its own temporary directory and database. */
 static char tmpdir[64];
@@ -973,6 +974,9 @@ Test(store, version_1_database_migrates_to_the_latest_keeping_people,
                               "DROP INDEX digest_sent_token;"
                               "ALTER TABLE period DROP COLUMN anonymised_at;"
                               "ALTER TABLE period DROP COLUMN purged_at;"
+                              "DROP INDEX invitation_period_rater;"
+                              "CREATE INDEX invitation_period ON invitation("
+                              " period_id, provider_department_id);"
                               " PRAGMA user_version = 1;",
                               NULL, NULL, NULL),
                  SQLITE_OK, "%s", sqlite3_errmsg(db));
@@ -1065,4 +1069,246 @@ Test(store, mailbox_checkpoint_is_kept_per_mailbox, .init = setup,
     cr_assert_eq(at, 1790000060);
     cr_assert_eq(store_mailbox_get(st, "imap://h/Other", &v, &u, NULL),
                  EQ_ERR_NOTFOUND);
+}
+
+/* --- aggregates for reports and digests ------------------------------- */
+
+/* An answered invitation with one nps score. */
+static void
+scored(const struct world *w, const char *token, int64_t period,
+       int64_t employee, int64_t provider, int score)
+{
+    int64_t id = invite(w, token, period, employee, provider, 1000);
+
+    cr_assert_eq(store_answer_add(st, id, "nps", score, 0, 2000, 0), EQ_OK,
+                 "%s", store_errmsg(st));
+}
+
+#define SCORE_ROW_IS(r, p, rd, sc, cnt)                                        \
+    do {                                                                       \
+        cr_assert_eq((r).provider_id, (p));                                    \
+        cr_assert_eq((r).rater_department_id, (rd));                           \
+        cr_assert_eq((r).score, (sc));                                         \
+        cr_assert_eq((r).n, (cnt));                                            \
+    } while (0)
+
+Test(store, score_counts_come_per_provider_rater_and_score_in_order,
+     .init = setup, .fini = teardown)
+{
+    struct world w = world();
+    struct store_score_row *r = NULL;
+    size_t n = 0;
+
+    /* Stored out of order; ids: sales 1, it 2, hr 3. Employee 0 has no
+     * department: its rater department is NULL and counts as 0. */
+    scored(&w, TOK("o1"), w.q4, w.ann, w.hr, 7);
+    scored(&w, TOK("o2"), w.q4, w.cas, w.it, 5);
+    scored(&w, TOK("o3"), w.q4, w.ann, w.it, 10);
+    scored(&w, TOK("o4"), w.q4, 0, w.it, 8);
+    scored(&w, TOK("o5"), w.q4, w.ann, w.hr, 0);
+    scored(&w, TOK("o6"), w.q4, w.bob, w.it, 3);
+    scored(&w, TOK("o7"), w.q4, 0, w.it, 8);
+    scored(&w, TOK("o8"), w.q4, w.bob, w.hr, 7);
+    scored(&w, TOK("o9"), w.q3, w.ann, w.it, 1); /* another period */
+
+    cr_assert_eq(store_score_counts(st, w.q4, "nps", &r, &n), EQ_OK);
+    cr_assert_eq(n, 6);
+    SCORE_ROW_IS(r[0], w.it, 0, 8, 2);
+    SCORE_ROW_IS(r[1], w.it, w.sales, 3, 1);
+    SCORE_ROW_IS(r[2], w.it, w.sales, 10, 1);
+    SCORE_ROW_IS(r[3], w.it, w.hr, 5, 1);
+    SCORE_ROW_IS(r[4], w.hr, w.sales, 0, 1);
+    SCORE_ROW_IS(r[5], w.hr, w.sales, 7, 2);
+    free(r);
+
+    cr_assert_eq(store_score_counts(st, w.q4, "ces", &r, &n), EQ_OK);
+    cr_assert_eq(n, 0);
+    cr_assert_null(r);
+}
+
+Test(store, score_beyond_ten_is_still_counted_in_its_place, .init = setup,
+     .fini = teardown)
+{
+    struct world w = world();
+    struct store_score_row *r = NULL;
+    struct store_trend_row *t = NULL;
+    size_t n = 0;
+
+    /* No reply reader stores such a score, but an older database might
+     * hold one: the counts must not lose it. */
+    scored(&w, TOK("x1"), w.q4, w.ann, w.it, 12);
+    scored(&w, TOK("x2"), w.q4, w.bob, w.it, 4);
+    scored(&w, TOK("x3"), w.q4, w.cas, w.it, 12);
+    cr_assert_eq(store_score_counts(st, w.q4, "nps", &r, &n), EQ_OK);
+    cr_assert_eq(n, 3);
+    SCORE_ROW_IS(r[0], w.it, w.sales, 4, 1);
+    SCORE_ROW_IS(r[1], w.it, w.sales, 12, 1);
+    SCORE_ROW_IS(r[2], w.it, w.hr, 12, 1);
+    free(r);
+
+    cr_assert_eq(
+        store_report_trend(st, w.campaign, 0, "nps", 20635, 20818, &t, &n),
+        EQ_OK);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(t[0].score, 4);
+    cr_assert_eq(t[0].n, 1);
+    cr_assert_eq(t[1].score, 12);
+    cr_assert_eq(t[1].n, 2);
+    free(t);
+}
+
+#define TREND_ROW_IS(r, per, p, sc, cnt)                                       \
+    do {                                                                       \
+        cr_assert_eq((r).period_id, (per));                                    \
+        cr_assert_eq((r).provider_id, (p));                                    \
+        cr_assert_eq((r).score, (sc));                                         \
+        cr_assert_eq((r).n, (cnt));                                            \
+    } while (0)
+
+Test(store, trend_counts_per_period_provider_and_score, .init = setup,
+     .fini = teardown)
+{
+    struct world w = world();
+    struct store_trend_row *t = NULL;
+    size_t n = 0;
+    int64_t q2 = 0, sup, na;
+
+    /* Created last, so its id comes after Q4 although its label sorts
+     * first: rows follow the period id. 2026-04-01 = day 20544. */
+    cr_assert_eq(
+        store_period_ensure(st, w.campaign, "2026Q2", 20544, 20634, &q2),
+        EQ_OK);
+    scored(&w, TOK("t1"), w.q4, w.ann, w.hr, 9);
+    scored(&w, TOK("t2"), w.q4, w.bob, w.it, 9);
+    scored(&w, TOK("t3"), w.q3, w.cas, w.it, 2);
+    scored(&w, TOK("t4"), w.q4, w.cas, w.it, 6);
+    scored(&w, TOK("t5"), q2, w.ann, w.it, 10);
+    scored(&w, TOK("t6"), w.q4, w.ann, w.it, 9);
+    /* Neither a superseded score nor a n.v.t. counts. */
+    sup = invite(&w, TOK("t7"), w.q4, w.bob, w.hr, 1000);
+    cr_assert_eq(store_answer_add(st, sup, "nps", 1, 0, 2000, 0), EQ_OK);
+    cr_assert_eq(store_answer_add(st, sup, "nps", 5, 0, 2100, 0), EQ_OK);
+    na = invite(&w, TOK("t8"), w.q3, w.bob, w.it, 1000);
+    cr_assert_eq(store_answer_add(st, na, "nps", -1, 1, 2000, 0), EQ_OK);
+
+    cr_assert_eq(
+        store_report_trend(st, w.campaign, 0, "nps", 20544, 20818, &t, &n),
+        EQ_OK);
+    cr_assert_eq(n, 6);
+    TREND_ROW_IS(t[0], w.q3, w.it, 2, 1);
+    TREND_ROW_IS(t[1], w.q4, w.it, 6, 1);
+    TREND_ROW_IS(t[2], w.q4, w.it, 9, 2);
+    TREND_ROW_IS(t[3], w.q4, w.hr, 5, 1);
+    TREND_ROW_IS(t[4], w.q4, w.hr, 9, 1);
+    TREND_ROW_IS(t[5], q2, w.it, 10, 1);
+    free(t);
+
+    /* One provider, Q3 and Q4 only (first days 20635 and 20727). */
+    cr_assert_eq(
+        store_report_trend(st, w.campaign, w.it, "nps", 20635, 20727, &t, &n),
+        EQ_OK);
+    cr_assert_eq(n, 3);
+    TREND_ROW_IS(t[0], w.q3, w.it, 2, 1);
+    TREND_ROW_IS(t[1], w.q4, w.it, 6, 1);
+    TREND_ROW_IS(t[2], w.q4, w.it, 9, 2);
+    free(t);
+
+    cr_assert_eq(
+        store_report_trend(st, w.campaign, w.hr, "ces", 20544, 20818, &t, &n),
+        EQ_OK);
+    cr_assert_eq(n, 0);
+}
+
+Test(store, not_applicable_counts_each_invitation_once, .init = setup,
+     .fini = teardown)
+{
+    struct world w = world();
+    struct store_pair *p = NULL;
+    size_t n = 0;
+    int64_t both = invite(&w, TOK("v1"), w.q4, w.ann, w.it, 1000);
+    int64_t one = invite(&w, TOK("v2"), w.q4, w.bob, w.it, 1000);
+    int64_t later = invite(&w, TOK("v3"), w.q4, w.cas, w.hr, 1000);
+    int64_t other = invite(&w, TOK("v4"), w.q3, w.cas, w.hr, 1000);
+
+    cr_assert_eq(store_answer_add(st, both, "nps", -1, 1, 2000, 0), EQ_OK);
+    cr_assert_eq(store_answer_add(st, both, "ces", -1, 1, 2000, 0), EQ_OK);
+    cr_assert_eq(store_answer_add(st, one, "nps", -1, 1, 2000, 0), EQ_OK);
+    /* n.v.t., then a score after all: no longer n.v.t. */
+    cr_assert_eq(store_answer_add(st, later, "nps", -1, 1, 2000, 0), EQ_OK);
+    cr_assert_eq(store_answer_add(st, later, "nps", 8, 0, 2100, 0), EQ_OK);
+    cr_assert_eq(store_answer_add(st, other, "nps", -1, 1, 2000, 0), EQ_OK);
+
+    cr_assert_eq(store_report_na(st, w.q4, &p, &n), EQ_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(p[0].a, w.it);
+    cr_assert_eq(p[0].n, 2);
+    free(p);
+    cr_assert_eq(store_report_na(st, w.q3, &p, &n), EQ_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(p[0].a, w.hr);
+    cr_assert_eq(p[0].n, 1);
+    free(p);
+}
+
+Test(store, ops_counts_of_a_period, .init = setup, .fini = teardown)
+{
+    struct world w = world();
+    struct store_report_ops ops;
+    static const enum inv_state states[] = {INV_BOUNCED, INV_BOUNCED,
+                                            INV_OPTED_OUT, INV_ANSWERED};
+    static const char *const toks[] = {TOK("b1"), TOK("b2"), TOK("b3"),
+                                       TOK("b4")};
+
+    for (size_t i = 0; i < 4; i++) {
+        int64_t id = invite(&w, toks[i], w.q4, w.ann, w.it, 1000);
+        cr_assert_eq(store_invitation_set_state(st, id, states[i], 2000, NULL),
+                     EQ_OK);
+    }
+    invite(&w, TOK("b5"), w.q3, w.ann, w.it, 1000);
+    cr_assert_eq(store_report_ops_counts(st, w.q4, &ops), EQ_OK);
+    cr_assert_eq(ops.bounced, 2);
+    cr_assert_eq(ops.opted_out, 1);
+    cr_assert_eq(ops.failed, 0);
+    cr_assert_eq(ops.review_open, 0);
+    cr_assert_eq(store_report_ops_counts(st, w.q3, &ops), EQ_OK);
+    cr_assert_eq(ops.bounced + ops.opted_out + ops.failed, 0);
+}
+
+Test(store, period_index_orders_provider_then_rater_department, .init = setup,
+     .fini = teardown)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    int rows = 0;
+
+    store_close(st);
+    st = NULL;
+    cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    cr_assert_eq(
+        sqlite3_prepare_v2(db,
+                           "SELECT i.name, i.seqno FROM"
+                           " sqlite_master m, pragma_index_info(m.name)"
+                           " i WHERE m.type = 'index' AND m.name ="
+                           " 'invitation_period_rater' ORDER BY 2",
+                           -1, &s, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(db));
+    static const char *const cols[] = {"period_id", "provider_department_id",
+                                       "rater_department_id"};
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        cr_assert_lt(rows, 3);
+        cr_assert_str_eq((const char *)sqlite3_column_text(s, 0), cols[rows]);
+        rows++;
+    }
+    sqlite3_finalize(s);
+    cr_assert_eq(rows, 3);
+    /* The two-column index it replaces is gone. */
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT count(*) FROM sqlite_master WHERE"
+                                    " name = 'invitation_period'",
+                                    -1, &s, NULL),
+                 SQLITE_OK);
+    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
+    cr_assert_eq(sqlite3_column_int(s, 0), 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
 }
