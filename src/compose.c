@@ -494,6 +494,19 @@ qp_encode(struct eq_buf *out, const char *s)
             unsigned char c = (unsigned char)s[i];
             char enc[3];
             size_t el = 0;
+            /* The common case, kept cheap: a printable ASCII character
+             * (or an inner blank) that fits and is not at a line start. */
+            if (col > 0 && col < 75 &&
+                ((c >= 33 && c <= 126 && c != '=') ||
+                 ((c == ' ' || c == '\t') && i + 1 < end))) {
+                line[col++] = (char)c;
+                continue;
+            }
+            if (c == '=' && col > 0 && col + 3 <= 75) {
+                memcpy(line + col, "=3D", 3);
+                col += 3;
+                continue;
+            }
             /* Keep a UTF-8 character on one line: some readers decode
              * line by line. */
             if (c >= 0xc0 && col > 0 &&
@@ -893,19 +906,34 @@ static enum eq_err
 pct_encode(struct eq_buf *b, const char *s, const char *keep)
 {
     static const char hex[] = "0123456789ABCDEF";
+    /* Built in a local chunk: a mail has a dozen links of a few hundred
+     * characters, and one buffer call per character showed in profiles. */
+    char chunk[256];
+    size_t n = 0;
     enum eq_err err = EQ_OK;
 
     for (const unsigned char *p = (const unsigned char *)s; *p && err == EQ_OK;
          p++) {
+        if (n > sizeof chunk - 6) {
+            err = buf_addn(b, chunk, n);
+            n = 0;
+        }
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
             (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL ||
-            (keep != NULL && strchr(keep, *p) != NULL))
-            err = buf_addc(b, (char)*p);
-        else if (*p == '\n' && (p == (const unsigned char *)s || p[-1] != '\r'))
-            err = buf_add(b, "%0D%0A");
-        else
-            err = buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+            (keep != NULL && strchr(keep, *p) != NULL)) {
+            chunk[n++] = (char)*p;
+        } else if (*p == '\n' &&
+                   (p == (const unsigned char *)s || p[-1] != '\r')) {
+            memcpy(chunk + n, "%0D%0A", 6);
+            n += 6;
+        } else {
+            chunk[n++] = '%';
+            chunk[n++] = hex[*p >> 4];
+            chunk[n++] = hex[*p & 15];
+        }
     }
+    if (err == EQ_OK && n > 0)
+        err = buf_addn(b, chunk, n);
     return err;
 }
 
