@@ -351,7 +351,15 @@ Test(compose, quoted_printable_lines_fit_and_round_trip)
     for (int i = 0; i < 30; i++)
         buf_add(&t, "één=twee ");
     buf_add(&t, "\nregel met spatie aan het eind  \n");
-    buf_add(&t, "From here\n.\ntab\t\nlaatste");
+    buf_add(&t, "From here\n.\ntab\t\n");
+    /* Long runs the encoder copies in one go: plain ASCII with a dot where
+     * a soft break may fall, and nothing but '='. */
+    for (int i = 0; i < 60; i++)
+        buf_add(&t, "abcd.");
+    buf_add(&t, "\n");
+    for (int i = 0; i < 50; i++)
+        buf_add(&t, "==");
+    buf_add(&t, "\nlaatste");
     m.text = t.s;
     cr_assert_eq(compose_build(&m, &out, &len, NULL), EQ_OK);
     assert_crlf_only(out, len);

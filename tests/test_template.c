@@ -438,6 +438,45 @@ Test(template, partials_nest_eight_deep_and_no_deeper)
     tpl_ctx_free(c);
 }
 
+/* The cache trusts an entry until its directory reports a change: an
+ * editor that saves by writing a new file and renaming it over the old one,
+ * or a partial added to the language folder, shows on the next render. */
+Test(template, cached_template_replaced_by_rename_is_read_again)
+{
+    char dir[] = "/tmp/tpl-rename-XXXXXX", path[256], tmp[256];
+    struct tpl_ctx *c = tpl_ctx_new();
+    struct eq_buf d = {0};
+    char *out = NULL;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/en", dir);
+    cr_assert_eq(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/en/t.txt", dir);
+    write_file(path, "one");
+    for (int round = 0; round < 2; round++) { /* the second from the cache */
+        cr_assert_eq(template_render_file(dir, "en", "t", "txt", c, &out, &d),
+                     EQ_OK, "%s", buf_str(&d));
+        cr_assert_str_eq(out, "one");
+        free(out);
+    }
+    snprintf(tmp, sizeof(tmp), "%s/en/.t.txt.swp", dir);
+    write_file(tmp, "two {{> p}}");
+    cr_assert_eq(rename(tmp, path), 0);
+    snprintf(tmp, sizeof(tmp), "%s/en/p.txt", dir);
+    write_file(tmp, "and a partial");
+    cr_assert_eq(template_render_file(dir, "en", "t", "txt", c, &out, &d),
+                 EQ_OK, "%s", buf_str(&d));
+    cr_assert_str_eq(out, "two and a partial");
+    free(out);
+    unlink(tmp);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/en", dir);
+    rmdir(path);
+    rmdir(dir);
+    buf_free(&d);
+    tpl_ctx_free(c);
+}
+
 /* --- check mode ------------------------------------------------------- */
 
 Test(template, check_reports_every_error_in_every_branch_once)
