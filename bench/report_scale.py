@@ -17,18 +17,24 @@ big size's, best of 3 after one untimed warm-up run):
   report_rss     ratio = the largest peak-RSS ratio big/small over the
                  commands above: memory must not grow with the number of
                  answers (target <= 1.2)
+`comments_*` on report_period counts the comments the JSON lists: the
+period's comments are part of the report, so they are the one output that
+grows with the answers (about 0.5 KB of heap each at the peak, see
+bench/README.md), while every aggregate stops growing once all
+departments² cells are filled.
 Peak RSS (`rss_kb_*`) is `/usr/bin/time -v`'s "Maximum resident set size".
 `cpu_*` is that run's user + system CPU time (the machine is shared: wall
 times move with the load, CPU times much less).
 `first_*` is the very first run on the fresh database: it also pays for the
 ANALYZE that enquete's `PRAGMA optimize` at close runs while sqlite_stat1
-lacks the big tables.
+lacks the big tables (bounded by `PRAGMA analysis_limit = 400`).
 
 BENCH_ANSWERS (1000000) sets the big size; the small one is a tenth of it,
 or BENCH_SMALL. SQLite's page cache (2 MB by default) and the per-cell
 aggregates (at most departments² × scale) are still filling at a tenth of a
 million answers: a larger BENCH_SMALL shows whether memory keeps growing.
 """
+import json
 import os
 import re
 import subprocess
@@ -118,6 +124,10 @@ def measure(n):
             if name.startswith("report") and not out.lstrip().startswith(
                     b"{"):
                 raise RuntimeError("%s: no JSON: %r" % (name, out[:200]))
+            if name == "report_period":
+                res["comments"] = sum(
+                    len(p.get("comments") or [])
+                    for p in json.loads(out).get("providers") or [])
         t, rss, out, cpu = run_time(base + ["digest"], env, d)
         newdir = os.path.join(d, "out", "new")
         files = len(os.listdir(newdir)) if os.path.isdir(newdir) else 0
@@ -167,6 +177,8 @@ def main():
             fields["sent_" + ts] = small["sent"]
         if name == "report_period":
             fields.update(sizes)
+            fields["comments_" + tb] = big["comments"]
+            fields["comments_" + ts] = small["comments"]
         bl.say(name, ratio, **fields)
     bl.say("report_rss", worst, target=RSS_TARGET,
            ratio_is="max(rss_%s/rss_%s)" % (tb, ts))
