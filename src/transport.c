@@ -655,14 +655,19 @@ batch_drain(struct smtp *s, struct conn *c)
         struct timespec wait = smtp_take_slot(s);
         s->busy++;
         pthread_mutex_unlock(&s->lock);
-        while (nanosleep(&wait, &wait) != 0 && errno == EINTR)
+        /* Without a rate there is nothing to wait for: no sleep call. */
+        while ((wait.tv_sec > 0 || wait.tv_nsec > 0) &&
+               nanosleep(&wait, &wait) != 0 && errno == EINTR)
             ;
         conn_send(s, c, m, r);
         pthread_mutex_lock(&s->lock);
         s->busy--;
         if (s->stop == EQ_OK && stops_batch(r))
             s->stop = r->err;
-        pthread_cond_broadcast(&s->idle);
+        /* The only waiter (smtp_wait) needs the batch over: waking it
+         * after every message only costs the composing thread a switch. */
+        if (s->busy == 0 && (s->stop != EQ_OK || s->next >= s->n))
+            pthread_cond_broadcast(&s->idle);
     }
 }
 
