@@ -1409,6 +1409,7 @@ Test(compose, action_mail_pages_carry_language_and_escaped_subject)
             .lang = want[i].lang,
             .token = TOKEN,
             .to = "anna@example.org",
+            .to_name = "Anna de Vries",
             .title = "Klanttevredenheid",
             .period = "2027Q1",
             .depts = &dept,
@@ -1417,6 +1418,9 @@ Test(compose, action_mail_pages_carry_language_and_escaped_subject)
         };
         cr_assert_eq(compose_action_notice(&n, &out, NULL, NULL, NULL), EQ_OK);
         html = part_body(out, "text/html");
+        /* Greeted by first name, as in the invitation. */
+        cr_assert(strstr(html, i ? "Dear Anna,</p>" : "Beste Anna,</p>") != NULL,
+                  "%s", html);
         assert_one_page(html, want[i].lang, want[i].notice);
         /* Its own opt-out line stays; the invitation's footer (privacy
          * note, reference) is not added. */
