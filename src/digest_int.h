@@ -133,7 +133,6 @@ void dg_metric_caption(const struct campaign_metric *m, int second_stat,
                        const char *lang, char *out, size_t cap);
 enum eq_err dg_tbl_row(struct tbl *t, const char *const *cells);
 void dg_tbl_free(struct tbl *t);
-void dg_html_escape(struct eq_buf *b, const char *s);
 enum eq_err dg_tbl_render(const struct tbl *t, int html, char **out);
 enum eq_err dg_tbl_finish(struct tbl *t, enum eq_err err, int html, char **out);
 void *dg_tbl_scratch(size_t cols, size_t width, const char ***row);

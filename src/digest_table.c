@@ -1,6 +1,7 @@
 /* digest_table: numbers in the reader's locale and the tables of the
  * digests and reports, as aligned text or HTML. */
 #include "digest_int.h"
+#include "template.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,29 +272,6 @@ tbl_text(const struct tbl *t, struct eq_buf *b)
     return err;
 }
 
-void
-dg_html_escape(struct eq_buf *b, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            buf_add(b, "&amp;");
-            break;
-        case '<':
-            buf_add(b, "&lt;");
-            break;
-        case '>':
-            buf_add(b, "&gt;");
-            break;
-        case '"':
-            buf_add(b, "&quot;");
-            break;
-        default:
-            buf_addc(b, *s);
-        }
-    }
-}
-
 static enum eq_err
 tbl_html(const struct tbl *t, struct eq_buf *b)
 {
@@ -306,7 +284,7 @@ tbl_html(const struct tbl *t, struct eq_buf *b)
                        "<%s style=\"padding:3px 8px;border-bottom:1px "
                        "solid #ddd;text-align:%s\">",
                        tag, c == 0 || c < t->left ? "left" : "right");
-            dg_html_escape(b, t->cell[r * t->cols + c]);
+            template_html_escape(b, t->cell[r * t->cols + c]);
             buf_printf(b, "</%s>", tag);
         }
         buf_add(b, "</tr>\n");
@@ -754,7 +732,7 @@ dg_heat_table(struct view *v, int html, char **out)
         if (html) {
             buf_add(&b, "<th style=\"padding:3px 6px;font-weight:normal;"
                         "color:#555;vertical-align:bottom\">");
-            dg_html_escape(&b, name);
+            template_html_escape(&b, name);
             buf_add(&b, "</th>");
         }
     }
@@ -767,7 +745,7 @@ dg_heat_table(struct view *v, int html, char **out)
         if (html) {
             buf_add(&b, "<tr><th style=\"padding:3px 6px;text-align:left;"
                         "white-space:nowrap\">");
-            dg_html_escape(&b, row[0]);
+            template_html_escape(&b, row[0]);
             buf_add(&b, "</th>");
         }
         for (size_t k = 0; k < nc; k++) {
@@ -793,7 +771,7 @@ dg_heat_table(struct view *v, int html, char **out)
                            "<td style=\"padding:3px 6px;text-align:center;"
                            "background:%s;border:1px solid #fff\">",
                            bg);
-                dg_html_escape(&b, txt[k + 1]);
+                template_html_escape(&b, txt[k + 1]);
                 buf_add(&b, "</td>");
             }
         }

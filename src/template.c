@@ -772,8 +772,8 @@ check_unknown(const struct render *r, const struct tok *t)
     return 1;
 }
 
-static enum eq_err
-add_escaped(struct eq_buf *b, const char *s)
+enum eq_err
+template_html_escape(struct eq_buf *b, const char *s)
 {
     enum eq_err err = EQ_OK;
 
@@ -1000,7 +1000,7 @@ render_range(struct render *r, const struct parser *p, size_t from, size_t to)
             if (v->kind == VAL_BOOL)
                 err = buf_add(&r->out, v->boolean ? "true" : "");
             else if (r->html && t->kind == TOK_VAR)
-                err = add_escaped(&r->out, v->str);
+                err = template_html_escape(&r->out, v->str);
             else
                 err = buf_add(&r->out, v->str);
             break;

@@ -70,6 +70,10 @@ enum eq_err template_check_file(const char *dir, const char *lang,
                                 const struct tpl_ctx *const *samples,
                                 size_t n_samples, struct eq_buf *diag);
 
+/* Appends s with & < > " ' as HTML entities: what {{name}} does in a
+ * template, for HTML built outside one. */
+enum eq_err template_html_escape(struct eq_buf *b, const char *s);
+
 /* Templates are read once per process; this forgets them (after edits). */
 void template_cache_clear(void);
 
