@@ -19,16 +19,12 @@
 #include "config.h"
 #include "digest.h"
 #include "eqtime.h"
-#include "ingest.h"
 #include "log.h"
-#include "mime.h"
 #include "org.h"
 #include "run.h"
-#include "schedule.h"
 #include "source.h"
 #include "store.h"
 #include "template.h"
-#include "token.h"
 #include "transport.h"
 
 struct command {
@@ -601,8 +597,8 @@ cmd_digest(struct app *a, int argc, char **argv)
     return 0;
 }
 
-static const struct campaign *
-campaign_arg(struct app *a, const char *name)
+const struct campaign *
+cli_campaign_arg(struct app *a, const char *name)
 {
     for (size_t i = 0; i < a->n_camps; i++)
         if (name && strcmp(a->camps[i]->name, name) == 0)
@@ -833,7 +829,7 @@ cmd_plan(struct app *a, int argc, char **argv)
      * if no answer comes. */
     eq_time hi = eqtime_from_local(to + 1, 0, tz);
     for (size_t i = 0; err == EQ_OK && i < n; i++) {
-        const struct campaign *c = campaign_arg(a, inv[i].campaign);
+        const struct campaign *c = cli_campaign_arg(a, inv[i].campaign);
         int max = c ? c->max_reminders : 0;
         struct plan_line *g =
             realloc(lines, (n_lines + 1 + (size_t)max) * sizeof *lines);
@@ -935,357 +931,6 @@ out:
     return rc;
 }
 
-/* --- review ---------------------------------------------------------- */
-/* Mail text on the operator's terminal: control characters shown as '?'. */
-static void
-print_safe(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-        putchar(*p < 0x20 || *p == 0x7f ? '?' : *p);
-}
-
-static int
-review_ctx(struct app *a, struct ingest_ctx *ic, int64_t **ids)
-{
-    enum eq_err err = EQ_OK;
-
-    *ids = calloc(a->n_camps ? a->n_camps : 1, sizeof **ids);
-    if (*ids == NULL)
-        return cli_fail(a, EQ_ERR_NOMEM, "review");
-    for (size_t i = 0; i < a->n_camps && err == EQ_OK; i++)
-        err = store_campaign_ensure(a->st, a->camps[i]->name, &(*ids)[i]);
-    if (err != EQ_OK)
-        return cli_fail(a, err, "review");
-    *ic = (struct ingest_ctx){.st = a->st,
-                              .cfg = a->cfg,
-                              .campaigns = a->camps,
-                              .campaign_ids = *ids,
-                              .n_campaigns = a->n_camps,
-                              .now = a->now};
-    return 0;
-}
-
-static int
-cmd_review(struct app *a, int argc, char **argv)
-{
-    struct ingest_score scores[16]; /* as many as a reply can hold */
-    struct ingest_ctx ic;
-    int64_t *ids = NULL;
-    const char *token = NULL;
-    size_t ns = 0;
-    int rc, nvt = 0;
-    long id;
-    enum eq_err err;
-
-    if (argc < 2)
-        return cli_usage_error(
-            "review: missing subcommand (list, assign, drop)");
-    if ((rc = cli_need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
-        return rc;
-    if (strcmp(argv[1], "list") == 0) {
-        struct store_inbound *in = NULL;
-        size_t n = 0;
-        if (argc > 2)
-            return cli_usage_error("review list: unexpected argument %s",
-                                   argv[2]);
-        if ((err = store_review_list(a->st, &in, &n)) != EQ_OK)
-            return cli_fail(a, err, "review list");
-        for (size_t i = 0; i < n; i++) {
-            char iso[21];
-            eqtime_format_iso(in[i].received_at, iso);
-            printf("%-6lld %s  ", (long long)in[i].id, iso);
-            print_safe(in[i].sender ? in[i].sender : "?");
-            printf("\n       subject: ");
-            print_safe(in[i].subject);
-            printf("\n       why: ");
-            print_safe(in[i].note);
-            printf("%s%s\n", in[i].token ? "; token " : "",
-                   in[i].token ? in[i].token : "");
-        }
-        printf("%zu message%s to review\n", n, n == 1 ? "" : "s");
-        store_inbounds_free(in, n);
-        return 0;
-    }
-    if (strcmp(argv[1], "assign") != 0 && strcmp(argv[1], "drop") != 0)
-        return cli_usage_error("review: unknown subcommand %s", argv[1]);
-    if (argc < 3 || eq_parse_long(argv[2], 1, INT64_MAX, &id) != 0)
-        return cli_usage_error("review %s: expects a message ID from 'review "
-                               "list'",
-                               argv[1]);
-    for (int i = 3; i < argc; i++) {
-        if (strcmp(argv[1], "assign") != 0)
-            return cli_usage_error("review drop: unexpected argument %s",
-                                   argv[i]);
-        if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
-            token = argv[++i];
-        } else if (strcmp(argv[i], "--nvt") == 0) {
-            nvt = 1;
-        } else if (strcmp(argv[i], "--score") == 0 && i + 1 < argc && ns < 16) {
-            char *v = argv[++i], *eqs = strchr(v, '=');
-            long sc;
-            if (eqs == NULL || eqs == v ||
-                eq_parse_long(eqs + 1, 0, 100, &sc) != 0)
-                return cli_usage_error("review assign: --score wants METRIC=N, "
-                                       "not %s",
-                                       v);
-            *eqs = '\0';
-            scores[ns].metric = v;
-            scores[ns++].score = (int)sc;
-        } else {
-            return cli_usage_error("review assign: unexpected argument %s",
-                                   argv[i]);
-        }
-    }
-    if (strcmp(argv[1], "assign") == 0 && token == NULL)
-        return cli_usage_error("review assign: --token TOKEN is required");
-    if ((rc = review_ctx(a, &ic, &ids)) != 0)
-        goto out;
-    if (strcmp(argv[1], "drop") == 0)
-        err = ingest_drop(&ic, id, &a->diag);
-    else
-        err = ingest_assign(&ic, id, token, scores, ns, nvt, &a->diag);
-    if (err != EQ_OK)
-        rc = cli_fail(a, err, "review");
-    else
-        printf("message %ld %s\n", id,
-               argv[1][0] == 'd' ? "dropped" : "recorded as the answer");
-out:
-    free(ids);
-    return rc;
-}
-
-/* --- preview and test-send ------------------------------------------- */
-
-static int
-compose_sample(struct app *a, const char *camp, const char *employee,
-               const char *to, const char *lang, char **raw, size_t *len,
-               char **env)
-{
-    const struct campaign *c;
-    struct store_employee e;
-    struct store_invitation inv;
-    enum eq_err err;
-    int rc;
-
-    if ((rc = cli_need(a, NEED_CAMPAIGNS)) != 0)
-        return rc;
-    /* Real names come from the database when there is one; a preview never
-     * creates it. */
-    if ((employee || access(a->cfg->general.database, F_OK) == 0) &&
-        (rc = cli_need(a, NEED_STORE)) != 0)
-        return rc;
-    if ((c = campaign_arg(a, camp)) == NULL)
-        return cli_usage_error(
-            "no campaign named %s (see 'enquete campaign list')",
-            camp ? camp : "(none)");
-    memset(&e, 0, sizeof e);
-    memset(&inv, 0, sizeof inv);
-    if ((err = token_new(inv.token)) != EQ_OK)
-        return cli_fail(a, err, "token");
-    if (employee) {
-        if ((err = store_employee_find(a->st, employee, &e)) != EQ_OK)
-            return cli_fail(a, err, employee);
-    }
-    inv.email = to ? (char *)to : e.email ? e.email : "voorbeeld@example.org";
-    inv.employee_name = e.name ? e.name : "Voorbeeld Medewerker";
-    inv.language =
-        e.language && *e.language ? e.language : a->cfg->general.language;
-    if (strcmp(c->language, "employee") != 0)
-        inv.language = c->language;
-    if (lang)
-        inv.language = (char *)lang;
-    inv.provider_code =
-        c->providers_all || c->n_providers == 0 ? "it" : c->providers[0];
-    inv.provider_name = inv.provider_code;
-    struct store_department d;
-    memset(&d, 0, sizeof d);
-    if (a->st &&
-        store_department_by_code(a->st, inv.provider_code, &d) == EQ_OK)
-        inv.provider_name = d.name;
-    inv.planned_at = inv.sent_at = a->now;
-    inv.closes_at = a->now + (eq_time)c->close_after * 86400;
-    struct compose_invite ci = {a->cfg, c,     &inv, a->cfg->general.templates,
-                                0,      a->now};
-    err = compose_invitation(&ci, raw, len, env, &a->diag);
-    store_department_clear(&d);
-    store_employee_clear(&e);
-    return err == EQ_OK ? 0 : cli_fail(a, err, "compose");
-}
-
-static int
-cmd_preview(struct app *a, int argc, char **argv)
-{
-    const char *camp = NULL, *emp = NULL, *lang = NULL, *html = NULL;
-    char *raw = NULL, *env = NULL;
-    struct mime_msg *m = NULL;
-    size_t len;
-    int rc;
-
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--campaign") == 0 && i + 1 < argc)
-            camp = argv[++i];
-        else if (strcmp(argv[i], "--employee") == 0 && i + 1 < argc)
-            emp = argv[++i];
-        else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
-            lang = argv[++i];
-        else if (strcmp(argv[i], "--html") == 0 && i + 1 < argc)
-            html = argv[++i];
-        else
-            return cli_usage_error("preview: unexpected argument %s", argv[i]);
-    }
-    if (camp == NULL)
-        return cli_usage_error("preview: --campaign C is required");
-    if (lang && strcmp(lang, "nl") != 0 && strcmp(lang, "en") != 0)
-        return cli_usage_error("preview: --lang must be nl or en, not %s",
-                               lang);
-    if ((rc = cli_need(a, NEED_CONFIG)) != 0)
-        return rc;
-    if ((rc = compose_sample(a, camp, emp, NULL, lang, &raw, &len, &env)) != 0)
-        return rc;
-    if (html) {
-        /* The HTML part as a browser shows it, read back from the mail. */
-        FILE *f = NULL;
-        enum eq_err err = mime_parse(raw, len, &m, &a->diag);
-        if (err == EQ_OK && (m->html == NULL || (f = fopen(html, "w")) == NULL))
-            err = EQ_ERR_IO;
-        if (f && (fputs(m->html, f) < 0 || fclose(f) != 0))
-            err = EQ_ERR_IO;
-        if (err != EQ_OK)
-            rc = cli_fail(a, err, html);
-        else
-            fprintf(stderr, "enquete: HTML part written to %s\n", html);
-    }
-    if (rc == 0)
-        fwrite(raw, 1, len, stdout);
-    mime_free(m);
-    free(raw);
-    free(env);
-    return rc;
-}
-
-static int
-cmd_test_send(struct app *a, int argc, char **argv)
-{
-    const char *camp = NULL, *to = NULL;
-    char *raw = NULL, *env = NULL;
-    struct transport *tx = NULL;
-    struct transport_result res;
-    size_t len;
-    int rc;
-
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--campaign") == 0 && i + 1 < argc)
-            camp = argv[++i];
-        else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
-            to = argv[++i];
-        else
-            return cli_usage_error("test-send: unexpected argument %s",
-                                   argv[i]);
-    }
-    if (camp == NULL || to == NULL)
-        return cli_usage_error("test-send: --campaign C and --to ADDRESS are "
-                               "required%s",
-                               "");
-    if ((rc = cli_need(a, NEED_CONFIG)) != 0)
-        return rc;
-    if ((rc = compose_sample(a, camp, NULL, to, NULL, &raw, &len, &env)) != 0)
-        return rc;
-    if ((rc = cli_open_io(a, RUN_SEND, &tx, NULL)) == 0) {
-        const char *rcpt[1] = {to};
-        struct transport_msg m = {env, rcpt, 1, raw, len};
-        enum eq_err err = transport_send(tx, &m, &res);
-        if (err != EQ_OK) {
-            fprintf(stderr, "enquete: test-send to %s: %s\n", to, res.text);
-            rc = eq_exit_code(err);
-        } else {
-            printf("sent to %s: %s\n", to, res.text);
-        }
-    }
-    transport_close(tx);
-    free(raw);
-    free(env);
-    return rc;
-}
-
-/* --- inspect --------------------------------------------------------- */
-static int
-read_file(const char *path, char **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    struct eq_buf b = {0};
-    char chunk[65536];
-    size_t n;
-
-    if (f == NULL)
-        return -1;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_addn(&b, chunk, n) != EQ_OK)
-            break;
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        buf_free(&b);
-        return -1;
-    }
-    *len = b.len;
-    *data = buf_take(&b);
-    return 0;
-}
-
-static int
-cmd_inspect(struct app *a, int argc, char **argv)
-{
-    const char *ids[16];
-    size_t n_ids = 0;
-    char *metrics = NULL;
-    int json = 0, rc = 0, first = 1;
-
-    for (; first < argc && argv[first][0] == '-'; first++) {
-        if (strcmp(argv[first], "--json") == 0)
-            json = 1;
-        else if (strcmp(argv[first], "--metrics") == 0 && first + 1 < argc)
-            metrics = argv[++first];
-        else if (strncmp(argv[first], "--metrics=", 10) == 0)
-            metrics = argv[first] + 10;
-        else if (strcmp(argv[first], "--") == 0) {
-            first++;
-            break;
-        } else
-            return cli_usage_error("inspect: unknown option %s", argv[first]);
-    }
-    if (first >= argc)
-        return cli_usage_error("inspect: no FILE given%s", "");
-    char *mcopy = metrics ? strdup(metrics) : NULL;
-    for (char *p = mcopy, *s; p && n_ids < 16; p = s) {
-        s = strchr(p, ',');
-        if (s)
-            *s++ = '\0';
-        if (*p)
-            ids[n_ids++] = p;
-    }
-    for (int i = first; i < argc; i++) {
-        char *raw = NULL;
-        size_t len = 0;
-        struct eq_buf out = {0};
-        if (read_file(argv[i], &raw, &len) != 0) {
-            fprintf(stderr, "enquete: %s: %s\n", argv[i], strerror(errno));
-            rc = 66;
-            continue;
-        }
-        enum eq_err err =
-            ingest_inspect(argv[i], raw, len, ids, n_ids, json, &out, &a->diag);
-        if (err != EQ_OK) {
-            rc = cli_fail(a, err, argv[i]);
-        } else {
-            fputs(buf_str(&out), stdout);
-        }
-        buf_free(&out);
-        free(raw);
-    }
-    free(mcopy);
-    return rc;
-}
-
 static const struct command commands[] = {
     {"init", cmd_init, "init",
      "Create the database, or migrate it to this "
@@ -1332,18 +977,18 @@ static const struct command commands[] = {
      "their digest, per department: number, period, metric, due date, state\n"
      "and age (text, json or csv; no html); --campaign, --department and\n"
      "--period narrow the list."},
-    {"review", cmd_review,
+    {"review", cli_cmd_review,
      "review list | review assign ID --token T [--score nps=8 …] [--nvt] | "
      "review drop ID",
      "Mail that needs a human: list it (with why), assign it to the\n"
      "invitation with token T with the scores you read (or --nvt), or drop\n"
      "it. Only messages waiting for review can be assigned or dropped."},
-    {"preview", cmd_preview,
+    {"preview", cli_cmd_preview,
      "preview --campaign C [--employee EMAIL] [--lang nl|en] [--html FILE]",
      "Print the exact invitation mail (RFC 5322) for a sample or real\n"
      "employee, in their language or --lang; --html also writes the HTML\n"
      "part to FILE to open in a browser."},
-    {"test-send", cmd_test_send, "test-send --campaign C --to ADDRESS",
+    {"test-send", cli_cmd_test_send, "test-send --campaign C --to ADDRESS",
      "Send a sample invitation to ADDRESS through the configured transport."},
     {"status", cli_cmd_status, "status [--json]",
      "What to look at first: today's queue (planned, deferred, sending),\n"
@@ -1357,7 +1002,7 @@ static const struct command commands[] = {
      "as JSON; erase removes the person and their personal data in one\n"
      "transaction (answers stay, unlinked). Unknown address: exit 65. See\n"
      "docs/privacy.md."},
-    {"inspect", cmd_inspect, "inspect [--metrics a,b,…] [--json] FILE…",
+    {"inspect", cli_cmd_inspect, "inspect [--metrics a,b,…] [--json] FILE…",
      "Read .eml files as ingest would, without a database: one JSON object\n"
      "per file (kind, token, scores, comment, bounce)."},
 };

@@ -53,5 +53,11 @@ int cli_cmd_report(struct app *a, int argc, char **argv);
 int cli_cmd_status(struct app *a, int argc, char **argv);
 int cli_cmd_privacy(struct app *a, int argc, char **argv);
 int cli_cmd_daemon(struct app *a, int argc, char **argv);
+int cli_cmd_review(struct app *a, int argc, char **argv);
+int cli_cmd_preview(struct app *a, int argc, char **argv);
+int cli_cmd_test_send(struct app *a, int argc, char **argv);
+int cli_cmd_inspect(struct app *a, int argc, char **argv);
+/* The loaded campaign called name, or NULL. */
+const struct campaign *cli_campaign_arg(struct app *a, const char *name);
 
 #endif
