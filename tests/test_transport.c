@@ -890,25 +890,34 @@ Test(transport, credentials_never_go_out_without_tls_when_opportunistic)
     fake_stop(&f);
 }
 
-Test(transport, auth_plain_over_tls_off_logs_in_and_sends)
+/* Sends two messages with auth over one plain connection to f (which knows
+ * the credentials): one login, both delivered. */
+static void
+login_and_send_two(struct fake *f, enum eq_auth auth)
 {
-    struct fake f;
     struct smtp_opts o = {.connections = 1,
                           .tls = EQ_TLS_OFF,
+                          .auth = auth,
                           .user = "enquete",
                           .password_env = "EQ_TEST_SMTP_PW"};
-    struct transport *t;
+    struct transport *t = smtp_open_with(f->port, &o, EQ_OK);
     struct batch b;
 
-    auth_server(&f, "s3cret");
-    t = smtp_open_with(f.port, &o, EQ_OK);
     batch_make(&b, 2, "p");
     cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK, "%s",
                  b.res[0].text);
-    cr_assert_eq(atomic_load(&f.auths), 1); /* one login, one session */
-    cr_assert_eq(atomic_load(&f.messages), 2);
+    cr_assert_eq(atomic_load(&f->auths), 1); /* one login, one session */
+    cr_assert_eq(atomic_load(&f->messages), 2);
     transport_close(t);
-    fake_stop(&f);
+    fake_stop(f);
+}
+
+Test(transport, auth_plain_over_tls_off_logs_in_and_sends)
+{
+    struct fake f;
+
+    auth_server(&f, "s3cret");
+    login_and_send_two(&f, EQ_AUTH_PLAIN);
 }
 
 /* RFC 7628 / Google's XOAUTH2: base64 of "user=enquete^Aauth=Bearer
@@ -916,27 +925,13 @@ Test(transport, auth_plain_over_tls_off_logs_in_and_sends)
 Test(transport, xoauth2_sends_the_bearer_token_and_sends)
 {
     struct fake f;
-    struct smtp_opts o = {.connections = 1,
-                          .tls = EQ_TLS_OFF,
-                          .auth = EQ_AUTH_XOAUTH2,
-                          .user = "enquete",
-                          .password_env = "EQ_TEST_SMTP_PW"};
-    struct transport *t;
-    struct batch b;
 
     setenv("EQ_TEST_SMTP_PW", "tok-123", 1);
     fake_init(&f);
     f.auth_mechs = "PLAIN XOAUTH2";
     f.auth_plain = "dXNlcj1lbnF1ZXRlAWF1dGg9QmVhcmVyIHRvay0xMjMBAQ==";
     fake_run(&f);
-    t = smtp_open_with(f.port, &o, EQ_OK);
-    batch_make(&b, 2, "x");
-    cr_assert_eq(transport_send_many(t, b.m, b.n, b.res), EQ_OK, "%s",
-                 b.res[0].text);
-    cr_assert_eq(atomic_load(&f.auths), 1);
-    cr_assert_eq(atomic_load(&f.messages), 2);
-    transport_close(t);
-    fake_stop(&f);
+    login_and_send_two(&f, EQ_AUTH_XOAUTH2);
 }
 
 Test(transport, refused_login_is_a_config_error_and_stops_the_batch)
