@@ -337,82 +337,60 @@ send_parts(const struct eq_config *cfg, const char *to, const char *to_name,
     return err;
 }
 
-enum eq_err
-compose_action_ack(const struct compose_action_ack *a, char **out, size_t *len,
-                   char **envelope_from, struct eq_buf *diag)
+/* What tells the two feedback mails apart; feedback_mail does the rest. */
+struct feedback_mail {
+    const struct eq_config *cfg;
+    const char *templates_dir, *lang, *token, *to, *to_name;
+    eq_time now;
+    const char *kind;   /* the templates: action_ack, action_notice */
+    const char *id;     /* Message-ID ID.TOKEN[.N]@DOMAIN */
+    int64_t n;          /* > 0: the .N */
+    const char *thread; /* In-Reply-To and References THREAD.TOKEN@DOMAIN */
+    int unsubscribe;    /* an opt-out link, also as List-Unsubscribe */
+    int auto_submitted;
+    /* Checks the mail's own values and makes its template variables;
+     * optout is the opt-out link or NULL. */
+    enum eq_err (*vars)(const void *mail, int en, const char *optout,
+                        struct tpl_ctx **out, struct eq_buf *diag);
+    const void *mail;
+};
+
+/* Checks, renders and builds a feedback mail to its one reader. */
+static enum eq_err
+feedback_mail(const struct feedback_mail *m, char **out, size_t *len,
+              char **envelope_from, struct eq_buf *diag)
 {
     const char *dir =
-        a->templates_dir ? a->templates_dir : a->cfg->general.templates;
-    struct rendered r = {0};
-    struct tpl_ctx *ctx = NULL;
-    char *local = NULL, *domain = NULL;
-    enum eq_err err;
-
-    compose_outputs_init(out, len, envelope_from);
-    if (a->n <= 0) {
-        eq_diag(diag, "compose: a confirmation is numbered from 1");
-        return EQ_ERR_DATA;
-    }
-    err = feedback_mail_check(a->cfg, dir, a->token, a->to, a->to_name, a->lang,
-                              &local, &domain, diag);
-    if (err == EQ_OK)
-        err = compose_check_value("department name", a->department, diag);
-    if (err == EQ_OK)
-        err = compose_action_ack_context(a, strcmp(a->lang, "en") == 0, &ctx);
-    if (err == EQ_OK)
-        err = compose_render_kind(dir, a->lang, "action_ack", ctx, a->token, &r,
-                                  diag);
-    if (err == EQ_OK)
-        err = buf_printf(&r.msgid, "ack.%s.%lld@%s", a->token, (long long)a->n,
-                         domain);
-    if (err == EQ_OK)
-        err = buf_printf(&r.irt, "dig.%s@%s", a->token, domain);
-    if (err == EQ_OK)
-        err = send_parts(a->cfg, a->to, a->to_name, a->token, local, domain, &r,
-                         NULL, COMPOSE_AUTO_REPLIED, a->now, out, len,
-                         envelope_from, diag);
-    if (err == EQ_ERR_NOMEM)
-        eq_diag(diag, "compose: out of memory");
-    tpl_ctx_free(ctx);
-    compose_rendered_free(&r);
-    free(local);
-    free(domain);
-    return err;
-}
-
-enum eq_err
-compose_action_notice(const struct compose_action_notice *a, char **out,
-                      size_t *len, char **envelope_from, struct eq_buf *diag)
-{
-    const char *dir =
-        a->templates_dir ? a->templates_dir : a->cfg->general.templates;
+        m->templates_dir ? m->templates_dir : m->cfg->general.templates;
     struct rendered r = {0};
     struct tpl_ctx *ctx = NULL;
     char *local = NULL, *domain = NULL, *unsub = NULL;
-    int en = a->lang != NULL && strcmp(a->lang, "en") == 0;
+    int en = 0;
     enum eq_err err;
 
     compose_outputs_init(out, len, envelope_from);
-    err = feedback_mail_check(a->cfg, dir, a->token, a->to, a->to_name, a->lang,
+    err = feedback_mail_check(m->cfg, dir, m->token, m->to, m->to_name, m->lang,
                               &local, &domain, diag);
-    for (size_t i = 0; i < a->n_depts && err == EQ_OK; i++)
-        err = compose_check_value("department name", a->depts[i].department,
-                                  diag);
     if (err == EQ_OK)
-        err = compose_mailto(local, domain, a->token,
+        en = strcmp(m->lang, "en") == 0;
+    if (err == EQ_OK && m->unsubscribe)
+        err = compose_mailto(local, domain, m->token,
                              en ? "unsubscribe" : "afmelden", NULL, &unsub);
     if (err == EQ_OK)
-        err = compose_action_notice_context(a, en, unsub, &ctx);
+        err = m->vars(m->mail, en, unsub, &ctx, diag);
     if (err == EQ_OK)
-        err = compose_render_kind(dir, a->lang, "action_notice", ctx, a->token,
-                                  &r, diag);
+        err =
+            compose_render_kind(dir, m->lang, m->kind, ctx, m->token, &r, diag);
+    if (err == EQ_OK && m->n > 0)
+        err = buf_printf(&r.msgid, "%s.%s.%lld@%s", m->id, m->token,
+                         (long long)m->n, domain);
+    else if (err == EQ_OK)
+        err = buf_printf(&r.msgid, "%s.%s@%s", m->id, m->token, domain);
     if (err == EQ_OK)
-        err = buf_printf(&r.msgid, "act.%s@%s", a->token, domain);
+        err = buf_printf(&r.irt, "%s.%s@%s", m->thread, m->token, domain);
     if (err == EQ_OK)
-        err = buf_printf(&r.irt, "inv.%s@%s", a->token, domain);
-    if (err == EQ_OK)
-        err = send_parts(a->cfg, a->to, a->to_name, a->token, local, domain, &r,
-                         unsub, COMPOSE_AUTO_GENERATED, a->now, out, len,
+        err = send_parts(m->cfg, m->to, m->to_name, m->token, local, domain, &r,
+                         unsub, m->auto_submitted, m->now, out, len,
                          envelope_from, diag);
     if (err == EQ_ERR_NOMEM)
         eq_diag(diag, "compose: out of memory");
@@ -422,4 +400,85 @@ compose_action_notice(const struct compose_action_notice *a, char **out,
     free(local);
     free(domain);
     return err;
+}
+
+static enum eq_err
+action_ack_vars(const void *mail, int en, const char *optout,
+                struct tpl_ctx **out, struct eq_buf *diag)
+{
+    const struct compose_action_ack *a = mail;
+    enum eq_err err =
+        compose_check_value("department name", a->department, diag);
+
+    (void)optout;
+    *out = NULL;
+    return err == EQ_OK ? compose_action_ack_context(a, en, out) : err;
+}
+
+enum eq_err
+compose_action_ack(const struct compose_action_ack *a, char **out, size_t *len,
+                   char **envelope_from, struct eq_buf *diag)
+{
+    struct feedback_mail m = {
+        .cfg = a->cfg,
+        .templates_dir = a->templates_dir,
+        .lang = a->lang,
+        .token = a->token,
+        .to = a->to,
+        .to_name = a->to_name,
+        .now = a->now,
+        .kind = "action_ack",
+        .id = "ack",
+        .n = a->n,
+        .thread = "dig",
+        .auto_submitted = COMPOSE_AUTO_REPLIED,
+        .vars = action_ack_vars,
+        .mail = a,
+    };
+
+    if (a->n <= 0) {
+        compose_outputs_init(out, len, envelope_from);
+        eq_diag(diag, "compose: a confirmation is numbered from 1");
+        return EQ_ERR_DATA;
+    }
+    return feedback_mail(&m, out, len, envelope_from, diag);
+}
+
+static enum eq_err
+action_notice_vars(const void *mail, int en, const char *optout,
+                   struct tpl_ctx **out, struct eq_buf *diag)
+{
+    const struct compose_action_notice *a = mail;
+    enum eq_err err = EQ_OK;
+
+    *out = NULL;
+    for (size_t i = 0; i < a->n_depts && err == EQ_OK; i++)
+        err = compose_check_value("department name", a->depts[i].department,
+                                  diag);
+    return err == EQ_OK ? compose_action_notice_context(a, en, optout, out)
+                        : err;
+}
+
+enum eq_err
+compose_action_notice(const struct compose_action_notice *a, char **out,
+                      size_t *len, char **envelope_from, struct eq_buf *diag)
+{
+    struct feedback_mail m = {
+        .cfg = a->cfg,
+        .templates_dir = a->templates_dir,
+        .lang = a->lang,
+        .token = a->token,
+        .to = a->to,
+        .to_name = a->to_name,
+        .now = a->now,
+        .kind = "action_notice",
+        .id = "act",
+        .thread = "inv",
+        .unsubscribe = 1,
+        .auto_submitted = COMPOSE_AUTO_GENERATED,
+        .vars = action_notice_vars,
+        .mail = a,
+    };
+
+    return feedback_mail(&m, out, len, envelope_from, diag);
 }

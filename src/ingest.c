@@ -675,23 +675,55 @@ ingest_one(const struct ingest_ctx *ctx, const char *raw, size_t len,
     return err;
 }
 
+/* Adds what a committed transaction counted to the caller's summary. */
+static void
+summary_add(struct ingest_summary *to, const struct ingest_summary *from)
+{
+    to->seen += from->seen;
+    to->recorded += from->recorded;
+    to->review += from->review;
+    to->bounces += from->bounces;
+    to->auto_replies += from->auto_replies;
+    to->opt_outs += from->opt_outs;
+    to->duplicates += from->duplicates;
+    to->late += from->late;
+    to->confirmations += from->confirmations;
+    to->confirmations_failed += from->confirmations_failed;
+}
+
+/* The transaction's COMMIT, told in diag when it fails: nothing of it
+ * stays, and its messages are read again next time. */
+static enum eq_err
+commit(const struct ingest_ctx *ctx, struct eq_buf *diag)
+{
+    enum eq_err err = store_commit(ctx->st);
+
+    if (err != EQ_OK)
+        eq_diag(diag, "ingest: not recorded, read again next time: %s",
+                err == EQ_ERR_DB ? store_errmsg(ctx->st) : eq_strerror(err));
+    return err;
+}
+
 enum eq_err
 ingest_message(const struct ingest_ctx *ctx, const char *raw, size_t len,
                const char *source_key, struct ingest_summary *sum,
                enum source_folder *folder, struct eq_buf *diag)
 {
+    struct ingest_summary part = {0}; /* sum's only once committed */
     struct ack k;
     enum eq_err err = store_begin(ctx->st);
 
     memset(&k, 0, sizeof k);
     if (err == EQ_OK)
-        err = ingest_one(ctx, raw, len, source_key, sum, folder, &k, diag);
+        err = ingest_one(ctx, raw, len, source_key, &part, folder, &k, diag);
     if (err == EQ_OK)
-        err = store_commit(ctx->st);
+        err = commit(ctx, diag);
     else
         store_rollback(ctx->st);
-    if (err == EQ_OK)
+    if (err == EQ_OK) {
+        summary_add(sum, &part);
         acknowledge(ctx, &k, sum, diag);
+    }
     ack_clear(&k);
     return err;
 }
@@ -824,14 +856,19 @@ struct pending_acks {
     size_t n, cap;
 };
 
+/* Commits the batch; what it counted in *batch goes to sum only when the
+ * commit holds (a batch rolled back is read and counted again next time). */
 static enum eq_err
 batch_commit(const struct ingest_ctx *ctx, struct source *src,
              struct pending_acks *acks, struct source_checkpoint *cp,
-             const struct source_checkpoint *last, struct ingest_summary *sum,
-             struct eq_buf *diag)
+             const struct source_checkpoint *last, struct ingest_summary *batch,
+             struct ingest_summary *sum, struct eq_buf *diag)
 {
-    enum eq_err err = store_commit(ctx->st);
+    enum eq_err err = commit(ctx, diag);
 
+    if (err == EQ_OK)
+        summary_add(sum, batch);
+    memset(batch, 0, sizeof *batch);
     /* Recorded answers are confirmed whatever happens to the filing: a
      * message not moved comes back as a duplicate, which confirms nothing. */
     for (size_t i = 0; i < acks->n; i++) {
@@ -867,6 +904,7 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
     }
     struct source_checkpoint cp = {0, 0}, last;
     struct pending_acks acks = {NULL, 0, 0};
+    struct ingest_summary batch = {0}; /* the open batch's counts */
     struct source_msg msg;
     size_t in_batch = 0;
     int open = 0;
@@ -897,8 +935,8 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
         if (!open && (err = store_begin(ctx->st)) != EQ_OK)
             break;
         open = 1;
-        err =
-            ingest_one(ctx, msg.data, msg.len, msg.key, sum, &folder, &k, diag);
+        err = ingest_one(ctx, msg.data, msg.len, msg.key, &batch, &folder, &k,
+                         diag);
         if (err == EQ_OK && acks.n == acks.cap) {
             size_t cap = acks.cap ? 2 * acks.cap : 16;
             struct ack *g = realloc(acks.v, cap * sizeof *g);
@@ -924,7 +962,7 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
                 last.last_uid = msg.uid;
         }
         if (err == EQ_OK && ++in_batch >= per_batch) {
-            err = batch_commit(ctx, src, &acks, &cp, &last, sum, diag);
+            err = batch_commit(ctx, src, &acks, &cp, &last, &batch, sum, diag);
             open = 0;
             in_batch = 0;
             if (err == EQ_OK && !source_defers(src))
@@ -935,9 +973,9 @@ ingest_run(const struct ingest_ctx *ctx, struct source *src,
             break;
     }
     if (open && err == EQ_OK)
-        err = batch_commit(ctx, src, &acks, &cp, &last, sum, diag);
+        err = batch_commit(ctx, src, &acks, &cp, &last, &batch, sum, diag);
     else if (open)
-        store_rollback(ctx->st); /* nothing of it is filed: read again */
+        store_rollback(ctx->st); /* nothing of it is filed or counted */
     for (size_t i = 0; i < acks.n; i++)
         ack_clear(&acks.v[i]);
     free(acks.v);

@@ -19,6 +19,8 @@
 #include "store.h"
 #include "transport.h"
 
+/* Counts of committed work only: the messages of a transaction that was
+ * rolled back are read, and counted, again next time. */
 struct ingest_summary {
     size_t seen, recorded, review, bounces, auto_replies, opt_outs, duplicates,
         late;

@@ -696,7 +696,7 @@ Test(compose, confirmation_answers_the_reply_in_its_thread)
     assert_subject(out, "Bedankt voor uw antwoord over Facilitaire Zaken "
                         "[#" TOKEN "]");
     char *text = part_body(out, "text/plain");
-    cr_assert(strstr(text, "Beste Anna de Vries,\r\n") != NULL, "%s", text);
+    cr_assert(strncmp(text, "Beste Anna,\r\n", 13) == 0, "%s", text);
     cr_assert(strstr(text, "  Aanbeveling: 8\r\n") != NULL, "%s", text);
     cr_assert(strstr(text, "  Gemak: n.v.t.\r\n") != NULL, "%s", text);
     cr_assert(strstr(text, "  Snel geholpen\r\n") != NULL, "%s", text);
@@ -772,6 +772,59 @@ Test(compose, optout_confirmation_in_both_languages)
         free(text);
         free(out);
         free(env);
+    }
+}
+
+/* The greeting that opens a mail's text: its first line. */
+static char *
+greeting(const char *msg)
+{
+    char *text = part_body(msg, "text/plain");
+    char *line = strndup(text, strcspn(text, "\r\n"));
+
+    free(text);
+    return line;
+}
+
+Test(compose, confirmation_and_optout_greet_by_first_name_as_the_invitation)
+{
+    static const struct {
+        const char *lang, *name, *hello;
+    } want[] = {
+        {"nl", "Vries, Anna", "Beste Anna,"},
+        {"en", "Anna de Vries", "Hi Anna,"},
+        {"nl", "", "Beste collega,"},
+        {"en", "", "Hi,"},
+    };
+    struct compose_score s[1] = {{"nps", 9}};
+
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        struct fixture f;
+        char *mail[3] = {NULL, NULL, NULL}, html_hello[64];
+
+        fixture_init(&f, TEMPLATES);
+        f.inv.language = (char *)want[i].lang;
+        f.inv.employee_name = (char *)want[i].name;
+        struct compose_ack ca = ack_of(&f, s, 1);
+        cr_assert_eq(compose_invitation(&f.ci, &mail[0], NULL, NULL, NULL),
+                     EQ_OK);
+        cr_assert_eq(compose_confirmation(&ca, &mail[1], NULL, NULL, NULL),
+                     EQ_OK);
+        cr_assert_eq(
+            compose_optout_confirmation(&ca, &mail[2], NULL, NULL, NULL),
+            EQ_OK);
+        snprintf(html_hello, sizeof html_hello, ">%s</p>", want[i].hello);
+        for (size_t m = 0; m < 3; m++) {
+            char *hello = greeting(mail[m]);
+            char *html = part_body(mail[m], "text/html");
+            cr_assert_str_eq(hello, want[i].hello, "mail %zu to '%s'", m,
+                             want[i].name);
+            cr_assert(strstr(html, html_hello) != NULL, "mail %zu: %s", m,
+                      html);
+            free(hello);
+            free(html);
+            free(mail[m]);
+        }
     }
 }
 
@@ -1326,10 +1379,9 @@ Test(compose, confirmation_and_optout_pages_carry_language_and_subject)
         const char *lang, *confirmation, *optout, *hello;
     } want[] = {
         {"nl", "Bedankt voor uw antwoord over Facilitaire Zaken",
-         "U bent afgemeld voor de enquêtes", "Beste Anna de Vries,</p>"},
+         "U bent afgemeld voor de enquêtes", "Beste Anna,</p>"},
         {"en", "Thank you for your answer about Facilitaire Zaken",
-         "You have been unsubscribed from the surveys",
-         "Hi Anna de Vries,</p>"},
+         "You have been unsubscribed from the surveys", "Hi Anna,</p>"},
     };
     struct compose_score s[1] = {{"nps", 9}};
 
@@ -1419,7 +1471,8 @@ Test(compose, action_mail_pages_carry_language_and_escaped_subject)
         cr_assert_eq(compose_action_notice(&n, &out, NULL, NULL, NULL), EQ_OK);
         html = part_body(out, "text/html");
         /* Greeted by first name, as in the invitation. */
-        cr_assert(strstr(html, i ? "Dear Anna,</p>" : "Beste Anna,</p>") != NULL,
+        cr_assert(strstr(html, i ? "Dear Anna,</p>" : "Beste Anna,</p>") !=
+                      NULL,
                   "%s", html);
         assert_one_page(html, want[i].lang, want[i].notice);
         /* Its own opt-out line stays; the invitation's footer (privacy

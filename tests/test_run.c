@@ -1,6 +1,8 @@
 /* The walking skeleton end to end, without servers: invite → reply →
  * recorded answer → digest, through the capture transport and a Maildir. */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +296,23 @@ count_state(enum inv_state s, int64_t employee)
     return n;
 }
 
+/* The one current NPS score of March, and how many answer it. */
+static int
+current_nps(int64_t cid)
+{
+    struct store_period per;
+    struct store_score_row *rows = NULL;
+    size_t n = 0;
+
+    cr_assert_eq(store_period_by_label(st, cid, "2026-03", &per), EQ_OK);
+    cr_assert_eq(store_score_counts(st, per.id, "nps", &rows, &n), EQ_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(rows[0].n, 1);
+    int score = rows[0].score;
+    free(rows);
+    return score;
+}
+
 /* The campaign's first send day, Tuesday 3 March: a capture transport, a
  * run context at noon, and (when send) the day's invitations sent. */
 struct day {
@@ -435,14 +454,7 @@ Test(run, answer_after_the_digest_is_kept_as_late_and_not_counted)
     ic.now = at("2026-04-21T09:00");
     day_reply(&d, &ic, 0, "2", "second");
     cr_assert_eq(d.is.late, 1);
-    struct store_period per;
-    struct store_score_row *rows = NULL;
-    size_t n = 0;
-    cr_assert_eq(store_period_by_label(st, cid, "2026-03", &per), EQ_OK);
-    cr_assert_eq(store_score_counts(st, per.id, "nps", &rows, &n), EQ_OK);
-    cr_assert_eq(n, 1);
-    cr_assert_eq(rows[0].score, 9);
-    free(rows);
+    cr_assert_eq(current_nps(cid), 9);
     day_end(&d);
 }
 
@@ -481,6 +493,141 @@ Test(run, review_assign_records_a_message_once)
     cr_assert_eq(store_invitation_by_token(st, tok, &inv), EQ_OK);
     cr_assert_eq(inv.state, INV_ANSWERED);
     store_invitation_clear(&inv);
+    day_end(&d);
+}
+
+/* --- failed commits --------------------------------------------------- */
+
+/* Makes the COMMIT of every transaction that records an inbound message
+ * whose Message-ID is LIKE pattern fail, through a second connection: a
+ * trigger adds a row whose deferred foreign key nothing satisfies, and
+ * SQLite checks that only at COMMIT. NULL takes the trigger away. */
+static void
+fail_commits_of(const char *pattern)
+{
+    char text[512], *err = NULL;
+    sqlite3 *db;
+
+    if (pattern != NULL)
+        snprintf(text, sizeof text,
+                 "CREATE TABLE IF NOT EXISTS t_none(id INTEGER PRIMARY KEY);"
+                 "CREATE TABLE IF NOT EXISTS t_dangling(none_id INTEGER "
+                 " REFERENCES t_none(id) DEFERRABLE INITIALLY DEFERRED);"
+                 "CREATE TRIGGER t_fail AFTER INSERT ON inbound"
+                 " WHEN NEW.message_id LIKE '%s'"
+                 " BEGIN INSERT INTO t_dangling VALUES (1); END;",
+                 pattern);
+    else
+        snprintf(text, sizeof text, "DROP TRIGGER t_fail;");
+    cr_assert_eq(sqlite3_open(cfg->general.database, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 2000);
+    cr_assert_eq(sqlite3_exec(db, text, NULL, NULL, &err), SQLITE_OK, "%s: %s",
+                 text, err ? err : "");
+    sqlite3_close(db);
+}
+
+/* Files in the maildir's new/: mail not filed yet. */
+static size_t
+unfiled(const char *maildir)
+{
+    char path[256];
+    struct dirent *e;
+    size_t n = 0;
+
+    snprintf(path, sizeof path, "%s/new", maildir);
+    DIR *d = opendir(path);
+    cr_assert_not_null(d, "%s", path);
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+Test(run, message_whose_commit_fails_is_not_counted)
+{
+    struct day d;
+    int64_t cid;
+    char raw[2048];
+    enum source_folder folder;
+
+    day_start(&d, RUN_SCHEDULE | RUN_SEND);
+    struct ingest_ctx ic = ictx(&cid, at("2026-03-03T15:00"));
+    reply_to(d.tx, 0, "8", "unlucky", raw, sizeof raw);
+    fail_commits_of("%unlucky@%");
+    cr_assert_neq(
+        ingest_message(&ic, raw, strlen(raw), "t", &d.is, &folder, &d.diag),
+        EQ_OK);
+    cr_assert(strstr(buf_str(&d.diag), "not recorded") != NULL, "%s",
+              buf_str(&d.diag));
+    cr_assert_eq(d.is.seen, 0, "seen %zu of a rolled-back message", d.is.seen);
+    cr_assert_eq(d.is.recorded, 0);
+    cr_assert_eq(count_state(INV_ANSWERED, 0), 0);
+
+    /* Read again once the database takes it: counted once, not a
+     * duplicate of the attempt that left nothing behind. */
+    fail_commits_of(NULL);
+    cr_assert_eq(
+        ingest_message(&ic, raw, strlen(raw), "t", &d.is, &folder, &d.diag),
+        EQ_OK, "%s", buf_str(&d.diag));
+    cr_assert_eq(d.is.seen, 1);
+    cr_assert_eq(d.is.recorded, 1);
+    cr_assert_eq(d.is.duplicates, 0);
+    cr_assert_eq(count_state(INV_ANSWERED, 0), 1);
+    day_end(&d);
+}
+
+Test(run, batch_whose_commit_fails_is_counted_once_when_read_again)
+{
+    static const char *const ids[] = {"first", "poison", "third"};
+    static const char *const sub[] = {"", "/new", "/cur", "/tmp"};
+    struct ingest_summary is;
+    struct source *src = NULL;
+    struct day d;
+    char md[256], path[320], raw[2048], body[8];
+    int64_t cid;
+
+    day_start(&d, RUN_SCHEDULE | RUN_SEND);
+    struct ingest_ctx ic = ictx(&cid, at("2026-03-03T15:00"));
+    snprintf(md, sizeof md, "%s/in", dir);
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s%s", md, sub[i]);
+        cr_assert_eq(mkdir(path, 0700), 0, "%s", path);
+    }
+    /* The invitee changes their mind twice: 7, then 8, then 9. */
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(body, sizeof body, "%zu", 7 + i);
+        reply_to(d.tx, 0, body, ids[i], raw, sizeof raw);
+        snprintf(path, sizeof path, "in/new/%zu.%s", i + 1, ids[i]);
+        write_file(path, raw);
+    }
+
+    /* The first reply commits; the second's commit fails, which ends the
+     * run with nothing of that batch kept or filed. */
+    fail_commits_of("%poison@%");
+    memset(&is, 0, sizeof is);
+    cr_assert_eq(source_maildir_new(md, &src, &d.diag), EQ_OK, "%s",
+                 buf_str(&d.diag));
+    cr_assert_neq(ingest_run(&ic, src, &is, &d.diag), EQ_OK);
+    source_close(src);
+    cr_assert(strstr(buf_str(&d.diag), "not recorded") != NULL, "%s",
+              buf_str(&d.diag));
+    cr_assert_eq(is.seen, 1, "seen %zu", is.seen);
+    cr_assert_eq(is.recorded, 1, "recorded %zu", is.recorded);
+    cr_assert_eq(current_nps(cid), 7);
+    cr_assert_eq(unfiled(md), 2);
+
+    /* The next run reads the other two and counts each once. */
+    fail_commits_of(NULL);
+    memset(&is, 0, sizeof is);
+    cr_assert_eq(source_maildir_new(md, &src, &d.diag), EQ_OK);
+    cr_assert_eq(ingest_run(&ic, src, &is, &d.diag), EQ_OK, "%s",
+                 buf_str(&d.diag));
+    source_close(src);
+    cr_assert_eq(is.seen, 2, "seen %zu", is.seen);
+    cr_assert_eq(is.recorded, 2, "recorded %zu", is.recorded);
+    cr_assert_eq(is.duplicates, 0);
+    cr_assert_eq(current_nps(cid), 9);
+    cr_assert_eq(unfiled(md), 0);
     day_end(&d);
 }
 
