@@ -974,9 +974,10 @@ static const struct command commands[] = {
      "answers); --department D (a provider code; default: the organisation);\n"
      "--periods N: the trend shows N periods up to P (default 6, at most\n"
      "120). --actions lists the actions managers recorded by replying to\n"
-     "their digest, per department: number, period, metric, due date, state\n"
-     "and age (text, json or csv; no html); --campaign, --department and\n"
-     "--period narrow the list."},
+     "their digest, per department: number, period, metric, due date, state,\n"
+     "age and whether it is overdue (text and html in [general] language;\n"
+     "json and csv with English keys); --campaign, --department and --period\n"
+     "narrow the list."},
     {"review", cli_cmd_review,
      "review list | review assign ID --token T [--score nps=8 …] [--nvt] | "
      "review drop ID",

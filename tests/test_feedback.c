@@ -19,7 +19,7 @@
 
 #define TEMPLATES FIXTURES "/../../templates"
 #define DIG "dddddddddddddddddddddddddd"
-#define NOW 1807430400 /* 2027-04-10T10:00:00Z */
+#define NOW 1807430400 /* 2027-04-11T08:00:00Z, 10:00 in Amsterdam */
 
 struct world {
     struct eq_config cfg;
@@ -456,9 +456,29 @@ add_action(struct world *w, int64_t dept, int64_t camp, int64_t period,
     return a.number;
 }
 
-/* What `enquete report ARGS…` prints on stdout, and its exit code. */
+/* An action of IT in kto 2027Q1, created three days before NOW, due on
+ * y-m-d (y = 0: no due day). */
+static int
+add_due(struct world *w, const char *text, int y, int m, int d)
+{
+    struct store_action a;
+
+    memset(&a, 0, sizeof a);
+    a.department_id = w->it;
+    a.campaign_id = w->camp_id;
+    a.period_id = w->period_id;
+    a.text = (char *)text;
+    a.has_due = y != 0;
+    a.due_day = y ? eqtime_day_from_ymd(y, m, d) : 0;
+    a.created_at = NOW - 3 * 86400;
+    cr_assert_eq(store_action_add(w->st, &a), EQ_OK, "%s", store_errmsg(w->st));
+    return a.number;
+}
+
+/* What `enquete report ARGS…` prints on stdout at `now` (the app's clock,
+ * as --now sets it), and its exit code. */
 static char *
-run_report(struct world *w, int *rc, const char *const *args)
+run_report_at(struct world *w, eq_time now, int *rc, const char *const *args)
 {
     char *argv[16], path[128];
     int argc = 0, saved, fd;
@@ -467,7 +487,7 @@ run_report(struct world *w, int *rc, const char *const *args)
     memset(&a, 0, sizeof a);
     a.cfg = &w->cfg;
     a.st = w->st;
-    a.now = NOW;
+    a.now = now;
     argv[argc++] = (char *)"report";
     for (; *args && argc < 15; args++)
         argv[argc++] = (char *)*args;
@@ -485,6 +505,12 @@ run_report(struct world *w, int *rc, const char *const *args)
     close(saved);
     buf_free(&a.diag);
     return th_slurp(path, NULL);
+}
+
+static char *
+run_report(struct world *w, int *rc, const char *const *args)
+{
+    return run_report_at(w, NOW, rc, args);
 }
 
 /* The "text" of each JSON line, joined by '|'. */
@@ -594,7 +620,7 @@ Test(feedback, report_actions_narrows_by_period_in_every_or_one_campaign)
     world_free(&w);
 }
 
-Test(feedback, report_actions_refuses_unknown_names_and_html)
+Test(feedback, report_actions_refuses_unknown_names_and_formats)
 {
     struct world w;
     int rc;
@@ -619,10 +645,116 @@ Test(feedback, report_actions_refuses_unknown_names_and_html)
     cr_assert_eq(rc, 65);
     free(out);
     out = run_report(
-        &w, &rc, (const char *const[]){"--actions", "--format", "html", NULL});
+        &w, &rc, (const char *const[]){"--actions", "--format", "pdf", NULL});
     cr_assert_eq(rc, 64);
     cr_assert_str_eq(out, "");
     free(out);
+    world_free(&w);
+}
+
+Test(feedback, report_actions_html_is_a_page_with_every_cell_escaped)
+{
+    struct world w;
+    int rc;
+    char *out;
+    int64_t odd;
+
+    world_init(&w);
+    cr_assert_eq(
+        store_department_upsert(w.st, "it", "ICT & <Beheer>", &w.it, &(int){0}),
+        EQ_OK);
+    cr_assert_eq(store_period_ensure(w.st, w.camp_id, "Q<2>",
+                                     eqtime_day_from_ymd(2027, 4, 1),
+                                     eqtime_day_from_ymd(2027, 6, 30), &odd),
+                 EQ_OK);
+    add_due(&w, "<script>alert(\"x\")</script> & 'co'", 2027, 4, 10);
+    add_action(&w, w.hr, w.camp_id, odd, "intranet");
+    out = run_report(
+        &w, &rc, (const char *const[]){"--actions", "--format", "html", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(strncmp(out, "<!doctype html>\n<html lang=nl>\n", 31), 0, "%s",
+                 out);
+    cr_assert_not_null(strstr(out, "<meta charset=utf-8>"), "%s", out);
+    cr_assert_not_null(strstr(out, "<title>enquete: acties</title>"), "%s",
+                       out);
+    cr_assert_not_null(strstr(out, "</table>\n</body>\n</html>\n"), "%s", out);
+    cr_assert_not_null(
+        strstr(out, "<tr><th>afdeling</th><th>nummer</th><th>periode</th>"
+                    "<th>status</th><th>looptijd</th><th>tot</th>"
+                    "<th>verlopen</th><th>actie</th></tr>\n"),
+        "%s", out);
+    cr_assert_not_null(
+        strstr(out, "<tr><td>HR (hr)</td><td>1</td><td>Q&lt;2&gt;</td>"
+                    "<td>open</td><td>3d</td><td>-</td><td></td>"
+                    "<td>intranet</td></tr>\n"),
+        "%s", out);
+    cr_assert_not_null(
+        strstr(out, "<tr><td>ICT &amp; &lt;Beheer&gt; (it)</td><td>1</td>"
+                    "<td>2027Q1</td><td>open</td><td>3d</td>"
+                    "<td>2027-04-10</td><td>verlopen</td>"
+                    "<td>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; "
+                    "&amp; &#39;co&#39;</td></tr>\n"),
+        "%s", out);
+    cr_assert_null(strstr(out, "<script"), "%s", out);
+    cr_assert_null(strstr(strstr(out, "<table>") + 1, "<table"), "one table");
+    free(out);
+    w.cfg.general.language = (char *)"en";
+    out = run_report(
+        &w, &rc, (const char *const[]){"--actions", "--format", "html", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_eq(strncmp(out, "<!doctype html>\n<html lang=en>\n", 31), 0, "%s",
+                 out);
+    cr_assert_not_null(strstr(out, "<title>enquete: actions</title>"), "%s",
+                       out);
+    cr_assert_not_null(
+        strstr(out, "<tr><th>department</th><th>number</th><th>period</th>"
+                    "<th>state</th><th>age</th><th>due</th><th>overdue</th>"
+                    "<th>action</th></tr>\n"),
+        "%s", out);
+    cr_assert_not_null(strstr(out, "<td>2027-04-10</td><td>overdue</td>"), "%s",
+                       out);
+    free(out);
+    world_free(&w);
+}
+
+/* Text and HTML speak [general] language even with nothing to show, and
+ * tell an empty selection from an empty store. */
+Test(feedback, report_actions_says_there_are_none_in_the_language)
+{
+    static const struct {
+        const char *lang, *none, *none_here;
+    } want[2] = {
+        {"nl", "Nog geen acties vastgelegd.",
+         "Geen acties voor deze selectie."},
+        {"en", "No actions recorded yet.", "No actions for this selection."},
+    };
+    struct world w;
+    int rc;
+    char *out, line[64];
+
+    world_init(&w);
+    for (size_t i = 0; i < 2; i++) {
+        w.cfg.general.language = (char *)want[i].lang;
+        out = run_report(&w, &rc, (const char *const[]){"--actions", NULL});
+        cr_assert_eq(rc, 0);
+        snprintf(line, sizeof line, "%s\n", want[i].none);
+        cr_assert_str_eq(out, line);
+        free(out);
+        out = run_report(
+            &w, &rc,
+            (const char *const[]){"--actions", "--department", "it", NULL});
+        cr_assert_eq(rc, 0);
+        snprintf(line, sizeof line, "%s\n", want[i].none_here);
+        cr_assert_str_eq(out, line);
+        free(out);
+        out = run_report(
+            &w, &rc,
+            (const char *const[]){"--actions", "--format", "html", NULL});
+        cr_assert_eq(rc, 0);
+        snprintf(line, sizeof line, "</table>\n<p>%s</p>\n", want[i].none);
+        cr_assert_not_null(strstr(out, line), "%s", out);
+        free(out);
+    }
     world_free(&w);
 }
 
@@ -665,26 +797,183 @@ Test(feedback, report_actions_csv_keeps_formulas_as_text_with_semicolons_in_nl)
         &w, &rc, (const char *const[]){"--actions", "--format", "csv", NULL});
     cr_assert_eq(rc, 0);
     cr_assert_str_eq(
-        out, "department;department_name;number;period;metric;due;state;"
-             "age_days;text\r\n"
-             "it;ICT;1;2027Q1;;;open;3;"
+        out, "department;department_name;number;period;metric;due;overdue;"
+             "state;age_days;text\r\n"
+             "it;ICT;1;2027Q1;;;0;open;3;"
              "\"'=HYPERLINK(\"\"http://x.example\"\";\"\"klik\"\")\"\r\n"
-             "it;ICT;2;2027Q1;;;open;3;'@SUM(A1:A9)\r\n"
-             "it;ICT;3;2027Q1;;;open;3;'+31 20 555 0000 bellen\r\n"
-             "it;ICT;4;2027Q1;;;open;3;'\tverborgen\r\n"
-             "it;ICT;5;2027Q1;;;open;3;-12\r\n");
+             "it;ICT;2;2027Q1;;;0;open;3;'@SUM(A1:A9)\r\n"
+             "it;ICT;3;2027Q1;;;0;open;3;'+31 20 555 0000 bellen\r\n"
+             "it;ICT;4;2027Q1;;;0;open;3;'\tverborgen\r\n"
+             "it;ICT;5;2027Q1;;;0;open;3;-12\r\n");
     free(out);
     w.cfg.general.language = (char *)"en";
     out = run_report(&w, &rc,
                      (const char *const[]){"--actions", "--format", "csv",
                                            "--department", "it", NULL});
     cr_assert_eq(rc, 0);
-    cr_assert_not_null(strstr(out, "\r\nit,ICT,1,2027Q1,,,open,3,"
+    cr_assert_not_null(strstr(out, "\r\nit,ICT,1,2027Q1,,,0,open,3,"
                                    "\"'=HYPERLINK(\"\"http://x.example\"\";"
                                    "\"\"klik\"\")\"\r\n"),
                        "%s", out);
-    cr_assert_not_null(strstr(out, "\r\nit,ICT,5,2027Q1,,,open,3,-12\r\n"),
+    cr_assert_not_null(strstr(out, "\r\nit,ICT,5,2027Q1,,,0,open,3,-12\r\n"),
                        "%s", out);
+    free(out);
+    world_free(&w);
+}
+
+/* NOW is 10:00 on Sunday 11 April in Amsterdam. LATE_EVENING,
+ * 2027-04-10T22:30Z, is already the 11th there but still the 10th in UTC. */
+#define LATE_EVENING (NOW - 9 * 3600 - 1800)
+
+/* Due yesterday (Amsterdam), today, tomorrow; done after its due day; no
+ * due day. */
+static void
+five_dues(struct world *w)
+{
+    int changed;
+
+    add_due(w, "gisteren", 2027, 4, 10);
+    add_due(w, "vandaag", 2027, 4, 11);
+    add_due(w, "morgen", 2027, 4, 12);
+    add_due(w, "afgerond", 2027, 4, 1);
+    add_due(w, "ooit", 0, 0, 0);
+    cr_assert_eq(store_action_done(w->st, w->it, 4, NOW - 86400, &changed),
+                 EQ_OK);
+}
+
+Test(feedback, report_actions_marks_open_actions_past_their_due_day_in_json)
+{
+    struct world w;
+    int rc;
+    char *out;
+
+    world_init(&w);
+    five_dues(&w);
+    out = run_report_at(
+        &w, LATE_EVENING, &rc,
+        (const char *const[]){"--actions", "--format", "json", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_not_null(strstr(out, "\"text\":\"gisteren\",\"metric\":null,"
+                                   "\"due\":\"2027-04-10\",\"overdue\":true,"
+                                   "\"state\":\"open\""),
+                       "the day is over in [general] timezone: %s", out);
+    cr_assert_not_null(strstr(out, "\"due\":\"2027-04-11\",\"overdue\":false"),
+                       "due today is in time: %s", out);
+    cr_assert_not_null(strstr(out, "\"due\":\"2027-04-12\",\"overdue\":false"),
+                       "%s", out);
+    cr_assert_not_null(strstr(out, "\"due\":\"2027-04-01\",\"overdue\":false,"
+                                   "\"state\":\"done\""),
+                       "a done action is never late: %s", out);
+    cr_assert_not_null(strstr(out, "\"due\":null,\"overdue\":false"), "%s",
+                       out);
+    free(out);
+    /* In UTC it is still the 10th: nothing is late yet. */
+    w.cfg.general.timezone = (char *)"UTC";
+    out = run_report_at(
+        &w, LATE_EVENING, &rc,
+        (const char *const[]){"--actions", "--format", "json", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_null(strstr(out, "\"overdue\":true"), "%s", out);
+    free(out);
+    world_free(&w);
+}
+
+Test(feedback, report_actions_marks_overdue_in_text_and_csv_in_the_language)
+{
+    struct world w;
+    int rc;
+    char *out;
+
+    world_init(&w);
+    five_dues(&w);
+    /* The state column is as wide as "afgerond", the mark as "verlopen". */
+    out = run_report(&w, &rc, (const char *const[]){"--actions", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(out, "ICT (it)\n"
+                          "    1  2027Q1   open         3d  tot 2027-04-10  "
+                          "verlopen  gisteren\n"
+                          "    2  2027Q1   open         3d  tot 2027-04-11  "
+                          "          vandaag\n"
+                          "    3  2027Q1   open         3d  tot 2027-04-12  "
+                          "          morgen\n"
+                          "    4  2027Q1   afgerond     2d  tot 2027-04-01  "
+                          "          afgerond\n"
+                          "    5  2027Q1   open         3d  tot -           "
+                          "          ooit\n");
+    free(out);
+    out = run_report(
+        &w, &rc, (const char *const[]){"--actions", "--format", "csv", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_not_null(strstr(out, "\r\nit;ICT;1;2027Q1;;2027-04-10;1;open;3;"
+                                   "gisteren\r\n"),
+                       "%s", out);
+    cr_assert_not_null(strstr(out, "\r\nit;ICT;2;2027Q1;;2027-04-11;0;open;3;"
+                                   "vandaag\r\n"),
+                       "%s", out);
+    cr_assert_not_null(strstr(out, "\r\nit;ICT;4;2027Q1;;2027-04-01;0;done;2;"
+                                   "afgerond\r\n"),
+                       "%s", out);
+    free(out);
+    w.cfg.general.language = (char *)"en";
+    out = run_report(&w, &rc, (const char *const[]){"--actions", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(out,
+                     "ICT (it)\n"
+                     "    1  2027Q1   open     3d  due 2027-04-10  overdue  "
+                     "gisteren\n"
+                     "    2  2027Q1   open     3d  due 2027-04-11           "
+                     "vandaag\n"
+                     "    3  2027Q1   open     3d  due 2027-04-12           "
+                     "morgen\n"
+                     "    4  2027Q1   done     2d  due 2027-04-01           "
+                     "afgerond\n"
+                     "    5  2027Q1   open     3d  due -                    "
+                     "ooit\n");
+    free(out);
+
+    out = run_report(
+        &w, &rc, (const char *const[]){"--actions", "--format", "html", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_not_null(strstr(out, "<td>2027-04-10</td><td>overdue</td>"
+                                   "<td>gisteren</td>"),
+                       "%s", out);
+    cr_assert_not_null(strstr(out, "<td>2027-04-11</td><td></td>"
+                                   "<td>vandaag</td>"),
+                       "%s", out);
+    free(out);
+    world_free(&w);
+}
+
+Test(feedback, report_actions_age_of_a_done_action_stops_at_its_done_day)
+{
+    struct world w;
+    int rc, changed;
+    char *out;
+
+    world_init(&w);
+    add_due(&w, "lopend", 0, 0, 0);
+    add_due(&w, "klaar", 0, 0, 0);
+    /* Created NOW - 3 days, done 30 hours later: one whole day. */
+    cr_assert_eq(
+        store_action_done(w.st, w.it, 2, NOW - 3 * 86400 + 30 * 3600, &changed),
+        EQ_OK);
+    out = run_report_at(
+        &w, NOW + 40 * 86400, &rc,
+        (const char *const[]){"--actions", "--format", "json", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_not_null(strstr(out, "\"text\":\"lopend\"") &&
+                           strstr(out, "\"state\":\"open\",\"age_days\":43}"),
+                       "an open action ages on: %s", out);
+    cr_assert_not_null(strstr(out, "\"state\":\"done\",\"age_days\":1}"),
+                       "a done one counts to its done day: %s", out);
+    free(out);
+    out = run_report_at(&w, NOW + 40 * 86400, &rc,
+                        (const char *const[]){"--actions", NULL});
+    cr_assert_eq(rc, 0);
+    cr_assert_not_null(strstr(out, "    2  2027Q1   afgerond     1d  "), "%s",
+                       out);
+    cr_assert_not_null(strstr(out, "    1  2027Q1   open        43d  "), "%s",
+                       out);
     free(out);
     world_free(&w);
 }
