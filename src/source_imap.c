@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define IMAP_KEY_FMT "imap:%" PRIu32 ":%" PRIu32
 
@@ -544,14 +543,6 @@ out:
 /* Servers drop an IDLE after 30 minutes (RFC 2177): re-issue it sooner. */
 #define IDLE_MAX_MS (25 * 60 * 1000)
 
-static int64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* One IDLE … DONE round. *woke: 1 server data, 2 wake_fd, 0 timeout. */
 static enum eq_err
 imap_idle_once(struct imap_src *im, int wake_fd, int ms, int *woke)
@@ -564,12 +555,12 @@ imap_idle_once(struct imap_src *im, int wake_fd, int ms, int *woke)
      * poll() cannot see it. */
     if (im->imap->imap_stream && im->imap->imap_stream->read_buffer_len > 0)
         *woke = 1;
-    int64_t end = mono_ms() + ms;
+    int64_t end = source_imap_mono_ms() + ms;
     while (!*woke) {
         struct pollfd p[2] = {
             {.fd = mailimap_idle_get_fd(im->imap), .events = POLLIN},
             {.fd = wake_fd, .events = POLLIN}};
-        int64_t left = end - mono_ms();
+        int64_t left = end - source_imap_mono_ms();
         if (left <= 0)
             break;
         int n = poll(p, wake_fd >= 0 ? 2 : 1, (int)left);
@@ -603,12 +594,13 @@ imap_wait_inner(struct imap_src *im, int wake_fd, int timeout_ms, int *arrived)
     if (!mailimap_has_idle(im->imap))
         return EQ_ERR_UNAVAILABLE;
     /* A negative timeout waits for mail or wake_fd alone. */
-    int64_t end = timeout_ms < 0 ? INT64_MAX : mono_ms() + timeout_ms;
+    int64_t end =
+        timeout_ms < 0 ? INT64_MAX : source_imap_mono_ms() + timeout_ms;
     for (;;) {
         struct mailimap_selection_info *sel = im->imap->imap_selection_info;
         uint32_t exists = sel ? sel->sel_exists : 0;
         uint32_t recent = sel ? sel->sel_recent : 0;
-        int64_t left = end - mono_ms();
+        int64_t left = end - source_imap_mono_ms();
         int woke;
         enum eq_err err;
         if (left <= 0)

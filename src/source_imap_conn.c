@@ -1,9 +1,9 @@
 /*
  * source_imap_conn: opening an IMAP session (libetpan): the server URL, the
  * connection with its TLS (implicit or STARTTLS) and certificate check, the
- * login and SELECT, the end-of-stream guard under the stream, and how a
- * libetpan failure becomes an eq_err. Reading and filing mail is
- * source_imap.c's.
+ * login and SELECT, the guard under the stream (end of stream, the deadline
+ * of each command), and how a libetpan failure becomes an eq_err. Reading and
+ * filing mail is source_imap.c's.
  */
 #include "source.h"
 
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 void
 source_imap_url_clear(struct source_imap_url *u)
@@ -149,17 +150,23 @@ imap_reply(const struct imap_src *im)
 }
 
 /* A libetpan failure as an eq_err with a diag line naming the server and
- * the step; a stream failure (hang-up, timeout) ends the session. */
+ * the step; a stream failure (hang-up, timeout, deadline) ends the
+ * session. */
 enum eq_err
 source_imap_fail(struct imap_src *im, int r, const char *what,
                  struct eq_buf *diag)
 {
     const char *resp = imap_reply(im);
     enum eq_err err = EQ_ERR_TEMP;
-    /* A reply cut off by the hang-up may parse as garbage: the hang-up is
-     * the news. */
-    if (im->peer_closed && r == MAILIMAP_ERROR_PARSE)
+    char late[80] = "";
+    /* A reply cut off by the hang-up or the deadline may parse as garbage:
+     * the cut is the news. */
+    if ((im->peer_closed || im->dl.passed_ms) && r == MAILIMAP_ERROR_PARSE)
         r = MAILIMAP_ERROR_STREAM;
+    if (im->dl.passed_ms)
+        snprintf(late, sizeof late,
+                 "deadline passed: no complete reply within %lld s",
+                 (long long)(im->dl.passed_ms / 1000));
     switch (r) {
     case MAILIMAP_ERROR_STREAM:
     case MAILIMAP_ERROR_CONNECTION_REFUSED:
@@ -170,6 +177,7 @@ source_imap_fail(struct imap_src *im, int r, const char *what,
                    ? "connection refused or host unreachable"
                : r == MAILIMAP_ERROR_STREAM && im->peer_closed
                    ? "IMAP server closed the connection"
+               : r == MAILIMAP_ERROR_STREAM && *late ? late
                : r == MAILIMAP_ERROR_STREAM ? "connection lost or timed out"
                : r == MAILIMAP_ERROR_PARSE  ? "unparsable server response"
                                             : "out of memory";
@@ -187,16 +195,71 @@ source_imap_fail(struct imap_src *im, int r, const char *what,
     return err;
 }
 
+/* [imap] timeout bounds each wait for data, so a server that trickles a
+ * byte just inside it keeps one command (and the ingest lock) going for
+ * ever. A command gets 5 × [imap] timeout, at least 300 s, plus 1 ms for
+ * every 8 bytes of reply (about 8 kB/s), so that a big FETCH batch over a
+ * slow but working link still completes; never more than 12 times the
+ * base (an hour at the default timeout). The read under way is not cut
+ * short: a command can end up to one [imap] timeout late. */
+#define DEADLINE_MIN_MS (300 * 1000)
+#define DEADLINE_TIMEOUTS 5
+#define DEADLINE_BYTES_PER_MS 8
+#define DEADLINE_MAX_BASES 12
+
+int64_t
+source_imap_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+deadline_init(struct imap_deadline *dl, int timeout_s)
+{
+    memset(dl, 0, sizeof *dl);
+    dl->now_ms = source_imap_mono_ms;
+    dl->base_ms = (int64_t)timeout_s * 1000 * DEADLINE_TIMEOUTS;
+    if (dl->base_ms < DEADLINE_MIN_MS)
+        dl->base_ms = DEADLINE_MIN_MS;
+}
+
+/* Every command begins with a write; a LOGIN literal or IDLE's DONE is a
+ * write too and starts the clock again, which the client, not the server,
+ * decides. IDLE's wait polls the socket outside the stream: no deadline. */
+static void
+deadline_start(struct imap_deadline *dl)
+{
+    dl->start_ms = dl->now_ms();
+    dl->got = 0;
+    dl->armed = 1;
+}
+
+/* The limit that the reply so far has run over, or 0. */
+static int64_t
+deadline_over(const struct imap_deadline *dl)
+{
+    int64_t cap = dl->base_ms * DEADLINE_MAX_BASES, limit = cap;
+    uint64_t extra = dl->got / DEADLINE_BYTES_PER_MS;
+    if (!dl->armed)
+        return 0;
+    if (extra < (uint64_t)(cap - dl->base_ms))
+        limit = dl->base_ms + (int64_t)extra;
+    return dl->now_ms() - dl->start_ms > limit ? limit : 0;
+}
+
 /* libetpan 1.9.4's plain socket layer returns 0 from read() when the peer
  * hangs up, and its readers take 0 as "nothing yet": inside a FETCH literal
  * it calls recv() = 0 forever at full CPU, so [imap] timeout (a select()
  * per read) never fires and the run lock is held for good. This layer sits
  * between the mailstream and the real low stream (socket, or gnutls after
- * imaps:// or STARTTLS) and turns end of stream into -1, which every
- * libetpan reader reports as MAILIMAP_ERROR_STREAM. */
+ * imaps:// or STARTTLS) and turns end of stream, and a command past its
+ * deadline, into -1, which every libetpan reader reports as
+ * MAILIMAP_ERROR_STREAM. */
 struct eof_guard {
     mailstream_low *inner;
-    int *closed; /* the imap_src's peer_closed: it outlives the stream */
+    struct imap_src *im; /* peer_closed and dl: it outlives the stream */
 };
 
 /* After -1 from the inner layer (a timeout, a TLS error, or gnutls seeing
@@ -217,16 +280,21 @@ static ssize_t
 guard_read(mailstream_low *s, void *buf, size_t count)
 {
     struct eof_guard *g = s->data;
+    struct imap_src *im = g->im;
     ssize_t r;
-    if (*g->closed)
+    if (im->peer_closed || im->dl.passed_ms)
         return -1; /* a closed socket would only say 0 again */
+    if ((im->dl.passed_ms = deadline_over(&im->dl)) != 0)
+        return -1;
     /* The driver directly: mailstream_low_read would log the data twice
      * when libetpan's debug log is on. */
     r = g->inner->driver->mailstream_read(g->inner, buf, count);
     if ((r == 0 && count > 0) || (r < 0 && guard_peer_gone(g->inner))) {
-        *g->closed = 1;
+        im->peer_closed = 1;
         return -1;
     }
+    if (r > 0)
+        im->dl.got += (uint64_t)r;
     return r;
 }
 
@@ -234,7 +302,11 @@ static ssize_t
 guard_write(mailstream_low *s, const void *buf, size_t count)
 {
     struct eof_guard *g = s->data;
-    ssize_t r = g->inner->driver->mailstream_write(g->inner, buf, count);
+    ssize_t r;
+    if (g->im->dl.passed_ms)
+        return -1; /* the last reply is half read: the session is over */
+    deadline_start(&g->im->dl);
+    r = g->inner->driver->mailstream_write(g->inner, buf, count);
     /* mailstream_flush loops until everything is written: 0 would spin. */
     return r == 0 && count > 0 ? -1 : r;
 }
@@ -349,7 +421,7 @@ imap_guard_eof(struct imap_src *im)
         return EQ_ERR_NOMEM;
     }
     g->inner = low;
-    g->closed = &im->peer_closed;
+    g->im = im;
     mailstream_low_set_timeout(w, mailstream_low_get_timeout(low));
     mailstream_set_low(st, w);
     return EQ_OK;
@@ -458,7 +530,9 @@ source_imap_connect(struct imap_src *im, struct eq_buf *diag)
 
     if (!(im->imap = mailimap_new(0, NULL)))
         return EQ_ERR_NOMEM;
-    mailimap_set_timeout(im->imap, srv->timeout > 0 ? srv->timeout : 60);
+    int timeout = srv->timeout > 0 ? srv->timeout : 60;
+    mailimap_set_timeout(im->imap, timeout);
+    deadline_init(&im->dl, timeout);
     if (im->url.implicit_tls)
         r = mailimap_ssl_connect_with_callback(
             im->imap, im->url.host, im->url.port, tls_sni, im->url.host);

@@ -20,6 +20,7 @@
 #include "eq.h"
 #include "log.h"
 #include "source.h"
+#include "source_int.h"
 
 static char tmpdir[64];
 
@@ -490,12 +491,21 @@ Test(source, imap_purge_removes_old_mail_from_filing_folders_only)
     buf_free(&diag);
 }
 
-/* ---- a server that hangs up (issue #10) ------------------------------ */
+/* ---- a server that hangs up (issue #10) or crawls -------------------- */
 
 /* A one-connection IMAP server in a child process: plain, imaps:// or
  * STARTTLS (gnutls with a throwaway self-signed certificate), one message
- * of 100 bytes with UID 1. It hangs up where the fault says. */
-enum hangup { HANG_IN_LITERAL, HANG_AFTER_GREETING };
+ * with UID 1. The fault says what goes wrong: a hang-up, a FETCH literal
+ * of 100 bytes that comes a byte every 50 ms, or one of BIG_LEN bytes
+ * that comes 64 KiB every 20 ms. */
+enum fault {
+    HANG_IN_LITERAL,
+    HANG_AFTER_GREETING,
+    TRICKLE_IN_LITERAL,
+    BIG_LITERAL
+};
+#define BIG_LEN (8u << 20)
+#define BIG_CHUNK (64u << 10)
 enum wire { WIRE_PLAIN, WIRE_IMAPS, WIRE_STARTTLS };
 
 struct peer {
@@ -590,6 +600,48 @@ peer_line(struct peer *p, char *line, size_t cap)
     }
 }
 
+static void
+sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* One byte every 50 ms; the client hanging up ends the child, as it
+ * should. */
+static void
+peer_trickle(struct peer *p, const char *data, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        sleep_ms(50);
+        ssize_t w = p->tls ? gnutls_record_send(p->tls, data + i, 1)
+                           : send(p->fd, data + i, 1, 0);
+        if (w <= 0)
+            _exit(0);
+    }
+}
+
+/* A message of BIG_LEN bytes at a steady pace, about 3 MB/s. */
+static void
+peer_big_literal(struct peer *p)
+{
+    static char chunk[BIG_CHUNK];
+    static const char head[] = "Subject: big\r\n\r\n";
+    for (size_t i = 0; i < sizeof chunk; i++)
+        chunk[i] = (i + 1) % 64 == 0 ? '\n' : (char)('a' + i % 26);
+    peer_say(p, "* 1 FETCH (UID 1 BODY[] {8388608}\r\n");
+    for (size_t sent = 0; sent < BIG_LEN; sent += sizeof chunk) {
+        if (sent == 0) {
+            peer_send(p, head, sizeof head - 1);
+            peer_send(p, chunk, sizeof chunk - (sizeof head - 1));
+        } else {
+            peer_send(p, chunk, sizeof chunk);
+        }
+        sleep_ms(20);
+    }
+}
+
 /* No goodbye of any kind, TLS or TCP: the socket just closes. */
 static void
 peer_hang_up(struct peer *p)
@@ -600,7 +652,7 @@ peer_hang_up(struct peer *p)
 }
 
 static void
-serve_one(int lfd, enum wire wire, enum hangup at)
+serve_one(int lfd, enum wire wire, enum fault at)
 {
     struct peer p = {.fd = accept(lfd, NULL, NULL)};
     char line[512], out[600];
@@ -635,6 +687,19 @@ serve_one(int lfd, enum wire wire, enum hangup at)
                      tag);
         } else if (strncmp(cmd, "UID SEARCH", 10) == 0) {
             snprintf(out, sizeof out, "* SEARCH 1\r\n%s OK done\r\n", tag);
+        } else if (strncmp(cmd, "UID FETCH", 9) == 0 &&
+                   at == TRICKLE_IN_LITERAL) {
+            static const char body[] = "Subject: slow\r\n\r\n"
+                                       "0123456789012345678901234567890123"
+                                       "4567890123456789012345678901234567"
+                                       "8901234567890\r\n";
+            _Static_assert(sizeof body - 1 == 100, "the literal is 100");
+            peer_say(&p, "* 1 FETCH (UID 1 BODY[] {100}\r\n");
+            peer_trickle(&p, body, sizeof body - 1);
+            snprintf(out, sizeof out, ")\r\n%s OK done\r\n", tag);
+        } else if (strncmp(cmd, "UID FETCH", 9) == 0 && at == BIG_LITERAL) {
+            peer_big_literal(&p);
+            snprintf(out, sizeof out, ")\r\n%s OK done\r\n", tag);
         } else if (strncmp(cmd, "UID FETCH", 9) == 0) {
             /* Half of the 100-byte literal, then nothing. */
             peer_say(&p,
@@ -653,7 +718,7 @@ serve_one(int lfd, enum wire wire, enum hangup at)
 }
 
 static pid_t
-fake_imap(enum wire wire, enum hangup at, uint16_t *port)
+fake_imap(enum wire wire, enum fault at, uint16_t *port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t al = sizeof a;
@@ -702,10 +767,24 @@ hangup_cfg(struct eq_config *cfg, enum wire wire, uint16_t port, char *url,
     setenv("EQ_TEST_IMAP_PW", "s3cret", 1);
 }
 
-/* The first next() meets the hang-up inside the FETCH literal: it fails
- * as temporary within seconds and logs why; the source stays failed. */
+/* The command deadline's clock at 200 times real time: the 300 s of the
+ * default [imap] timeout pass in 1.5 s. */
+static int64_t
+fast_clock(void)
+{
+    return source_imap_mono_ms() * 200;
+}
+
 static void
-hangup_in_literal(enum wire wire)
+use_fast_clock(struct source *s)
+{
+    ((struct imap_src *)s->priv)->dl.now_ms = fast_clock;
+}
+
+/* The first next() meets the fault inside the FETCH: it fails as temporary
+ * within seconds and logs why; the source stays failed. */
+static void
+fetch_fails(enum wire wire, enum fault fault, const char *why)
 {
     struct eq_config cfg;
     char url[64];
@@ -718,24 +797,24 @@ hangup_in_literal(enum wire wire)
     FILE *log = open_memstream(&logged, &logged_len);
     int status = -1;
     cr_assert_not_null(log);
-    pid_t pid = fake_imap(wire, HANG_IN_LITERAL, &port);
+    pid_t pid = fake_imap(wire, fault, &port);
     hangup_cfg(&cfg, wire, port, url, sizeof url);
     log_set_stream(log);
     cr_assert_eq(source_open(&cfg, &s, &diag), EQ_OK, "%s", buf_str(&diag));
+    if (fault == TRICKLE_IN_LITERAL)
+        use_fast_clock(s);
     double t0 = mono_s();
     cr_assert_eq(source_next(s, &m), EQ_ERR_TEMP);
     double took = mono_s() - t0;
     cr_assert_null(m.data);
-    cr_assert_lt(took, 5.0, "next() took %.1f s", took);
+    cr_assert_lt(took, 4.0, "next() took %.1f s", took);
     cr_assert_eq(source_next(s, &m), EQ_ERR_TEMP);
     source_close(s);
     log_set_stream(NULL);
     fclose(log);
-    char want[80];
-    snprintf(want, sizeof want,
-             "imap 127.0.0.1:%u: UID FETCH failed: IMAP server closed the "
-             "connection",
-             (unsigned)port);
+    char want[160];
+    snprintf(want, sizeof want, "imap 127.0.0.1:%u: UID FETCH failed: %s",
+             (unsigned)port, why);
     cr_assert_not_null(strstr(logged, want), "%s", logged);
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server %d",
@@ -744,19 +823,70 @@ hangup_in_literal(enum wire wire)
     buf_free(&diag);
 }
 
+static const char closed[] = "IMAP server closed the connection";
+
 Test(source, imap_hangup_inside_fetch_literal_fails_at_once, .timeout = 15)
 {
-    hangup_in_literal(WIRE_PLAIN);
+    fetch_fails(WIRE_PLAIN, HANG_IN_LITERAL, closed);
 }
 
 Test(source, imaps_hangup_inside_fetch_literal_fails_at_once, .timeout = 15)
 {
-    hangup_in_literal(WIRE_IMAPS);
+    fetch_fails(WIRE_IMAPS, HANG_IN_LITERAL, closed);
 }
 
 Test(source, starttls_hangup_inside_fetch_literal_fails_at_once, .timeout = 15)
 {
-    hangup_in_literal(WIRE_STARTTLS);
+    fetch_fails(WIRE_STARTTLS, HANG_IN_LITERAL, closed);
+}
+
+/* A byte every 50 ms, well inside [imap] timeout (30 s): without a deadline
+ * for the whole command the 100 bytes would take 5 s and the FETCH would
+ * succeed; the deadline (300 s on the fast clock) ends it after 1.5 s. */
+static const char late[] = "deadline passed: no complete reply within 300 s";
+
+Test(source, imap_trickling_fetch_fails_when_its_deadline_passes, .timeout = 15)
+{
+    fetch_fails(WIRE_PLAIN, TRICKLE_IN_LITERAL, late);
+}
+
+Test(source, imaps_trickling_fetch_fails_when_its_deadline_passes,
+     .timeout = 15)
+{
+    fetch_fails(WIRE_IMAPS, TRICKLE_IN_LITERAL, late);
+}
+
+/* A big FETCH that keeps coming at a working pace earns time by the byte:
+ * it runs past the 300 s base (about 500 s on the fast clock) and
+ * completes. */
+Test(source, imap_big_fetch_at_a_steady_pace_outlasts_the_base_deadline,
+     .timeout = 15)
+{
+    struct eq_config cfg;
+    char url[64];
+    uint16_t port;
+    struct source *s = NULL;
+    struct eq_buf diag = {0};
+    struct source_msg m = {0};
+    int status = -1;
+    pid_t pid = fake_imap(WIRE_PLAIN, BIG_LITERAL, &port);
+    hangup_cfg(&cfg, WIRE_PLAIN, port, url, sizeof url);
+    cr_assert_eq(source_open(&cfg, &s, &diag), EQ_OK, "%s", buf_str(&diag));
+    use_fast_clock(s);
+    int64_t t0 = fast_clock();
+    cr_assert_eq(source_next(s, &m), EQ_OK);
+    int64_t took_ms = fast_clock() - t0;
+    cr_assert_gt(took_ms, 300 * 1000, "took %lld ms", (long long)took_ms);
+    cr_assert_eq(m.len, BIG_LEN);
+    cr_assert_eq(strncmp(m.data, "Subject: big\r\n\r\n", 16), 0);
+    cr_assert_eq(m.uid, 1);
+    source_msg_clear(&m);
+    cr_assert_eq(source_next(s, &m), EQ_ERR_NOTFOUND);
+    source_close(s);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server %d",
+              status);
+    buf_free(&diag);
 }
 
 /* A server that greets and then hangs up: the open is a temporary failure
