@@ -244,7 +244,9 @@ Test(template, shipped_confirmation_renders_with_documented_variables)
     struct tpl_ctx *c = tpl_ctx_new();
     struct eq_buf d = {0};
 
-    tpl_set(c, "name", "Anna");
+    /* The confirmation greets by first name, as the invitation does. */
+    tpl_set(c, "name", "Anna de Vries");
+    tpl_set(c, "first_name", "Anna");
     tpl_set(c, "provider", "ICT & Facilitair");
     tpl_set(c, "title", "Klanttevredenheid");
     tpl_set(c, "comment", "Snel <geholpen>");
@@ -262,8 +264,11 @@ Test(template, shipped_confirmation_renders_with_documented_variables)
                                               c, &out, &d),
                          EQ_OK, "%s", buf_str(&d));
             cr_assert(strstr(out, "Aanbeveling") != NULL);
+            cr_assert(strstr(out, "Anna de Vries") == NULL, "%s", out);
             if (k == 0) {
                 cr_assert(strncmp(out, "Subject: ", 9) == 0);
+                cr_assert(strstr(out, i ? "Hi Anna," : "Beste Anna,") != NULL,
+                          "%s", out);
                 cr_assert(strstr(out, "Snel <geholpen>") != NULL);
                 cr_assert(strstr(out, "\n\n\n") == NULL, "%s", out);
             } else {
