@@ -18,10 +18,10 @@ big size's, best of 3 after one untimed warm-up run):
                  commands above: memory must not grow with the number of
                  answers (target <= 1.2)
 `comments_*` on report_period counts the comments the JSON lists: the
-period's comments are part of the report, so they are the one output that
-grows with the answers (about 0.5 KB of heap each at the peak, see
-bench/README.md), while every aggregate stops growing once all
-departments² cells are filled.
+period's comments are part of the report, so the output grows with the
+answers; `report` writes it as it is made, one provider (and its comments)
+at a time, so memory does not (see bench/README.md), and every aggregate
+stops growing once all departments² cells are filled.
 Peak RSS (`rss_kb_*`) is `/usr/bin/time -v`'s "Maximum resident set size".
 `cpu_*` is that run's user + system CPU time (the machine is shared: wall
 times move with the load, CPU times much less).

@@ -64,16 +64,18 @@ cli_cmd_report(struct app *a, int argc, char **argv)
     if ((rc = cli_need(a, NEED_STORE | NEED_CAMPAIGNS)) != 0)
         return rc;
     for (size_t i = 0; i < a->n_camps; i++) {
-        char *out = NULL;
         if (camp && strcmp(camp, a->camps[i]->name) != 0)
             continue;
+        /* Written as it is made: a period's comments are not all held. */
         enum eq_err err =
-            digest_report(a->st, a->cfg, a->camps[i], period, dept, fmt,
-                          (size_t)n_trend, &out, &a->diag);
+            digest_report_to(a->st, a->cfg, a->camps[i], period, dept, fmt,
+                             (size_t)n_trend, stdout, &a->diag);
+        if (err == EQ_OK && fflush(stdout) != 0) {
+            eq_diag(&a->diag, "report: writing to standard output failed");
+            err = EQ_ERR_IO;
+        }
         if (err != EQ_OK)
             return cli_fail(a, err, "report");
-        fputs(out, stdout);
-        free(out);
         shown++;
     }
     if (shown == 0)

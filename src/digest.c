@@ -22,10 +22,10 @@ struct loaded {
     size_t *n_rows, *n_prev_rows;
     struct store_pair *resp;
     size_t n_resp;
-    char ***comments; /* arrays pointing into cs */
-    size_t *n_comments;
-    struct store_comment_score **cs;
-    int **cscores;
+    struct store *st; /* comments are read from here when shown */
+    int64_t period_id;
+    const char *comment_metric;
+    int comments_failed;
     struct store_pair *na;
     size_t n_na;
     char (*tlabels)[16];
@@ -60,17 +60,6 @@ loaded_free(struct loaded *l, size_t nm)
     free(l->n_rows);
     free(l->n_prev_rows);
     free(l->resp);
-    for (size_t p = 0; l->comments && p < l->np; p++) {
-        free(l->comments[p]);
-        if (l->cs)
-            store_comment_scores_free(l->cs[p], l->n_comments[p]);
-        if (l->cscores)
-            free(l->cscores[p]);
-    }
-    free(l->comments);
-    free(l->n_comments);
-    free(l->cs);
-    free(l->cscores);
     free(l->na);
     free(l->tlabels);
     free(l->tlabel_ptrs);
@@ -120,29 +109,61 @@ load_providers(struct store *st, const struct campaign *c, struct loaded *l,
     return EQ_OK;
 }
 
-/* Comments of provider p with the rater's score on the first metric. */
-static enum eq_err
-load_comments(struct store *st, const struct campaign *c,
-              const struct store_period *per, struct loaded *l, size_t p)
-{
-    struct store_comment_score *cs = NULL;
-    size_t n = 0;
-    enum eq_err err =
-        store_report_comments(st, per->id, l->prov[p].id,
-                              c->n_metrics ? c->metrics[0].id : "", &cs, &n);
+/* Comments of provider p with the rater's score on the first metric, read
+ * when an output shows them (digest_input.load_comments). */
+struct held_comments {
+    struct store_comment_score *cs;
+    size_t n;
+    char **text;
+    int *score;
+};
 
-    if (err != EQ_OK)
-        return err;
-    l->cs[p] = cs;
-    l->n_comments[p] = n;
-    l->comments[p] = calloc(n + 1, sizeof *l->comments[p]);
-    l->cscores[p] = calloc(n + 1, sizeof *l->cscores[p]);
-    if (l->comments[p] == NULL || l->cscores[p] == NULL)
+static void
+free_comments(void *ctx, struct digest_comments *c)
+{
+    struct held_comments *h = c->owner;
+
+    (void)ctx;
+    if (h == NULL)
+        return;
+    store_comment_scores_free(h->cs, h->n);
+    free(h->text);
+    free(h->score);
+    free(h);
+}
+
+static enum eq_err
+read_comments(void *ctx, size_t p, struct digest_comments *out)
+{
+    struct loaded *l = ctx;
+    struct held_comments *h = calloc(1, sizeof *h);
+    enum eq_err err;
+
+    memset(out, 0, sizeof *out);
+    if (h == NULL)
         return EQ_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        l->comments[p][i] = cs[i].text;
-        l->cscores[p][i] = cs[i].score;
+    out->owner = h;
+    err = store_report_comments(l->st, l->period_id, l->prov[p].id,
+                                l->comment_metric, &h->cs, &h->n);
+    if (err == EQ_OK) {
+        h->text = calloc(h->n + 1, sizeof *h->text);
+        h->score = calloc(h->n + 1, sizeof *h->score);
+        if (h->text == NULL || h->score == NULL)
+            err = EQ_ERR_NOMEM;
     }
+    if (err != EQ_OK) {
+        l->comments_failed = 1;
+        free_comments(ctx, out);
+        memset(out, 0, sizeof *out);
+        return err;
+    }
+    for (size_t i = 0; i < h->n; i++) {
+        h->text[i] = h->cs[i].text;
+        h->score[i] = h->cs[i].score;
+    }
+    out->text = h->text;
+    out->score = h->score;
+    out->n = h->n;
     return EQ_OK;
 }
 
@@ -251,7 +272,7 @@ out:
 static enum eq_err
 load_period(struct store *st, const struct campaign *c, int64_t cid,
             const struct store_period *all, size_t at, size_t n_trend,
-            int with_comments, const char *tz, eq_time as_of, struct loaded *l,
+            const char *tz, eq_time as_of, struct loaded *l,
             struct eq_buf *diag)
 {
     const struct store_period *per = &all[at];
@@ -267,12 +288,7 @@ load_period(struct store *st, const struct campaign *c, int64_t cid,
     l->n_rows = calloc(nm + 1, sizeof *l->n_rows);
     l->prev_rows = calloc(nm + 1, sizeof *l->prev_rows);
     l->n_prev_rows = calloc(nm + 1, sizeof *l->n_prev_rows);
-    l->comments = calloc(l->np + 1, sizeof *l->comments);
-    l->n_comments = calloc(l->np + 1, sizeof *l->n_comments);
-    l->cs = calloc(l->np + 1, sizeof *l->cs);
-    l->cscores = calloc(l->np + 1, sizeof *l->cscores);
-    if (!l->rows || !l->n_rows || !l->prev_rows || !l->n_prev_rows ||
-        !l->comments || !l->n_comments || !l->cs || !l->cscores)
+    if (!l->rows || !l->n_rows || !l->prev_rows || !l->n_prev_rows)
         return EQ_ERR_NOMEM;
     for (size_t m = 0; m < nm && err == EQ_OK; m++) {
         err = store_score_counts(st, per->id, c->metrics[m].id, &l->rows[m],
@@ -289,8 +305,6 @@ load_period(struct store *st, const struct campaign *c, int64_t cid,
         err = store_report_ops_counts(st, per->id, &l->ops);
     if (err == EQ_OK)
         err = load_trend(st, c, cid, all, at, n_trend, l);
-    for (size_t p = 0; with_comments && p < l->np && err == EQ_OK; p++)
-        err = load_comments(st, c, per, l, p);
     if (err == EQ_OK)
         err = load_actions(st, cid, per, tz, l);
     if (err != EQ_OK) {
@@ -298,6 +312,9 @@ load_period(struct store *st, const struct campaign *c, int64_t cid,
                 store_errmsg(st));
         return err;
     }
+    l->st = st;
+    l->period_id = per->id;
+    l->comment_metric = nm ? c->metrics[0].id : "";
     snprintf(l->period, sizeof l->period, "%s", per->label);
     if (prev)
         snprintf(l->prev_period, sizeof l->prev_period, "%s", prev->label);
@@ -316,9 +333,9 @@ load_period(struct store *st, const struct campaign *c, int64_t cid,
         .n_prev_rows = l->n_prev_rows,
         .response = l->resp,
         .n_response = l->n_resp,
-        .comments = (char *const *const *)l->comments,
-        .n_comments = l->n_comments,
-        .comment_scores = (const int *const *)l->cscores,
+        .load_comments = read_comments,
+        .free_comments = free_comments,
+        .comments_ctx = l,
         .na = l->na,
         .n_na = l->n_na,
         .period_last = per->last,
@@ -361,6 +378,32 @@ digest_report(struct store *st, const struct eq_config *cfg,
               const char *department, const char *format, size_t n_trend,
               char **out, struct eq_buf *diag)
 {
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    enum eq_err err;
+
+    *out = NULL;
+    if (f == NULL)
+        return EQ_ERR_NOMEM;
+    err = digest_report_to(st, cfg, c, period_label, department, format,
+                           n_trend, f, diag);
+    if (fclose(f) != 0 && err == EQ_OK)
+        err = EQ_ERR_NOMEM;
+    if (err != EQ_OK) {
+        free(s);
+        return err;
+    }
+    *out = s;
+    return EQ_OK;
+}
+
+enum eq_err
+digest_report_to(struct store *st, const struct eq_config *cfg,
+                 const struct campaign *c, const char *period_label,
+                 const char *department, const char *format, size_t n_trend,
+                 FILE *f, struct eq_buf *diag)
+{
     struct store_period *per = NULL;
     size_t np = 0, at = 0;
     struct loaded l;
@@ -368,7 +411,6 @@ digest_report(struct store *st, const struct eq_config *cfg,
     int64_t cid;
     enum eq_err err;
 
-    *out = NULL;
     memset(&l, 0, sizeof l);
     err = store_campaign_ensure(st, c->name, &cid);
     if (err == EQ_OK)
@@ -399,13 +441,17 @@ digest_report(struct store *st, const struct eq_config *cfg,
     if (n_trend > DIGEST_TREND_MAX)
         n_trend = DIGEST_TREND_MAX;
     /* A report speaks of the end of its period (there is no clock here). */
-    err = load_period(st, c, cid, per, at, n_trend, 1, cfg->general.timezone, 0,
+    err = load_period(st, c, cid, per, at, n_trend, cfg->general.timezone, 0,
                       &l, diag);
     if (err == EQ_OK)
         err = dg_model_build(&l.in, &md, diag);
     if (err == EQ_OK)
         err = dg_render_model(md, cfg->general.templates, cfg->general.language,
-                              department, format, out, diag);
+                              department, format, f, diag);
+    if (err != EQ_OK && l.comments_failed)
+        eq_diag(diag, "report: reading comments: %s", store_errmsg(st));
+    else if (err == EQ_ERR_IO)
+        eq_diag(diag, "report: writing the report failed");
 out:
     dg_model_free(md);
     loaded_free(&l, c->n_metrics);
@@ -558,8 +604,11 @@ send_one(struct sender *s, long prov, const char *email, const char *name,
     if (err == EQ_OK && !s->dry_run)
         err = dg_render_tpl(&v, s->cfg->general.templates, 1, png ? src : NULL,
                             &html, s->diag);
-    if (err != EQ_OK)
+    if (err != EQ_OK) {
+        eq_diag(s->diag, "digest: rendering for %s: %s", email,
+                eq_strerror(err));
         goto out;
+    }
     dg_view_subject(&v, subject, sizeof subject);
     if (s->dry_run) {
         buf_printf(s->out, "To: %s\nSubject: %s\n\n%s\n", email, subject, text);
@@ -737,7 +786,7 @@ digest_run(struct store *st, const struct eq_config *cfg,
             goto out;
         if (!ready)
             continue;
-        err = load_period(st, c, cid, per, i, DIGEST_TREND_PERIODS, 1,
+        err = load_period(st, c, cid, per, i, DIGEST_TREND_PERIODS,
                           cfg->general.timezone, now, &l, diag);
         if (err == EQ_OK)
             err = dg_model_build(&l.in, &md, diag);

@@ -8,6 +8,8 @@
 #ifndef DIGEST_H
 #define DIGEST_H
 
+#include <stdio.h>
+
 #include "campaign.h"
 #include "config.h"
 #include "eq.h"
@@ -54,6 +56,16 @@ enum eq_err digest_report(struct store *st, const struct eq_config *cfg,
                           const char *department, const char *format,
                           size_t n_trend, char **out, struct eq_buf *diag);
 
+/* The same, written to f as it is made: the period's comments are read
+ * from the store one provider at a time, so the memory a report needs does
+ * not grow with the answers it lists. Nothing is written when the report
+ * cannot be made (unknown period or department); EQ_ERR_IO when f fails. */
+enum eq_err digest_report_to(struct store *st, const struct eq_config *cfg,
+                             const struct campaign *c,
+                             const char *period_label, const char *department,
+                             const char *format, size_t n_trend, FILE *f,
+                             struct eq_buf *diag);
+
 /* An action of a provider department (issue #8), shown in its manager's
  * digest: open ones with their age and how the targeted metric moved since
  * the period they answered, and the ones done in the digest's period. */
@@ -74,6 +86,15 @@ struct digest_action {
 struct digest_action_count {
     int64_t department_id;
     int64_t open, done;
+};
+
+/* One provider's comments with the rater's score on the first metric (-1:
+ * none; score NULL = none known). */
+struct digest_comments {
+    char *const *text;
+    const int *score;
+    size_t n;
+    void *owner; /* the loader's, for free_comments */
 };
 
 /* The model builder's input, without a database: everything a report
@@ -102,6 +123,12 @@ struct digest_input {
     /* Per provider, parallel to comments: the rater's score on the first
      * metric, -1 for none (groups the comments). */
     const int *const *comment_scores;
+    /* Instead of comments (when that is NULL): provider p's comments read
+     * when an output shows them, and let go right after. */
+    enum eq_err (*load_comments)(void *ctx, size_t p,
+                                 struct digest_comments *out);
+    void (*free_comments)(void *ctx, struct digest_comments *c);
+    void *comments_ctx;
     /* store_report_na: a = provider, n = invitations answered n.v.t. */
     const struct store_pair *na;
     size_t n_na;

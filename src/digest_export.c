@@ -85,14 +85,123 @@ json_trend(const struct dg_model *md, long p)
     return arr;
 }
 
+/* Provider p as one JSON object (*out), its comments read for the
+ * occasion and let go. */
+static enum eq_err
+json_provider(const struct view *v, size_t p, cJSON **out)
+{
+    const struct dg_model *md = v->md;
+    size_t sc = md->np + 1, nc = md->cur.nc;
+    cJSON *o = cJSON_CreateObject(), *mo, *ca;
+
+    *out = NULL;
+    if (o == NULL)
+        return EQ_ERR_NOMEM;
+    cJSON_AddStringToObject(o, "code", md->in->providers[p].code);
+    cJSON_AddStringToObject(o, "name", md->in->providers[p].name);
+    cJSON_AddBoolToObject(o, "shown", privacy_total_visible(md->cur.grid, p));
+    cJSON_AddNumberToObject(o, "invited", (double)md->invited[p]);
+    cJSON_AddNumberToObject(o, "answered", (double)md->answered[p]);
+    cJSON_AddItemToObject(
+        o, "response_rate",
+        json_rate(md->answered[p], md->invited[p], &md->resp[p]));
+    cJSON_AddItemToObject(
+        o, "not_applicable",
+        json_rate(md->na[p], md->answered[p], &md->na_share[p]));
+    if (md->nt > 0)
+        cJSON_AddItemToObject(o, "trend", json_trend(md, (long)p));
+    mo = cJSON_AddObjectToObject(o, "metrics");
+    for (size_t m = 0; m < md->nm; m++) {
+        const struct dg_metric *dm = &md->met[m];
+        cJSON *e = json_est(&dm->tot[p]);
+        if (dm->tot[p].shown) {
+            if (dm->tot2[p].shown)
+                cJSON_AddItemToObject(e, "second", json_est(&dm->tot2[p]));
+            cJSON_AddNumberToObject(e, "rank", dm->rank[p]);
+            cJSON_AddNumberToObject(e, "ranked", dm->n_ranked);
+            if (dm->prev[p].shown)
+                cJSON_AddNumberToObject(e, "previous", dm->prev[p].e.value);
+            if (dm->has_chg[p]) {
+                cJSON_AddNumberToObject(e, "change", dm->chg[p].delta);
+                cJSON_AddNumberToObject(e, "p", dm->chg[p].p);
+                cJSON_AddBoolToObject(e, "significant", v->sig[m * sc + p]);
+            }
+        }
+        cJSON_AddItemToObject(mo, dm->m->id, e);
+    }
+    ca = cJSON_AddArrayToObject(o, "customers");
+    for (size_t k = 0; k < nc; k++) {
+        cJSON *co, *cm;
+        int64_t n = 0;
+        for (size_t m = 0; m < md->nm; m++)
+            n += stats_dist_n(&md->cur.cell[(m * md->np + p) * nc + k]);
+        if (n == 0)
+            continue;
+        co = cJSON_CreateObject();
+        cJSON_AddItemToArray(ca, co);
+        cJSON_AddStringToObject(co, "name",
+                                dg_dept_name(md->in, md->cur.cust[k], "nl"));
+        cJSON_AddBoolToObject(co, "shown",
+                              privacy_cell_visible(md->cur.grid, p, k));
+        cm = cJSON_AddObjectToObject(co, "metrics");
+        for (size_t m = 0; m < md->nm; m++)
+            cJSON_AddItemToObject(cm, md->met[m].m->id,
+                                  json_est(&md->met[m].cell[p * nc + k]));
+    }
+    if (privacy_comments_visible(md->cur.grid, p)) {
+        const struct campaign_metric *m0 = md->nm ? md->met[0].m : NULL;
+        struct digest_comments cs;
+        enum eq_err err = dg_comments_get(md->in, p, &cs);
+        if (err != EQ_OK) {
+            cJSON_Delete(o);
+            return err;
+        }
+        if (cs.text != NULL) {
+            cJSON *arr = cJSON_AddArrayToObject(o, "comments");
+            for (size_t i = 0; i < cs.n; i++) {
+                cJSON *co = cJSON_CreateObject();
+                cJSON_AddStringToObject(co, "text", cs.text[i]);
+                cJSON_AddStringToObject(
+                    co, "group",
+                    dg_band_id(m0, dg_band_of(m0, dg_comment_score(&cs, i))));
+                cJSON_AddItemToArray(arr, co);
+            }
+        }
+        dg_comments_put(md->in, &cs);
+    }
+    *out = o;
+    return EQ_OK;
+}
+
+/* Prints o (unformatted) to f; with drop_close the final '}' is left off,
+ * so that more members can follow. */
+static enum eq_err
+json_put(FILE *f, const cJSON *o, int drop_close)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    size_t len;
+    enum eq_err err = EQ_OK;
+
+    if (s == NULL)
+        return EQ_ERR_NOMEM;
+    len = strlen(s);
+    if (drop_close && len > 0 && s[len - 1] == '}')
+        len--;
+    if (fwrite(s, 1, len, f) != len)
+        err = EQ_ERR_IO;
+    free(s);
+    return err;
+}
+
+/* The report's top level is printed first, then "providers" one at a
+ * time: a provider's comments are in memory only while it is written. */
 enum eq_err
-dg_render_json(struct view *v, char **out)
+dg_render_json(struct view *v, FILE *f)
 {
     const struct dg_model *md = v->md;
     const struct campaign *c = md->in->c;
-    size_t sc = md->np + 1, nc = md->cur.nc;
     cJSON *root = cJSON_CreateObject(), *arr, *bench;
-    char *s;
+    enum eq_err err;
 
     if (root == NULL)
         return EQ_ERR_NOMEM;
@@ -150,88 +259,25 @@ dg_render_json(struct view *v, char **out)
             cJSON_AddItemToObject(e, "second", json_median(&dm->bench2, NULL));
         cJSON_AddItemToObject(bench, dm->m->id, e);
     }
-    arr = cJSON_AddArrayToObject(root, "providers");
-    for (size_t p = 0; p < md->np; p++) {
-        cJSON *o, *mo, *ca;
+    err = json_put(f, root, 1);
+    cJSON_Delete(root);
+    if (err == EQ_OK && fputs(",\"providers\":[", f) == EOF)
+        err = EQ_ERR_IO;
+    for (size_t p = 0, first = 1; p < md->np && err == EQ_OK; p++) {
+        cJSON *o = NULL;
         if (v->prov >= 0 && (size_t)v->prov != p)
             continue;
-        o = cJSON_CreateObject();
-        cJSON_AddItemToArray(arr, o);
-        cJSON_AddStringToObject(o, "code", md->in->providers[p].code);
-        cJSON_AddStringToObject(o, "name", md->in->providers[p].name);
-        cJSON_AddBoolToObject(o, "shown",
-                              privacy_total_visible(md->cur.grid, p));
-        cJSON_AddNumberToObject(o, "invited", (double)md->invited[p]);
-        cJSON_AddNumberToObject(o, "answered", (double)md->answered[p]);
-        cJSON_AddItemToObject(
-            o, "response_rate",
-            json_rate(md->answered[p], md->invited[p], &md->resp[p]));
-        cJSON_AddItemToObject(
-            o, "not_applicable",
-            json_rate(md->na[p], md->answered[p], &md->na_share[p]));
-        if (md->nt > 0)
-            cJSON_AddItemToObject(o, "trend", json_trend(md, (long)p));
-        mo = cJSON_AddObjectToObject(o, "metrics");
-        for (size_t m = 0; m < md->nm; m++) {
-            const struct dg_metric *dm = &md->met[m];
-            cJSON *e = json_est(&dm->tot[p]);
-            if (dm->tot[p].shown) {
-                if (dm->tot2[p].shown)
-                    cJSON_AddItemToObject(e, "second", json_est(&dm->tot2[p]));
-                cJSON_AddNumberToObject(e, "rank", dm->rank[p]);
-                cJSON_AddNumberToObject(e, "ranked", dm->n_ranked);
-                if (dm->prev[p].shown)
-                    cJSON_AddNumberToObject(e, "previous", dm->prev[p].e.value);
-                if (dm->has_chg[p]) {
-                    cJSON_AddNumberToObject(e, "change", dm->chg[p].delta);
-                    cJSON_AddNumberToObject(e, "p", dm->chg[p].p);
-                    cJSON_AddBoolToObject(e, "significant", v->sig[m * sc + p]);
-                }
-            }
-            cJSON_AddItemToObject(mo, dm->m->id, e);
-        }
-        ca = cJSON_AddArrayToObject(o, "customers");
-        for (size_t k = 0; k < nc; k++) {
-            cJSON *co, *cm;
-            int64_t n = 0;
-            for (size_t m = 0; m < md->nm; m++)
-                n += stats_dist_n(&md->cur.cell[(m * md->np + p) * nc + k]);
-            if (n == 0)
-                continue;
-            co = cJSON_CreateObject();
-            cJSON_AddItemToArray(ca, co);
-            cJSON_AddStringToObject(
-                co, "name", dg_dept_name(md->in, md->cur.cust[k], "nl"));
-            cJSON_AddBoolToObject(co, "shown",
-                                  privacy_cell_visible(md->cur.grid, p, k));
-            cm = cJSON_AddObjectToObject(co, "metrics");
-            for (size_t m = 0; m < md->nm; m++)
-                cJSON_AddItemToObject(cm, md->met[m].m->id,
-                                      json_est(&md->met[m].cell[p * nc + k]));
-        }
-        if (privacy_comments_visible(md->cur.grid, p) && md->in->comments &&
-            md->in->comments[p]) {
-            cJSON *cs = cJSON_AddArrayToObject(o, "comments");
-            for (size_t i = 0; i < md->in->n_comments[p]; i++) {
-                cJSON *co = cJSON_CreateObject();
-                int sc0 = dg_comment_score(md->in, p, i);
-                cJSON_AddStringToObject(co, "text", md->in->comments[p][i]);
-                cJSON_AddStringToObject(
-                    co, "group",
-                    dg_band_id(md->nm ? md->met[0].m : NULL,
-                               dg_band_of(md->nm ? md->met[0].m : NULL, sc0)));
-                cJSON_AddItemToArray(cs, co);
-            }
-        }
+        err = json_provider(v, p, &o);
+        if (err == EQ_OK && !first && fputc(',', f) == EOF)
+            err = EQ_ERR_IO;
+        if (err == EQ_OK)
+            err = json_put(f, o, 0);
+        cJSON_Delete(o);
+        first = 0;
     }
-    s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (s == NULL)
-        return EQ_ERR_NOMEM;
-    /* cJSON allocates with malloc (no hooks are installed), so its buffer
-     * is the caller's to free(): no second copy of a large report. */
-    *out = s;
-    return EQ_OK;
+    if (err == EQ_OK && fputs("]}", f) == EOF)
+        err = EQ_ERR_IO;
+    return err;
 }
 
 struct csv {

@@ -9,6 +9,8 @@
 #ifndef DIGEST_INT_H
 #define DIGEST_INT_H
 
+#include <stdio.h>
+
 #include "digest.h"
 #include "privacy.h"
 #include "stats.h"
@@ -118,7 +120,13 @@ enum band dg_band_of(const struct campaign_metric *m, int score);
 const char *dg_band_id(const struct campaign_metric *m, enum band b);
 const char *dg_band_label(const struct campaign_metric *m, enum band b,
                           const char *lang);
-int dg_comment_score(const struct digest_input *in, size_t p, size_t i);
+/* Provider p's comments: borrowed from in->comments, or read by
+ * in->load_comments; none (n = 0) when neither. Every get is followed by
+ * one put, which lets loaded ones go. */
+enum eq_err dg_comments_get(const struct digest_input *in, size_t p,
+                            struct digest_comments *c);
+void dg_comments_put(const struct digest_input *in, struct digest_comments *c);
+int dg_comment_score(const struct digest_comments *c, size_t i);
 void dg_fmt_num(double v, int decimals, const char *lang, char *out,
                 size_t cap);
 void dg_fmt_value(const struct campaign_metric *m, int second_stat,
@@ -156,14 +164,19 @@ enum eq_err dg_render_tpl(struct view *v, const char *templates_dir, int html,
 enum eq_err dg_render_model(const struct dg_model *md,
                             const char *templates_dir, const char *lang,
                             const char *department, const char *format,
-                            char **out, struct eq_buf *diag);
+                            FILE *f, struct eq_buf *diag);
+enum eq_err dg_render_string(const struct dg_model *md,
+                             const char *templates_dir, const char *lang,
+                             const char *department, const char *format,
+                             char **out, struct eq_buf *diag);
 
 /* digest_actions.c: the feedback loop's sections (every name the templates
  * use for it is set, also when there is nothing to show) */
 enum eq_err dg_add_actions(const struct view *v, int html, struct tpl_ctx *ctx);
 
 /* digest_export.c: JSON and CSV */
-enum eq_err dg_render_json(struct view *v, char **out);
+/* JSON is written to f one provider at a time (comments included). */
+enum eq_err dg_render_json(struct view *v, FILE *f);
 enum eq_err dg_render_csv(struct view *v, char **out);
 
 #endif

@@ -88,27 +88,33 @@ add_comment_groups(const struct view *v, size_t p, struct tpl_ctx *ctx,
 {
     const struct dg_model *md = v->md;
     const struct campaign_metric *m = md->nm ? md->met[0].m : NULL;
+    struct digest_comments cs;
+    enum eq_err err = dg_comments_get(md->in, p, &cs);
 
     *shown = 0;
-    for (int b = 0; b < BAND__COUNT; b++) {
+    for (int b = 0; b < BAND__COUNT && err == EQ_OK; b++) {
         struct tpl_ctx *g = NULL;
-        for (size_t i = 0; i < md->in->n_comments[p]; i++) {
+        for (size_t i = 0; i < cs.n && err == EQ_OK; i++) {
             struct tpl_ctx *it;
-            if (dg_band_of(m, dg_comment_score(md->in, p, i)) != (enum band)b)
+            if (dg_band_of(m, dg_comment_score(&cs, i)) != (enum band)b)
                 continue;
             if (g == NULL) {
                 g = tpl_add_item(ctx, "comment_groups");
                 if (g == NULL ||
-                    tpl_set(g, "group", dg_band_label(m, b, v->lang)))
-                    return EQ_ERR_NOMEM;
+                    tpl_set(g, "group", dg_band_label(m, b, v->lang))) {
+                    err = EQ_ERR_NOMEM;
+                    break;
+                }
             }
             it = tpl_add_item(g, "comments");
-            if (it == NULL || tpl_set(it, "text", md->in->comments[p][i]))
-                return EQ_ERR_NOMEM;
-            (*shown)++;
+            if (it == NULL || tpl_set(it, "text", cs.text[i]))
+                err = EQ_ERR_NOMEM;
+            else
+                (*shown)++;
         }
     }
-    return EQ_OK;
+    dg_comments_put(md->in, &cs);
+    return err;
 }
 
 enum eq_err
@@ -326,7 +332,7 @@ dg_fill_ctx(struct view *v, int html, const char *chart_src,
     {
         int visible = v->prov >= 0 && privacy_comments_visible(md->cur.grid, p);
         size_t nco = 0;
-        if (visible && md->in->comments && md->in->comments[p]) {
+        if (visible) {
             err = add_comment_groups(v, p, ctx, &nco);
             if (err != EQ_OK)
                 return err;
@@ -511,16 +517,23 @@ dg_render_tpl(struct view *v, const char *templates_dir, int html,
     return err;
 }
 
+/* Writes s to f (the whole of a text, HTML or CSV report). */
+static enum eq_err
+put_all(FILE *f, const char *s)
+{
+    return fputs(s, f) == EOF ? EQ_ERR_IO : EQ_OK;
+}
+
 enum eq_err
 dg_render_model(const struct dg_model *md, const char *templates_dir,
                 const char *lang, const char *department, const char *format,
-                char **out, struct eq_buf *diag)
+                FILE *f, struct eq_buf *diag)
 {
     struct view v = {0};
     long prov = -1;
+    char *out = NULL;
     enum eq_err err;
 
-    *out = NULL;
     if (department != NULL) {
         prov = find_provider(md->in, department);
         if (prov < 0) {
@@ -533,11 +546,11 @@ dg_render_model(const struct dg_model *md, const char *templates_dir,
     if (err != EQ_OK)
         return err;
     if (strcmp(format, "json") == 0) {
-        err = dg_render_json(&v, out);
+        err = dg_render_json(&v, f);
     } else if (strcmp(format, "csv") == 0) {
-        err = dg_render_csv(&v, out);
+        err = dg_render_csv(&v, &out);
     } else if (strcmp(format, "text") == 0) {
-        err = dg_render_tpl(&v, templates_dir, 0, NULL, out, diag);
+        err = dg_render_tpl(&v, templates_dir, 0, NULL, &out, diag);
     } else if (strcmp(format, "html") == 0) {
         unsigned char *png = NULL;
         size_t len = 0;
@@ -549,7 +562,7 @@ dg_render_model(const struct dg_model *md, const char *templates_dir,
         }
         if (err == EQ_OK)
             err = dg_render_tpl(&v, templates_dir, 1,
-                                png ? buf_str(&src) : NULL, out, diag);
+                                png ? buf_str(&src) : NULL, &out, diag);
         free(png);
         buf_free(&src);
     } else {
@@ -557,8 +570,37 @@ dg_render_model(const struct dg_model *md, const char *templates_dir,
                 format);
         err = EQ_ERR_USAGE;
     }
+    if (err == EQ_OK && out != NULL)
+        err = put_all(f, out);
+    free(out);
     free(v.sig);
     return err;
+}
+
+/* Runs dg_render_model into a string (*out, the caller's to free). */
+enum eq_err
+dg_render_string(const struct dg_model *md, const char *templates_dir,
+                 const char *lang, const char *department, const char *format,
+                 char **out, struct eq_buf *diag)
+{
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    enum eq_err err;
+
+    *out = NULL;
+    if (f == NULL)
+        return EQ_ERR_NOMEM;
+    err = dg_render_model(md, templates_dir, lang, department, format, f,
+                          diag);
+    if (fclose(f) != 0 && err == EQ_OK)
+        err = EQ_ERR_NOMEM;
+    if (err != EQ_OK) {
+        free(s);
+        return err;
+    }
+    *out = s;
+    return EQ_OK;
 }
 
 enum eq_err
@@ -572,8 +614,8 @@ digest_render(const struct digest_input *in, const char *templates_dir,
     *out = NULL;
     err = dg_model_build(in, &md, diag);
     if (err == EQ_OK)
-        err = dg_render_model(md, templates_dir, lang, department, format, out,
-                              diag);
+        err = dg_render_string(md, templates_dir, lang, department, format,
+                               out, diag);
     dg_model_free(md);
     return err;
 }

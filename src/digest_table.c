@@ -68,12 +68,36 @@ dg_band_label(const struct campaign_metric *m, enum band b, const char *lang)
     return (en ? sat_en : sat_nl)[b];
 }
 
-int
-dg_comment_score(const struct digest_input *in, size_t p, size_t i)
+enum eq_err
+dg_comments_get(const struct digest_input *in, size_t p,
+                struct digest_comments *c)
 {
-    if (in->comment_scores == NULL || in->comment_scores[p] == NULL)
-        return -1;
-    return in->comment_scores[p][i];
+    memset(c, 0, sizeof *c);
+    if (in->comments != NULL) {
+        if (in->comments[p] == NULL)
+            return EQ_OK;
+        c->text = in->comments[p];
+        c->n = in->n_comments ? in->n_comments[p] : 0;
+        c->score = in->comment_scores ? in->comment_scores[p] : NULL;
+        return EQ_OK;
+    }
+    if (in->load_comments == NULL)
+        return EQ_OK;
+    return in->load_comments(in->comments_ctx, p, c);
+}
+
+void
+dg_comments_put(const struct digest_input *in, struct digest_comments *c)
+{
+    if (in->comments == NULL && in->free_comments != NULL && c->owner != NULL)
+        in->free_comments(in->comments_ctx, c);
+    memset(c, 0, sizeof *c);
+}
+
+int
+dg_comment_score(const struct digest_comments *c, size_t i)
+{
+    return c->score ? c->score[i] : -1;
 }
 
 /* ---------------------------------------------------------------------

@@ -1,3 +1,4 @@
+#include <cJSON.h>
 #include <criterion/criterion.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -968,5 +969,221 @@ Test(digest, stored_answers_count_up_to_the_hand_written_rows)
     cr_assert_eq(rows[8].score, 1);
     cr_assert_eq(rows[9].score, 9);
     free(rows);
+    store_close(st);
+}
+
+/* ---- comments are read one provider at a time --------------------- */
+
+/* A loader over the fixture's comments that counts what it holds. */
+struct held {
+    int live, max_live, loads;
+    size_t last;
+};
+
+static enum eq_err
+held_load(void *ctx, size_t p, struct digest_comments *out)
+{
+    struct held *h = ctx;
+
+    /* as input(): Facilitair has none (NULL) */
+    memset(out, 0, sizeof *out);
+    out->text = p == 0 ? ict_comments : p == 1 ? hr_comments : NULL;
+    out->score = p == 0 ? ict_scores : NULL;
+    out->n = p == 0 ? 2 : p == 1 ? 1 : 0;
+    out->owner = h;
+    h->loads++;
+    h->last = p;
+    if (++h->live > h->max_live)
+        h->max_live = h->live;
+    return EQ_OK;
+}
+
+static void
+held_free(void *ctx, struct digest_comments *c)
+{
+    struct held *h = ctx;
+
+    cr_assert_eq(c->owner, h);
+    h->live--;
+}
+
+static char *
+render_loaded(struct held *h, const char *lang, const char *dept,
+              const char *format)
+{
+    struct digest_input in = input(1);
+    struct eq_buf diag = {0};
+    char *out = NULL;
+
+    in.comments = NULL;
+    in.n_comments = NULL;
+    in.comment_scores = NULL;
+    in.load_comments = held_load;
+    in.free_comments = held_free;
+    in.comments_ctx = h;
+    cr_assert_eq(digest_render(&in, TEMPLATES, lang, dept, format, &out, &diag),
+                 EQ_OK, "%s", buf_str(&diag));
+    buf_free(&diag);
+    return out;
+}
+
+Test(digest, loaded_comments_give_the_same_report_and_are_let_go_at_once,
+     .fini = chart_shutdown)
+{
+    static const char *const formats[] = {"json", "text", "html"};
+    static const char *const views[] = {NULL, "ict", "hr", "fac"};
+
+    for (size_t f = 0; f < 3; f++)
+        for (size_t v = 0; v < 4; v++) {
+            struct held h = {0};
+            char *want = render(1, "nl", views[v], formats[f]);
+            char *got = render_loaded(&h, "nl", views[v], formats[f]);
+            cr_assert_str_eq(got, want, "%s %s", formats[f],
+                             views[v] ? views[v] : "organisation");
+            /* never two providers' comments at once, all let go */
+            cr_assert_eq(h.live, 0);
+            cr_assert_leq(h.max_live, 1);
+            free(want);
+            free(got);
+        }
+    /* The organisation's JSON reads the shown providers' comments (ICT
+     * and Facilitair), never hidden HR's; a manager's text reads only
+     * their own department's. */
+    struct held h = {0};
+    char *j = render_loaded(&h, "nl", NULL, "json");
+    cr_assert_eq(h.loads, 2);
+    cr_assert_eq(h.last, 2);
+    cJSON *doc = cJSON_Parse(j);
+    cr_assert_not_null(doc, "not JSON: %s", j);
+    const cJSON *plist = cJSON_GetObjectItem(doc, "providers");
+    cr_assert_eq(cJSON_GetArraySize(plist), 3);
+    const cJSON *ict = cJSON_GetArrayItem(plist, 0);
+    cr_assert_str_eq(cJSON_GetObjectItem(ict, "code")->valuestring, "ict");
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(ict, "comments")), 2);
+    cr_assert_null(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(plist, 1), "comments"));
+    cJSON_Delete(doc);
+    free(j);
+    struct held hm = {0};
+    char *t = render_loaded(&hm, "nl", "ict", "text");
+    cr_assert_eq(hm.loads, 1);
+    cr_assert_eq(hm.last, 0);
+    has(t, "Snelle hulp bij de laptop");
+    free(t);
+}
+
+/* One answer of emp on provider with a comment. */
+static void
+answer_with_comment(struct store *st, int64_t camp_id, int64_t period,
+                    int64_t emp, int64_t provider, int score, const char *text,
+                    eq_time closes)
+{
+    struct store_invitation inv = {
+        .campaign_id = camp_id,
+        .period_id = period,
+        .employee_id = emp,
+        .provider_department_id = provider,
+        .language = "nl",
+        .state = INV_ANSWERED,
+        .planned_at = closes - 10 * 86400,
+        .sent_at = closes - 10 * 86400,
+        .closes_at = closes,
+    };
+    cr_assert_eq(token_new(inv.token), EQ_OK);
+    cr_assert_eq(store_invitation_add(st, &inv), EQ_OK, "%s",
+                 store_errmsg(st));
+    cr_assert_eq(store_answer_add(st, inv.id, "nps", score, 0, closes - 86400,
+                                  0),
+                 EQ_OK);
+    cr_assert_eq(store_comment_add(st, inv.id, text, closes - 86400, 0), EQ_OK);
+}
+
+Test(digest, report_streams_every_shown_providers_comments_from_the_store)
+{
+    struct store *st = NULL;
+    struct eq_buf diag = {0};
+    int64_t cid, pid;
+    eq_time closes = 1774958400; /* 2026-03-31T12:00Z */
+
+    cr_assert_eq(store_open(":memory:", &st, NULL), EQ_OK);
+    int64_t ict = dept(st, "ict", "ICT"), hr = dept(st, "hr", "HR");
+    int64_t fac = dept(st, "fac", "Facilitair");
+    int64_t fin = dept(st, "fin", "Financiën");
+    int64_t r_fin = employee(st, "rater.fin@org.example", fin, NULL);
+    cr_assert_eq(store_campaign_ensure(st, "intern", &cid), EQ_OK);
+    cr_assert_eq(store_period_ensure(st, cid, "2026Q1",
+                                     eqtime_day_from_ymd(2026, 1, 1),
+                                     eqtime_day_from_ymd(2026, 3, 31), &pid),
+                 EQ_OK);
+    for (int i = 0; i < 6; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "ict-%d", i);
+        answer_with_comment(st, cid, pid, r_fin, ict, i < 3 ? 10 : 2, text,
+                            closes);
+        snprintf(text, sizeof text, "fac-%d", i);
+        answer_with_comment(st, cid, pid, r_fin, fac, 8, text, closes);
+        if (i < 4) { /* HR: 4 answers, below the minimum of 5 */
+            snprintf(text, sizeof text, "hr-%d", i);
+            answer_with_comment(st, cid, pid, r_fin, hr, 9, text, closes);
+        }
+    }
+    struct eq_config cfg = {0};
+    cfg.general.timezone = TZ;
+    cfg.general.language = "en";
+    cfg.general.templates = TEMPLATES;
+
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    cr_assert_not_null(f);
+    cr_assert_eq(digest_report_to(st, &cfg, &camp, "2026Q1", NULL, "json", 0,
+                                  f, &diag),
+                 EQ_OK, "%s", buf_str(&diag));
+    fclose(f);
+    cJSON *doc = cJSON_Parse(s);
+    cr_assert_not_null(doc, "not JSON: %s", s);
+    const cJSON *plist = cJSON_GetObjectItem(doc, "providers");
+    cr_assert_eq(cJSON_GetArraySize(plist), 3);
+    for (int p = 0; p < 3; p++) {
+        const cJSON *o = cJSON_GetArrayItem(plist, p);
+        const char *code = cJSON_GetObjectItem(o, "code")->valuestring;
+        const cJSON *cs = cJSON_GetObjectItem(o, "comments");
+        if (strcmp(code, "hr") == 0) {
+            cr_assert_null(cs);
+            continue;
+        }
+        cr_assert_eq(cJSON_GetArraySize(cs), 6, "%s", code);
+        for (int i = 0; i < 6; i++) {
+            const cJSON *c = cJSON_GetArrayItem(cs, i);
+            const char *text = cJSON_GetObjectItem(c, "text")->valuestring;
+            const char *group = cJSON_GetObjectItem(c, "group")->valuestring;
+            cr_assert_eq(strncmp(text, code, strlen(code)), 0, "%s", text);
+            if (strcmp(code, "fac") == 0)
+                cr_assert_str_eq(group, "passive");
+        }
+    }
+    hasnt(s, "hr-");
+    cJSON_Delete(doc);
+    free(s);
+
+    /* A manager's report: their own comments, nobody else's. */
+    char *t = NULL;
+    cr_assert_eq(digest_report(st, &cfg, &camp, "2026Q1", "fac", "text", 0, &t,
+                               &diag),
+                 EQ_OK, "%s", buf_str(&diag));
+    has(t, "fac-5");
+    hasnt(t, "ict-");
+    free(t);
+    /* Nothing is written for a department that is not a provider. */
+    s = NULL;
+    len = 0;
+    f = open_memstream(&s, &len);
+    cr_assert_eq(digest_report_to(st, &cfg, &camp, "2026Q1", "fin", "json", 0,
+                                  f, &diag),
+                 EQ_ERR_NOTFOUND);
+    fclose(f);
+    cr_assert_eq(len, 0);
+    free(s);
+    buf_free(&diag);
     store_close(st);
 }
