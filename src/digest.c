@@ -378,24 +378,15 @@ digest_report(struct store *st, const struct eq_config *cfg,
               const char *department, const char *format, size_t n_trend,
               char **out, struct eq_buf *diag)
 {
-    char *s = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&s, &len);
+    struct dg_mem m;
     enum eq_err err;
 
     *out = NULL;
-    if (f == NULL)
+    if (dg_mem_open(&m) == NULL)
         return EQ_ERR_NOMEM;
     err = digest_report_to(st, cfg, c, period_label, department, format,
-                           n_trend, f, diag);
-    if (fclose(f) != 0 && err == EQ_OK)
-        err = EQ_ERR_NOMEM;
-    if (err != EQ_OK) {
-        free(s);
-        return err;
-    }
-    *out = s;
-    return EQ_OK;
+                           n_trend, m.f, diag);
+    return dg_mem_take(&m, err, out);
 }
 
 enum eq_err

@@ -165,10 +165,16 @@ enum eq_err dg_render_model(const struct dg_model *md,
                             const char *templates_dir, const char *lang,
                             const char *department, const char *format,
                             FILE *f, struct eq_buf *diag);
-enum eq_err dg_render_string(const struct dg_model *md,
-                             const char *templates_dir, const char *lang,
-                             const char *department, const char *format,
-                             char **out, struct eq_buf *diag);
+/* A string written through a FILE: dg_mem_open (NULL when out of memory),
+ * write to m->f, then dg_mem_take hands the string to *out when err is
+ * EQ_OK (else frees it) and returns err. */
+struct dg_mem {
+    char *s;
+    size_t len;
+    FILE *f;
+};
+FILE *dg_mem_open(struct dg_mem *m);
+enum eq_err dg_mem_take(struct dg_mem *m, enum eq_err err, char **out);
 
 /* digest_actions.c: the feedback loop's sections (every name the templates
  * use for it is set, also when there is nothing to show) */

@@ -577,30 +577,26 @@ dg_render_model(const struct dg_model *md, const char *templates_dir,
     return err;
 }
 
-/* Runs dg_render_model into a string (*out, the caller's to free). */
-enum eq_err
-dg_render_string(const struct dg_model *md, const char *templates_dir,
-                 const char *lang, const char *department, const char *format,
-                 char **out, struct eq_buf *diag)
+FILE *
+dg_mem_open(struct dg_mem *m)
 {
-    char *s = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&s, &len);
-    enum eq_err err;
+    memset(m, 0, sizeof *m);
+    m->f = open_memstream(&m->s, &m->len);
+    return m->f;
+}
 
+enum eq_err
+dg_mem_take(struct dg_mem *m, enum eq_err err, char **out)
+{
     *out = NULL;
-    if (f == NULL)
-        return EQ_ERR_NOMEM;
-    err = dg_render_model(md, templates_dir, lang, department, format, f,
-                          diag);
-    if (fclose(f) != 0 && err == EQ_OK)
+    if (fclose(m->f) != 0 && err == EQ_OK)
         err = EQ_ERR_NOMEM;
-    if (err != EQ_OK) {
-        free(s);
-        return err;
-    }
-    *out = s;
-    return EQ_OK;
+    if (err != EQ_OK)
+        free(m->s);
+    else
+        *out = m->s;
+    memset(m, 0, sizeof *m);
+    return err;
 }
 
 enum eq_err
@@ -609,15 +605,18 @@ digest_render(const struct digest_input *in, const char *templates_dir,
               char **out, struct eq_buf *diag)
 {
     struct dg_model *md = NULL;
+    struct dg_mem m;
     enum eq_err err;
 
     *out = NULL;
+    if (dg_mem_open(&m) == NULL)
+        return EQ_ERR_NOMEM;
     err = dg_model_build(in, &md, diag);
     if (err == EQ_OK)
-        err = dg_render_string(md, templates_dir, lang, department, format,
-                               out, diag);
+        err = dg_render_model(md, templates_dir, lang, department, format, m.f,
+                              diag);
     dg_model_free(md);
-    return err;
+    return dg_mem_take(&m, err, out);
 }
 
 /* ---------------------------------------------------------------------

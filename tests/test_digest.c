@@ -298,30 +298,39 @@ employee(struct store *st, const char *email, int64_t dep, const char *lang)
 
 /* n invitations from emp about provider, answered with score (or left open
  * when score < 0). */
+/* One invitation of emp about provider, answered with score (< 0: sent,
+ * not answered); its id. */
+static int64_t
+invitation(struct store *st, int64_t camp_id, int64_t period, int64_t emp,
+           int64_t provider, int score, eq_time closes)
+{
+    struct store_invitation inv = {
+        .campaign_id = camp_id,
+        .period_id = period,
+        .employee_id = emp,
+        .provider_department_id = provider,
+        .language = "nl",
+        .state = score < 0 ? INV_SENT : INV_ANSWERED,
+        .planned_at = closes - 10 * 86400,
+        .sent_at = closes - 10 * 86400,
+        .closes_at = closes,
+    };
+    cr_assert_eq(token_new(inv.token), EQ_OK);
+    cr_assert_eq(store_invitation_add(st, &inv), EQ_OK, "%s",
+                 store_errmsg(st));
+    if (score >= 0)
+        cr_assert_eq(store_answer_add(st, inv.id, "nps", score, 0,
+                                      closes - 86400, 0),
+                     EQ_OK);
+    return inv.id;
+}
+
 static void
 answers(struct store *st, int64_t camp_id, int64_t period, int64_t emp,
         int64_t provider, int score, int n, eq_time closes)
 {
-    for (int i = 0; i < n; i++) {
-        struct store_invitation inv = {
-            .campaign_id = camp_id,
-            .period_id = period,
-            .employee_id = emp,
-            .provider_department_id = provider,
-            .language = "nl",
-            .state = score < 0 ? INV_SENT : INV_ANSWERED,
-            .planned_at = closes - 10 * 86400,
-            .sent_at = closes - 10 * 86400,
-            .closes_at = closes,
-        };
-        cr_assert_eq(token_new(inv.token), EQ_OK);
-        cr_assert_eq(store_invitation_add(st, &inv), EQ_OK, "%s",
-                     store_errmsg(st));
-        if (score >= 0)
-            cr_assert_eq(store_answer_add(st, inv.id, "nps", score, 0,
-                                          closes - 86400, 0),
-                         EQ_OK);
-    }
+    for (int i = 0; i < n; i++)
+        invitation(st, camp_id, period, emp, provider, score, closes);
 }
 
 Test(digest, run_sends_each_digest_once_when_due, .fini = cleanup)
@@ -1078,24 +1087,8 @@ answer_with_comment(struct store *st, int64_t camp_id, int64_t period,
                     int64_t emp, int64_t provider, int score, const char *text,
                     eq_time closes)
 {
-    struct store_invitation inv = {
-        .campaign_id = camp_id,
-        .period_id = period,
-        .employee_id = emp,
-        .provider_department_id = provider,
-        .language = "nl",
-        .state = INV_ANSWERED,
-        .planned_at = closes - 10 * 86400,
-        .sent_at = closes - 10 * 86400,
-        .closes_at = closes,
-    };
-    cr_assert_eq(token_new(inv.token), EQ_OK);
-    cr_assert_eq(store_invitation_add(st, &inv), EQ_OK, "%s",
-                 store_errmsg(st));
-    cr_assert_eq(store_answer_add(st, inv.id, "nps", score, 0, closes - 86400,
-                                  0),
-                 EQ_OK);
-    cr_assert_eq(store_comment_add(st, inv.id, text, closes - 86400, 0), EQ_OK);
+    int64_t id = invitation(st, camp_id, period, emp, provider, score, closes);
+    cr_assert_eq(store_comment_add(st, id, text, closes - 86400, 0), EQ_OK);
 }
 
 Test(digest, report_streams_every_shown_providers_comments_from_the_store)
