@@ -91,17 +91,21 @@ print_text(const struct store_action *v, size_t n, const struct view *w,
         puts(filtered ? say->none_here : say->none);
     for (size_t i = 0; i < n; i++) {
         const struct store_action *a = &v[i];
-        char due[11] = "-";
+        char due[48] = ""; /* "tot 2027-04-10"; blank without a due day */
+        int due_w = (int)strlen(say->due) + 11;
         if (a->department_id != dept) {
             printf("%s%s (%s)\n", i ? "\n" : "", a->department_name,
                    a->department_code);
             dept = a->department_id;
         }
-        if (a->has_due)
-            eqtime_format_day(a->due_day, due);
-        printf("  %3d  %-8s %-*s  %4ldd  %s %-10s  %-*s  %s%s%s%s\n", a->number,
+        if (a->has_due) {
+            char day[11];
+            eqtime_format_day(a->due_day, day);
+            snprintf(due, sizeof due, "%s %s", say->due, day);
+        }
+        printf("  %3d  %-8s %-*s  %4ldd  %-*s  %-*s  %s%s%s%s\n", a->number,
                a->period_label, state_w, a->done ? say->done : say->open,
-               age_days(a, w->now), say->due, due, late_w,
+               age_days(a, w->now), due_w, due, late_w,
                overdue(a, w->today) ? say->late : "", a->text,
                a->metric ? " [" : "", a->metric ? a->metric : "",
                a->metric ? "]" : "");

@@ -898,7 +898,7 @@ Test(feedback, report_actions_marks_overdue_in_text_and_csv_in_the_language)
                           "          morgen\n"
                           "    4  2027Q1   afgerond     2d  tot 2027-04-01  "
                           "          afgerond\n"
-                          "    5  2027Q1   open         3d  tot -           "
+                          "    5  2027Q1   open         3d                  "
                           "          ooit\n");
     free(out);
     out = run_report(
@@ -927,7 +927,7 @@ Test(feedback, report_actions_marks_overdue_in_text_and_csv_in_the_language)
                      "morgen\n"
                      "    4  2027Q1   done     2d  due 2027-04-01           "
                      "afgerond\n"
-                     "    5  2027Q1   open     3d  due -                    "
+                     "    5  2027Q1   open     3d                           "
                      "ooit\n");
     free(out);
 
