@@ -7,6 +7,7 @@
  */
 #include "daemon.h"
 
+#include "eqtime.h"
 #include "log.h"
 #include "template.h"
 
@@ -21,10 +22,8 @@
 static int64_t
 real_mono_ms(void *arg)
 {
-    struct timespec ts;
     (void)arg;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return eqtime_mono_ms();
 }
 
 static eq_time

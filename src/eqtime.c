@@ -243,3 +243,11 @@ eqtime_format_rfc5322(eq_time t, const char *tz, char out[40])
              off < 0 ? '-' : '+', (unsigned)(labs(off) / 60) % 24u,
              (unsigned)(labs(off) % 60));
 }
+
+int64_t
+eqtime_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

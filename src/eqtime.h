@@ -32,5 +32,8 @@ int eqtime_parse_iso(const char *s, const char *tz, eq_time *out);
 void eqtime_format_iso(eq_time t, char out[21]);
 /* RFC 5322 Date header value in zone tz (out: at least 40 bytes). */
 void eqtime_format_rfc5322(eq_time t, const char *tz, char out[40]);
+/* The monotonic clock (CLOCK_MONOTONIC) in milliseconds: for timeouts and
+ * deadlines, never for dates. */
+int64_t eqtime_mono_ms(void);
 
 #endif

@@ -555,12 +555,12 @@ imap_idle_once(struct imap_src *im, int wake_fd, int ms, int *woke)
      * poll() cannot see it. */
     if (im->imap->imap_stream && im->imap->imap_stream->read_buffer_len > 0)
         *woke = 1;
-    int64_t end = source_imap_mono_ms() + ms;
+    int64_t end = eqtime_mono_ms() + ms;
     while (!*woke) {
         struct pollfd p[2] = {
             {.fd = mailimap_idle_get_fd(im->imap), .events = POLLIN},
             {.fd = wake_fd, .events = POLLIN}};
-        int64_t left = end - source_imap_mono_ms();
+        int64_t left = end - eqtime_mono_ms();
         if (left <= 0)
             break;
         int n = poll(p, wake_fd >= 0 ? 2 : 1, (int)left);
@@ -595,12 +595,12 @@ imap_wait_inner(struct imap_src *im, int wake_fd, int timeout_ms, int *arrived)
         return EQ_ERR_UNAVAILABLE;
     /* A negative timeout waits for mail or wake_fd alone. */
     int64_t end =
-        timeout_ms < 0 ? INT64_MAX : source_imap_mono_ms() + timeout_ms;
+        timeout_ms < 0 ? INT64_MAX : eqtime_mono_ms() + timeout_ms;
     for (;;) {
         struct mailimap_selection_info *sel = im->imap->imap_selection_info;
         uint32_t exists = sel ? sel->sel_exists : 0;
         uint32_t recent = sel ? sel->sel_recent : 0;
-        int64_t left = end - source_imap_mono_ms();
+        int64_t left = end - eqtime_mono_ms();
         int woke;
         enum eq_err err;
         if (left <= 0)

@@ -7,6 +7,7 @@
  */
 #include "source.h"
 
+#include "eqtime.h"
 #include "source_int.h"
 
 #include <ctype.h>
@@ -207,19 +208,11 @@ source_imap_fail(struct imap_src *im, int r, const char *what,
 #define DEADLINE_BYTES_PER_MS 8
 #define DEADLINE_MAX_BASES 12
 
-int64_t
-source_imap_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 deadline_init(struct imap_deadline *dl, int timeout_s)
 {
     memset(dl, 0, sizeof *dl);
-    dl->now_ms = source_imap_mono_ms;
+    dl->now_ms = eqtime_mono_ms;
     dl->base_ms = (int64_t)timeout_s * 1000 * DEADLINE_TIMEOUTS;
     if (dl->base_ms < DEADLINE_MIN_MS)
         dl->base_ms = DEADLINE_MIN_MS;

@@ -26,7 +26,7 @@ struct clistcell_s;
  * guard (source_imap_conn.c): sending a command starts it, every read of
  * the reply checks it. */
 struct imap_deadline {
-    int64_t (*now_ms)(void); /* source_imap_mono_ms; tests run a fast one */
+    int64_t (*now_ms)(void); /* eqtime_mono_ms; tests run a fast one */
     int64_t base_ms;         /* from [imap] timeout */
     int64_t start_ms;        /* when the command went out */
     uint64_t got;            /* bytes of its reply so far */
@@ -68,8 +68,6 @@ enum eq_err source_imap_open(const struct eq_config *cfg, struct source **out,
                              struct eq_buf *diag);
 /* Connects, secures, logs in and selects im->url.folder. */
 enum eq_err source_imap_connect(struct imap_src *im, struct eq_buf *diag);
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t source_imap_mono_ms(void);
 /* Maps libetpan's result r of step what to an eq_err (source_imap_conn.c). */
 enum eq_err source_imap_fail(struct imap_src *im, int r, const char *what,
                              struct eq_buf *diag);

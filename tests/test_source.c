@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "eq.h"
+#include "eqtime.h"
 #include "log.h"
 #include "source.h"
 #include "source_int.h"
@@ -772,7 +773,7 @@ hangup_cfg(struct eq_config *cfg, enum wire wire, uint16_t port, char *url,
 static int64_t
 fast_clock(void)
 {
-    return source_imap_mono_ms() * 200;
+    return eqtime_mono_ms() * 200;
 }
 
 static void
