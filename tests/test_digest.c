@@ -1177,6 +1177,19 @@ Test(digest, report_streams_every_shown_providers_comments_from_the_store)
     fclose(f);
     cr_assert_eq(len, 0);
     free(s);
+    /* A full disk under the output is an error, not a short report. */
+    f = fopen("/dev/full", "w");
+    cr_assert_not_null(f);
+    setvbuf(f, NULL, _IONBF, 0);
+    buf_reset(&diag);
+    cr_assert_eq(digest_report_to(st, &cfg, &camp, "2026Q1", NULL, "json", 0,
+                                  f, &diag),
+                 EQ_ERR_IO);
+    has(buf_str(&diag), "writing the report failed");
+    cr_assert_eq(digest_report_to(st, &cfg, &camp, "2026Q1", "ict", "text", 0,
+                                  f, &diag),
+                 EQ_ERR_IO);
+    fclose(f);
     buf_free(&diag);
     store_close(st);
 }
