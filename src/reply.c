@@ -8,8 +8,9 @@
 #include <strings.h>
 
 /* ------------------------------------------------------------------ */
-/* Small text helpers. Only ASCII is case-folded: every marker we look for
- * starts with ASCII, and UTF-8 bytes compare equal byte for byte. */
+/* Small text helpers. Case folding covers ASCII, the Latin-1 letters and
+ * Cyrillic, the scripts of the markers we look for; other UTF-8 bytes
+ * compare equal byte for byte. */
 
 int
 reply_is_nbsp(const char *p)
@@ -43,20 +44,109 @@ reply_is_wordc(const char *p)
     return !reply_is_nbsp(p) && !reply_is_upunct(p);
 }
 
+/* The lower-case code point of the character at p (at most avail bytes);
+ * *len is its length, 1 for anything but a two-byte sequence. */
+static unsigned
+fold_at(const unsigned char *p, size_t avail, size_t *len)
+{
+    unsigned c;
+
+    if (avail < 2 || p[0] < 0xC2 || p[0] > 0xDF || (p[1] & 0xC0) != 0x80) {
+        *len = 1;
+        return (unsigned)tolower(p[0]);
+    }
+    *len = 2;
+    c = ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+    if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x410 && c <= 0x42F))
+        return c + 0x20; /* À..Þ, А..Я */
+    if (c >= 0x400 && c <= 0x40F)
+        return c + 0x50; /* Ѐ..Џ (Є, І, Ї) */
+    return c;
+}
+
+/* The n bytes at a and b are equal but for case. */
+static int
+ci_eq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        size_t la, lb;
+        if (x < 0x80 && y < 0x80) {
+            if (x != y && tolower(x) != tolower(y))
+                return 0;
+            i++;
+            continue;
+        }
+        if (fold_at((const unsigned char *)a + i, n - i, &la) !=
+                fold_at((const unsigned char *)b + i, n - i, &lb) ||
+            la != lb)
+            return 0;
+        i += la;
+    }
+    return 1;
+}
+
+/* Length of an invisible character at p: zero-width space, joiners, word
+ * joiner, BOM, soft hyphen, and U+1427, the dot that mail trackers append
+ * as their beacon. 0 if there is none. */
+static size_t
+invisible_at(const char *p, size_t avail)
+{
+    const unsigned char *u = (const unsigned char *)p;
+
+    if (avail >= 2 && u[0] == 0xC2 && u[1] == 0xAD)
+        return 2;
+    if (avail < 3)
+        return 0;
+    if ((u[0] == 0xE2 && u[1] == 0x80 && u[2] >= 0x8B && u[2] <= 0x8D) ||
+        (u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0xA0) ||
+        (u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) ||
+        (u[0] == 0xE1 && u[1] == 0x90 && u[2] == 0xA7))
+        return 3;
+    return 0;
+}
+
+/* Length of white space (or an invisible character) at the start of l. */
+static size_t
+lead_space(struct span l)
+{
+    if (l.n == 0)
+        return 0;
+    if (reply_is_space(*l.s))
+        return 1;
+    if (l.n >= 2 && reply_is_nbsp(l.s))
+        return 2;
+    return invisible_at(l.s, l.n);
+}
+
+/* The same at the end of l. */
+static size_t
+trail_space(struct span l)
+{
+    if (l.n == 0)
+        return 0;
+    if (reply_is_space(l.s[l.n - 1]))
+        return 1;
+    if (l.n >= 2 && reply_is_nbsp(l.s + l.n - 2))
+        return 2;
+    if (l.n >= 3 && invisible_at(l.s + l.n - 3, 3) == 3)
+        return 3;
+    if (l.n >= 2 && invisible_at(l.s + l.n - 2, 2) == 2)
+        return 2;
+    return 0;
+}
+
 struct span
 reply_span_trim(struct span l)
 {
-    while (l.n > 0 &&
-           (reply_is_space(*l.s) || (l.n >= 2 && reply_is_nbsp(l.s)))) {
-        size_t k = reply_is_space(*l.s) ? 1 : 2;
+    size_t k;
+
+    while ((k = lead_space(l)) > 0) {
         l.s += k;
         l.n -= k;
     }
-    while (l.n > 0 && reply_is_space(l.s[l.n - 1]))
-        l.n--;
-    while (l.n >= 2 && (unsigned char)l.s[l.n - 2] == 0xC2 &&
-           (unsigned char)l.s[l.n - 1] == 0xA0)
-        l.n -= 2;
+    while ((k = trail_space(l)) > 0)
+        l.n -= k;
     return l;
 }
 
@@ -70,31 +160,48 @@ int
 reply_span_starts_ci(struct span l, const char *prefix)
 {
     size_t n = strlen(prefix);
-    return l.n >= n && strncasecmp(l.s, prefix, n) == 0;
+    return l.n >= n && ci_eq(l.s, prefix, n);
+}
+
+/* Where needle occurs last in l, or NULL. */
+static const char *
+span_find_last_ci(struct span l, const char *needle)
+{
+    size_t n = strlen(needle);
+    unsigned char f = (unsigned char)needle[0];
+
+    for (size_t i = l.n; i >= n && n > 0; i--) {
+        unsigned char c = (unsigned char)l.s[i - n];
+        /* a cheap look at the first byte before the full comparison */
+        if (f < 0x80 ? tolower(c) != tolower(f)
+                     : (f <= 0xDF ? c < 0xC2 || c > 0xDF : c != f))
+            continue;
+        if (ci_eq(l.s + i - n, needle, n))
+            return l.s + i - n;
+    }
+    return n == 0 ? l.s + l.n : NULL;
 }
 
 static int
 span_has_ci(struct span l, const char *needle)
 {
-    size_t n = strlen(needle);
-
-    for (size_t i = 0; i + n <= l.n; i++)
-        if (strncasecmp(l.s + i, needle, n) == 0)
-            return 1;
-    return 0;
+    return span_find_last_ci(l, needle) != NULL;
 }
 
 int
 reply_starts_ci(const char *s, const char *prefix)
 {
-    return strncasecmp(s, prefix, strlen(prefix)) == 0;
+    size_t n = strlen(prefix);
+
+    /* strnlen keeps ci_eq inside a shorter s */
+    return strnlen(s, n) == n && ci_eq(s, prefix, n);
 }
 
 int
 reply_in_list_ci(struct span w, const char *const *list)
 {
     for (; *list != NULL; list++)
-        if (strlen(*list) == w.n && strncasecmp(w.s, *list, w.n) == 0)
+        if (strlen(*list) == w.n && ci_eq(w.s, *list, w.n))
             return 1;
     return 0;
 }
@@ -137,189 +244,490 @@ is_quote_line(struct span l)
     return l.n > 0 && l.s[0] == '>';
 }
 
+/* Words that open an attribution line: "On …", "Op …", "Le …". */
 static const char *const attr_openers[] = {
-    "on ", "op ",     "am ",  "le ",        "el ",  "il ",
-    "em ", "w dniu ", "den ", "p\xc3\xa5 ", "dne ", NULL};
-static const char *const attr_verbs[] = {"wrote",
-                                         "schreef",
-                                         "geschreven",
-                                         "schrieb",
-                                         "\xc3\xa9"
-                                         "crit",
-                                         "escribi\xc3\xb3",
-                                         "escreveu",
-                                         "scritto",
-                                         "napisa\xc5\x82",
-                                         "skrev",
-                                         "sent",
-                                         "kirjoitti",
-                                         NULL};
+    "on ",     "op ",   "am ",  "le ", "el ",  "il ",  "em ",
+    "w dniu ", "dnia ", "den ", "på ", "dne ", "vào ", NULL};
+/* The verb of an attribution; a stem covers its forms ("написал",
+ * "написала"; "escrit", "escrito"). */
+static const char *const attr_verbs[] = {
+    "wrote",    "schreef", "geschreven", "schrieb",      "écrit",
+    "escribió", "escrit",  "escreveu",   "scritto",      "napisał",
+    "pisze",    "napsal",  "skrev",      "sent",         "kirjoitti",
+    "написал",  "написав", "пише",       "yazdı",        "írta",
+    "viết",     "写道",    "작성",       "のメッセージ", NULL};
 
 static int
-attribution_text(const char *t, size_t n)
+starts_with_opener(struct span l)
+{
+    for (const char *const *o = attr_openers; *o != NULL; o++)
+        if (reply_span_starts_ci(l, *o))
+            return 1;
+    return 0;
+}
+
+static size_t
+digits_at(const char *t, size_t n, size_t i)
+{
+    size_t d = 0;
+
+    while (i + d < n && isdigit((unsigned char)t[i + d]))
+        d++;
+    return d;
+}
+
+/* A numeric date at i ("2026-11-03", "11/3/2026", "03.11.26"); returns
+ * its end, or 0. */
+static size_t
+numeric_date_at(const char *t, size_t n, size_t i)
+{
+    size_t d = digits_at(t, n, i);
+    char sep;
+
+    if (d == 0 || d > 4 || i + d >= n || strchr("-/.", t[i + d]) == NULL)
+        return 0;
+    sep = t[i + d];
+    i += d + 1;
+    d = digits_at(t, n, i);
+    if (d == 0 || d > 2 || i + d >= n || t[i + d] != sep)
+        return 0;
+    i += d + 1;
+    d = digits_at(t, n, i);
+    return d == 0 || d > 4 ? 0 : i + d;
+}
+
+/* The text holds a year (19xx, 20xx), a time ("10:07") or a numeric date:
+ * what every attribution carries and few lines of a reply do. */
+static int
+looks_dated(const char *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t d;
+        if (!isdigit((unsigned char)t[i]) ||
+            (i > 0 && isdigit((unsigned char)t[i - 1])))
+            continue;
+        d = digits_at(t, n, i);
+        if (d == 4 && (t[i] == '1' || t[i] == '2') &&
+            (t[i + 1] == '9' || t[i + 1] == '0'))
+            return 1;
+        if (d <= 2 && i + d + 2 < n && t[i + d] == ':' &&
+            digits_at(t, n, i + d + 1) == 2)
+            return 1;
+        if (numeric_date_at(t, n, i) > 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Gmail's date-first attribution, "2026-11-03 10:05 GMT+01:00 Jan …":
+ * date, time and zone open it whether or not the address survived. */
+static int
+gmt_stamp(const char *t, size_t n)
+{
+    size_t i = numeric_date_at(t, n, 0), d;
+
+    if (i == 0 || i >= n || t[i] != ' ')
+        return 0;
+    i++;
+    d = digits_at(t, n, i);
+    if (d == 0 || d > 2 || i + d >= n || t[i + d] != ':' ||
+        digits_at(t, n, i + d + 1) != 2)
+        return 0;
+    i += d + 3;
+    return i + 5 < n &&
+           (strncmp(t + i, " GMT", 4) == 0 || strncmp(t + i, " UTC", 4) == 0) &&
+           (t[i + 4] == '+' || t[i + 4] == '-');
+}
+
+/* The verb is the last word of t[0, n): at most a short ending ("(a)",
+ * "а") follows it. */
+static int
+ends_with_verb(const char *t, size_t n, const char *verb)
+{
+    const char *p = span_find_last_ci((struct span){t, n}, verb);
+    size_t rest;
+
+    if (p == NULL)
+        return 0;
+    p += strlen(verb);
+    rest = (size_t)(t + n - p);
+    return rest <= 4 && memchr(p, ' ', rest) == NULL;
+}
+
+/* t[0, n) is an attribution; joined says it was joined from wrapped lines,
+ * which is not enough for the weakest form. */
+static int
+attribution_text(const char *t, size_t n, int joined)
 {
     struct span s = {t, n};
-    int digit = 0, at = 0;
+    size_t body = n;
+    int colon = 0, at, dated, opener;
 
-    if (n == 0 || n > 400 || t[n - 1] != ':')
+    if (n == 0 || n > 400)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        digit |= isdigit((unsigned char)t[i]) != 0;
-        at |= t[i] == '@';
+    if (t[n - 1] == ':') {
+        colon = 1;
+        body = n - 1;
+    } else if (n >= 3 && memcmp(t + n - 3, "：", 3) == 0) {
+        colon = 1;
+        body = n - 3;
     }
+    while (body > 0 && t[body - 1] == ' ')
+        body--;
+    at = memchr(t, '@', n) != NULL;
+    /* most lines end here: every form below needs one of these */
+    if (!colon && !at && !isdigit((unsigned char)t[0]))
+        return 0;
+    dated = looks_dated(t, n);
+    opener = starts_with_opener(s);
     for (const char *const *v = attr_verbs; *v != NULL; v++) {
         if (!span_has_ci(s, *v))
             continue;
         /* "On … wrote:", or "Jan <jan@x.nl> schrieb am …:" without one */
-        if (at)
+        if (colon && (at || opener))
             return 1;
-        for (const char *const *o = attr_openers; *o != NULL; o++)
-            if (reply_span_starts_ci(s, *o))
-                return 1;
+        /* "вторник, 3 ноября 2026 г. пользователь Ольга написала:",
+         * "At 10:05 on 11/3/2026, you wrote:", or the colon lost:
+         * "On Tue, 3 Nov 2026 10:05 Jan <jan@x.nl> wrote" */
+        if (dated && (at || (colon && !joined)) && ends_with_verb(t, body, *v))
+            return 1;
     }
-    /* Date-first forms such as "2014-03-20 11:45 GMT+01:00 Jan <j@x.nl>:" */
-    return digit && at && n >= 2 && t[n - 2] == '>' &&
-           isdigit((unsigned char)t[0]);
+    /* Date-first and localized forms without a verb:
+     * "2026-11-03 10:05 GMT+01:00 Jan <j@x.nl>:", "вт, 3 нояб. 2026 г. в
+     * 10:05, Jan <j@x.ru>:", or with the colon lost "2026/11/3 Jan <j@x.nl>" */
+    if (at && dated && body > 0 && t[body - 1] == '>' &&
+        (colon || numeric_date_at(t, n, 0) > 0))
+        return 1;
+    return gmt_stamp(t, n);
 }
 
-/* Number of lines (1..3) of an attribution line starting at i, else 0.
- * Clients wrap long attributions, so up to three lines are joined. */
+/* The quoted last piece of a wrapped attribution: ">:", "> wrote:". */
+static int
+quoted_tail(struct span l)
+{
+    l.s++;
+    l.n--;
+    l = reply_span_trim(l);
+    return l.n > 0 && l.n <= 24 &&
+           (l.s[l.n - 1] == ':' ||
+            (l.n >= 3 && memcmp(l.s + l.n - 3, "：", 3) == 0));
+}
+
+/* l ends a sentence: "!", "?", "...", or a full stop after a long word
+ * (not "28.", "Apr.", "kl.", which wrapped dates end with). */
+static int
+ends_sentence(struct span l)
+{
+    size_t i, chars = 0;
+
+    if (l.n == 0)
+        return 0;
+    if (l.s[l.n - 1] == '!' || l.s[l.n - 1] == '?')
+        return 1;
+    if (l.s[l.n - 1] != '.')
+        return 0;
+    if (l.n >= 3 && strncmp(l.s + l.n - 3, "...", 3) == 0)
+        return 1;
+    for (i = l.n - 1; i > 0 && reply_is_wordc(l.s + i - 1); i--) {
+        if (isdigit((unsigned char)l.s[i - 1]))
+            return 0;
+        chars += ((unsigned char)l.s[i - 1] & 0xC0) != 0x80;
+    }
+    return chars >= 5;
+}
+
+static size_t attribution_len(const struct span *v, size_t n, size_t i);
+
+/* Lines i+1..j hold an attribution of their own that opens with its word
+ * ("Am Ende gut\nAm Di., 3. Nov. 2026 … schrieb …:"): line i is
+ * reply text, not the start of a wrapped attribution. */
+static int
+later_opener(const struct span *v, size_t n, size_t i, size_t j)
+{
+    for (size_t k = i + 1; k <= j; k++)
+        if (starts_with_opener(reply_span_trim(v[k])) &&
+            attribution_len(v, n, k) == j - k + 1)
+            return 1;
+    return 0;
+}
+
+/* Number of lines of an attribution starting at i, else 0. Clients wrap
+ * long attributions: up to four lines are joined, the tail may come out
+ * quoted ("<jan@x.nl\n>:"), and a dated one may have a blank line inside
+ * (Polymail: "On …, 2026 at 10:05 AM Jan\n\n<\nmailto:…> wrote:"). No
+ * piece ends a sentence. */
 static size_t
 attribution_len(const struct span *v, size_t n, size_t i)
 {
     char buf[512];
-    size_t len = 0;
+    size_t len = 0, parts = 0;
+    int gap_ok = 0, after_gap = 0;
 
-    for (size_t k = 0; k < 3 && i + k < n; k++) {
-        struct span l = reply_span_trim(v[i + k]);
-        if (l.n == 0 || is_quote_line(l) || len + l.n + 1 >= sizeof buf)
+    for (size_t j = i; j < n && parts < 4; j++) {
+        struct span l = reply_span_trim(v[j]);
+        if (l.n == 0) {
+            if (!gap_ok)
+                return 0;
+            gap_ok = 0;
+            after_gap = 1;
+            continue;
+        }
+        /* only the address goes to a paragraph of its own */
+        if (after_gap && l.s[0] != '<')
+            return 0;
+        after_gap = 0;
+        if ((is_quote_line(l) && (parts == 0 || !quoted_tail(l))) ||
+            len + l.n + 1 >= sizeof buf)
             return 0;
         if (len > 0)
             buf[len++] = ' ';
         memcpy(buf + len, l.s, l.n);
         len += l.n;
-        if (attribution_text(buf, len))
-            return k + 1;
-        /* A wrapped attribution still opens like one or names a sender. */
-        if (k == 0) {
+        if (attribution_text(buf, len, parts > 0))
+            return parts > 0 && later_opener(v, n, i, j) ? 0 : j - i + 1;
+        if (ends_sentence(l))
+            return 0;
+        if (parts++ == 0) {
+            /* A wrapped attribution still opens like one, names a sender
+             * or gives the date. */
             struct span s = {buf, len};
             int opener = isdigit((unsigned char)buf[0]) ||
                          memchr(buf, '@', len) != NULL ||
-                         memchr(buf, '<', len) != NULL;
-            for (const char *const *o = attr_openers; *o != NULL; o++)
-                opener |= reply_span_starts_ci(s, *o);
-            if (!opener)
+                         memchr(buf, '<', len) != NULL || starts_with_opener(s);
+            int dated = looks_dated(buf, len);
+            if (!opener && !dated)
                 return 0;
+            gap_ok = opener && dated;
         }
     }
     return 0;
 }
 
-static const char *const from_hdrs[] = {
-    "from",     "van", "von",
-    "de",       "fra", "fr\xc3\xa5n",
-    "od",       "da",  "l\xc3\xa4hett\xc3\xa4j\xc3\xa4",
-    "afzender", NULL};
-static const char *const other_hdrs[] = {"sent",
-                                         "verzonden",
-                                         "date",
-                                         "datum",
-                                         "gesendet",
-                                         "envoy\xc3\xa9",
-                                         "to",
-                                         "aan",
-                                         "an",
-                                         "subject",
-                                         "onderwerp",
-                                         "betreff",
-                                         "objet",
-                                         "cc",
-                                         "skickat",
-                                         "sendt",
-                                         "wys\xc5\x82"
-                                         "ano",
-                                         "dato",
-                                         "till",
-                                         "til",
-                                         "temat",
-                                         "\xc3\xa4mne",
-                                         "emne",
-                                         "asunto",
-                                         "enviado",
-                                         "para",
-                                         "oggetto",
-                                         "inviato",
-                                         "reply-to",
-                                         "verstuurd",
-                                         "sent at",
-                                         "datum verzonden",
-                                         NULL};
+/* Header names of a quoted header block (Outlook and webmail, many
+ * languages): a sender, a date, or another. */
+enum hdr_kind { HDR_NONE, HDR_OTHER, HDR_FROM, HDR_DATE };
 
-static int
-date_hdr(const char *name)
-{
-    return strcmp(name, "date") == 0 || strcmp(name, "sent") == 0 ||
-           strcmp(name, "datum") == 0 || strcmp(name, "verzonden") == 0;
-}
+static const struct {
+    const char *name;
+    enum hdr_kind kind;
+} headers[] = {
+    {"from", HDR_FROM},
+    {"van", HDR_FROM},
+    {"afzender", HDR_FROM},
+    {"von", HDR_FROM},
+    {"absender", HDR_FROM},
+    {"de", HDR_FROM},
+    {"expéditeur", HDR_FROM},
+    {"remitente", HDR_FROM},
+    {"remetente", HDR_FROM},
+    {"da", HDR_FROM},
+    {"mittente", HDR_FROM},
+    {"fra", HDR_FROM},
+    {"från", HDR_FROM},
+    {"od", HDR_FROM},
+    {"nadawca", HDR_FROM},
+    {"odesílatel", HDR_FROM},
+    {"lähettäjä", HDR_FROM},
+    {"от", HDR_FROM},
+    {"від", HDR_FROM},
+    {"kimden", HDR_FROM},
+    {"feladó", HDR_FROM},
+    {"sent", HDR_DATE},
+    {"sent at", HDR_DATE},
+    {"date", HDR_DATE},
+    {"datum", HDR_DATE},
+    {"verzonden", HDR_DATE},
+    {"datum verzonden", HDR_DATE},
+    {"verstuurd", HDR_DATE},
+    {"gesendet", HDR_DATE},
+    {"envoyé", HDR_DATE},
+    {"date d'envoi", HDR_DATE},
+    {"message du", HDR_DATE},
+    {"enviado", HDR_DATE},
+    {"enviado el", HDR_DATE},
+    {"enviada em", HDR_DATE},
+    {"enviado em", HDR_DATE},
+    {"fecha", HDR_DATE},
+    {"data", HDR_DATE},
+    {"inviato", HDR_DATE},
+    {"skickat", HDR_DATE},
+    {"sendt", HDR_DATE},
+    {"dato", HDR_DATE},
+    {"wysłano", HDR_DATE},
+    {"odesláno", HDR_DATE},
+    {"lähetetty", HDR_DATE},
+    {"päivämäärä", HDR_DATE},
+    {"отправлено", HDR_DATE},
+    {"надіслано", HDR_DATE},
+    {"дата", HDR_DATE},
+    {"tarih", HDR_DATE},
+    {"elküldve", HDR_DATE},
+    {"to", HDR_OTHER},
+    {"cc", HDR_OTHER},
+    {"bcc", HDR_OTHER},
+    {"reply-to", HDR_OTHER},
+    {"subject", HDR_OTHER},
+    {"aan", HDR_OTHER},
+    {"onderwerp", HDR_OTHER},
+    {"an", HDR_OTHER},
+    {"betreff", HDR_OTHER},
+    {"kopie", HDR_OTHER},
+    {"à", HDR_OTHER},
+    {"a", HDR_OTHER},
+    {"objet", HDR_OTHER},
+    {"sujet", HDR_OTHER},
+    {"copie à", HDR_OTHER},
+    {"cci", HDR_OTHER},
+    {"para", HDR_OTHER},
+    {"asunto", HDR_OTHER},
+    {"assunto", HDR_OTHER},
+    {"oggetto", HDR_OTHER},
+    {"till", HDR_OTHER},
+    {"ämne", HDR_OTHER},
+    {"kopia", HDR_OTHER},
+    {"til", HDR_OTHER},
+    {"emne", HDR_OTHER},
+    {"kopi", HDR_OTHER},
+    {"do", HDR_OTHER},
+    {"temat", HDR_OTHER},
+    {"dw", HDR_OTHER},
+    {"komu", HDR_OTHER},
+    {"předmět", HDR_OTHER},
+    {"vastaanottaja", HDR_OTHER},
+    {"aihe", HDR_OTHER},
+    {"kopio", HDR_OTHER},
+    {"кому", HDR_OTHER},
+    {"тема", HDR_OTHER},
+    {"копия", HDR_OTHER},
+    {"копія", HDR_OTHER},
+    {"kime", HDR_OTHER},
+    {"konu", HDR_OTHER},
+    {"címzett", HDR_OTHER},
+    {"tárgy", HDR_OTHER},
+};
 
-/* 2 for a From-type header line, 3 for a date line, 1 for another header
- * line, 0 if none.
+/* The kind of header line l is; *value is set to what follows the colon.
  * Outlook's plain text may bold the name: "*Van:* ...". */
-static int
-header_kind(struct span l)
+static enum hdr_kind
+header_kind_value(struct span l, struct span *value)
 {
     l = reply_span_trim(l);
     while (l.n > 0 && l.s[0] == '*') {
         l.s++;
         l.n--;
     }
-    for (int pass = 0; pass < 2; pass++) {
-        const char *const *list = pass == 0 ? from_hdrs : other_hdrs;
-        for (; *list != NULL; list++) {
-            size_t k = strlen(*list);
-            size_t c = k;
-            if (l.n <= k || strncasecmp(l.s, *list, k) != 0)
-                continue;
-            /* "*Van:*", French "De :" */
-            if (c < l.n && (l.s[c] == '*' || l.s[c] == ' '))
+    for (size_t h = 0; h < sizeof headers / sizeof headers[0]; h++) {
+        size_t c = strlen(headers[h].name);
+        if (l.n <= c || !ci_eq(l.s, headers[h].name, c))
+            continue;
+        /* "*Van:*", French "De :" */
+        if (c < l.n && (l.s[c] == '*' || l.s[c] == ' '))
+            c++;
+        if (c < l.n && l.s[c] == ':') {
+            c++;
+            while (c < l.n && l.s[c] == '*')
                 c++;
-            if (c < l.n && l.s[c] == ':')
-                return pass == 0 ? 2 : (date_hdr(*list) ? 3 : 1);
+            *value = reply_span_trim((struct span){l.s + c, l.n - c});
+            return headers[h].kind;
         }
     }
-    return 0;
+    return HDR_NONE;
 }
 
-static const char *const separator_phrases[] = {
-    "original message",
-    "oorspronkelijk bericht",
-    "oorspronkelijke bericht",
-    "origineel bericht",
-    "forwarded message",
-    "doorgestuurd bericht",
-    "doorgestuurde bericht",
-    "urspr\xc3\xbcngliche nachricht",
-    "weitergeleitete nachricht",
-    "original-nachricht",
-    "message d'origine",
-    "message transf\xc3\xa9r\xc3\xa9",
-    "mensaje original",
-    "messaggio originale",
-    "original meddelelse",
-    "opprinnelig melding",
-    "ursprungligt meddelande",
-    "wiadomo\xc5\x9b\xc4\x87 oryginalna",
-    "oryginalna wiadomo\xc5\x9b\xc4\x87",
+static enum hdr_kind
+header_kind(struct span l)
+{
+    struct span value;
+    return header_kind_value(l, &value);
+}
+
+/* "jan@x.nl", "Jan <jan@x.nl>", "Jan [mailto:jan@x.nl]": nothing but a
+ * sender. */
+static int
+is_address_value(struct span v)
+{
+    if (v.n < 3 || memchr(v.s, '@', v.n) == NULL)
+        return 0;
+    if (v.s[v.n - 1] == '>' || v.s[v.n - 1] == ']')
+        return 1;
+    return memchr(v.s, ' ', v.n) == NULL;
+}
+
+static const char *const separator_phrases[] = {"original message",
+                                                "oorspronkelijk bericht",
+                                                "oorspronkelijke bericht",
+                                                "origineel bericht",
+                                                "forwarded message",
+                                                "doorgestuurd bericht",
+                                                "doorgestuurde bericht",
+                                                "ursprüngliche nachricht",
+                                                "weitergeleitete nachricht",
+                                                "original-nachricht",
+                                                "message d'origine",
+                                                "message original",
+                                                "message transféré",
+                                                "mensaje original",
+                                                "mensaje reenviado",
+                                                "mensagem original",
+                                                "mensagem encaminhada",
+                                                "messaggio originale",
+                                                "messaggio inoltrato",
+                                                "original meddelelse",
+                                                "videresendt meddelelse",
+                                                "opprinnelig melding",
+                                                "videresendt melding",
+                                                "ursprungligt meddelande",
+                                                "vidarebefordrat meddelande",
+                                                "alkuperäinen viesti",
+                                                "välitetty viesti",
+                                                "wiadomość oryginalna",
+                                                "oryginalna wiadomość",
+                                                "wiadomość przekazana",
+                                                "przekazana wiadomość",
+                                                "původní zpráva",
+                                                "přeposlaná zpráva",
+                                                "исходное сообщение",
+                                                "пересылаемое сообщение",
+                                                "пересланное сообщение",
+                                                "оригінальне повідомлення",
+                                                "переслане повідомлення",
+                                                NULL};
+
+/* Apple Mail and others open a forwarded message with a line of its own. */
+static const char *const forward_openers[] = {
+    "begin forwarded message",
+    "forwarded message:",
+    "begin doorgestuurd bericht",
+    "doorgestuurd bericht:",
+    "anfang der weitergeleiteten nachricht",
+    "début du message réexpédié",
+    "inicio del mensaje reenviado",
+    "inizio messaggio inoltrato",
+    "início da mensagem reencaminhada",
+    "начало пересылаемого сообщения",
     NULL};
 
 static int is_rule_line(struct span l);
+
+/* "_______________\nfoo mailing list\n…": a list footer (Mailman). */
+static int
+is_list_footer(const struct span *v, size_t n, size_t i)
+{
+    struct span l = reply_span_trim(v[i]), next;
+
+    if (l.n < 2 || strspn(l.s, "_") < l.n || i + 1 >= n)
+        return 0;
+    next = reply_span_trim(v[i + 1]);
+    return next.n > 13 && ci_eq(next.s + next.n - 13, " mailing list", 13);
+}
 
 /* Lines after which everything is quoted without '>' prefixes. */
 static int
 is_hard_cut(const struct span *v, size_t n, size_t i)
 {
-    struct span l = reply_span_trim(v[i]);
-    int kind, has_from, count;
+    struct span l = reply_span_trim(v[i]), value;
+    enum hdr_kind kind;
+    int has_from, count;
 
     if (l.n == 0)
         return 0;
@@ -332,28 +740,45 @@ is_hard_cut(const struct span *v, size_t n, size_t i)
     if (l.n > 6 && strncmp(l.s, "--", 2) == 0 &&
         strncmp(l.s + l.n - 2, "--", 2) == 0 && !is_rule_line(l))
         return 1;
-    if (reply_span_starts_ci(l, "begin forwarded message") ||
-        reply_span_starts_ci(l, "begin doorgestuurd bericht") ||
-        reply_span_starts_ci(l, "doorgestuurd bericht:") ||
-        reply_span_starts_ci(l, "forwarded message:"))
+    for (const char *const *p = forward_openers; *p != NULL; p++)
+        if (reply_span_starts_ci(l, *p))
+            return 1;
+    if (is_list_footer(v, n, i))
         return 1;
-    kind = header_kind(l);
-    if (kind == 0)
+    kind = header_kind_value(l, &value);
+    if (kind == HDR_NONE)
         return 0;
+    /* "From: jan@x.nl": a sender's address alone opens a quoted mail */
+    if (kind == HDR_FROM && is_address_value(value))
+        return 1;
     /* A block of header lines with a sender among them, or opening with the
      * date; values may wrap. */
-    has_from = kind == 2 || kind == 3;
+    has_from = kind == HDR_FROM || kind == HDR_DATE;
     count = 1;
     for (size_t j = i + 1; j < n && j < i + 8; j++) {
-        int k;
+        enum hdr_kind k;
         if (reply_span_blank(v[j]))
             break;
         k = header_kind(v[j]);
-        if (k > 0)
+        if (k != HDR_NONE)
             count++;
-        has_from |= k == 2;
+        has_from |= k == HDR_FROM;
     }
     return count >= 2 && has_from;
+}
+
+/* A header block may have its date line set apart above it ("Message du :
+ * 03/11/2026 10:05", blank line, "De : …"): the cut starts there. */
+static size_t
+hard_cut_start(const struct span *v, size_t i)
+{
+    size_t p = i;
+
+    if (header_kind(v[i]) == HDR_NONE)
+        return i;
+    if (p > 0 && reply_span_blank(v[p - 1]))
+        p--;
+    return p > 0 && header_kind(v[p - 1]) == HDR_DATE ? p - 1 : i;
 }
 
 /* "reply On Wed, … wrote:": an attribution that shares its line with the
@@ -362,7 +787,9 @@ static size_t
 inline_attribution(struct span l)
 {
     l = reply_span_trim(l);
-    if (l.n == 0 || l.s[0] == '>' || !reply_is_wordc(l.s))
+    /* only the plain "On … wrote:" form, colon and all */
+    if (l.n == 0 || l.s[0] == '>' || !reply_is_wordc(l.s) ||
+        l.s[l.n - 1] != ':')
         return 0;
     for (size_t i = 1; i + 3 < l.n; i++) {
         size_t r;
@@ -370,7 +797,7 @@ inline_attribution(struct span l)
             continue;
         if (strncmp(l.s + i, "On ", 3) != 0 && strncmp(l.s + i, "Op ", 3) != 0)
             continue;
-        if (!attribution_text(l.s + i, l.n - i))
+        if (!attribution_text(l.s + i, l.n - i, 0))
             continue;
         r = i;
         while (r > 0 && (l.s[r - 1] == ' ' || l.s[r - 1] == '-'))
@@ -480,21 +907,57 @@ static const char *const mobile_sigs[] = {"sent from ",
                                           "download outlook for ",
                                           "von meinem ",
                                           "gesendet von ",
-                                          "envoy\xc3\xa9 de ",
+                                          "gesendet mit ",
+                                          "holen sie sich outlook für ",
+                                          "envoyé de ",
+                                          "envoyé depuis ",
+                                          "envoyé à partir de ",
+                                          "envoyé avec ",
+                                          "obtenir outlook pour ",
                                           "enviado desde ",
+                                          "enviado do meu ",
+                                          "enviado de meu ",
+                                          "enviado de mi ",
+                                          "obtener outlook para ",
                                           "inviato da ",
-                                          "skickat fr\xc3\xa5n ",
+                                          "inviato dal mio ",
+                                          "skickat från ",
                                           "sendt fra ",
-                                          "wys\xc5\x82"
-                                          "ane z ",
+                                          "wysłane z ",
+                                          "odesláno z ",
+                                          "отправлено с ",
+                                          "отправлено из ",
+                                          "надіслано з ",
                                           NULL};
+
+/* What may follow a comma in a device signature: an apology ("Sent from my
+ * phone, please excuse typos") or what the device is ("Sent from my Galaxy,
+ * an AT&T smartphone"), not more of a sentence ("Sent from my desk, is much
+ * easier"). */
+static const char *const sig_apologies[] = {
+    "please",  "pls",     "excuse",  "sorry",  "apologies",
+    "pardon",  "excuses", "excuus",  "bitte",  "entschuldig",
+    "excusez", "désolé",  "disculp", "perdón", "scusa",
+    "scusate", "a ",      "an ",     "een ",   NULL};
 
 static int
 is_mobile_sig(struct span l)
 {
+    const char *comma;
+
     l = reply_span_trim(l);
     if (l.n > 80)
         return 0;
+    comma = memchr(l.s, ',', l.n);
+    if (comma != NULL) {
+        struct span rest = {comma + 1, (size_t)(l.s + l.n - comma - 1)};
+        int apology = 0;
+        rest = reply_span_trim(rest);
+        for (const char *const *a = sig_apologies; *a != NULL; a++)
+            apology |= reply_span_starts_ci(rest, *a);
+        if (!apology)
+            return 0;
+    }
     for (const char *const *m = mobile_sigs; *m != NULL; m++)
         if (reply_span_starts_ci(l, *m))
             return 1;
@@ -690,7 +1153,8 @@ is_rule_line(struct span l)
     return 1;
 }
 
-/* Appends lines [a, b) with trailing blanks and rules dropped. */
+/* Appends lines [a, b) with trailing blanks and rules dropped, and white
+ * space and invisible characters at line ends. */
 enum eq_err
 reply_emit_lines(struct eq_buf *out, const struct span *v, size_t a, size_t b)
 {
@@ -700,8 +1164,9 @@ reply_emit_lines(struct eq_buf *out, const struct span *v, size_t a, size_t b)
         a++;
     for (size_t i = a; i < b; i++) {
         struct span l = v[i];
-        while (l.n > 0 && reply_is_space(l.s[l.n - 1]))
-            l.n--;
+        size_t k;
+        while ((k = trail_space(l)) > 0)
+            l.n -= k;
         if (out->len > 0 && buf_addc(out, '\n') != EQ_OK)
             return EQ_ERR_NOMEM;
         if (buf_addn(out, l.s, l.n) != EQ_OK)
@@ -765,8 +1230,11 @@ reply_strip(const char *body, char **out)
             m++;
             break;
         }
-        if ((mk = marker_at(v, n, m)) != MARK_NONE)
+        if ((mk = marker_at(v, n, m)) != MARK_NONE) {
+            if (mk == MARK_HARD)
+                m = hard_cut_start(v, m);
             break;
+        }
     }
     end = cut_signature(v, 0, m);
     if (has_content(v, 0, end) || mk == MARK_NONE || mk == MARK_HARD) {

@@ -61,10 +61,13 @@ static const char *const months[] = {
 
 /* Words before a number that make it a time, an id or a date. */
 static const char *const skip_before[] = {
-    "om",   "at",     "nr",      "nummer",   "no",    "ticket",  "kamer",
-    "room", "versie", "version", "week",     "wk",    "pagina",  "page",
-    "stap", "step",   "tel",     "telefoon", "phone", "toestel", "ext",
-    "rond", "around", "sinds",   "since",    NULL};
+    "om",       "at",      "nr",       "nummer",  "no",      "ticket",
+    "kamer",    "room",    "versie",   "version", "release", "week",
+    "wk",       "pagina",  "page",     "stap",    "step",    "test",
+    "item",     "deel",    "part",     "fase",    "phase",   "hoofdstuk",
+    "chapter",  "bijlage", "appendix", "artikel", "article", "tel",
+    "telefoon", "phone",   "toestel",  "ext",     "rond",    "around",
+    "sinds",    "since",   NULL};
 
 /* Dutch phrases with "ten" that are not the number. */
 static const char *const ten_dutch[] = {
@@ -82,6 +85,24 @@ word_len(const char *p)
     while (p[n] != '\0' && reply_is_wordc(p + n))
         n++;
     return n;
+}
+
+/* "VLs", "PCs", "GB": a short word of capitals, maybe a plural, names
+ * what a number before it counts. */
+static int
+is_acronym(struct span w)
+{
+    size_t caps = 0;
+
+    if (w.n >= 2 && w.s[w.n - 1] == 's')
+        w.n--;
+    if (w.n >= 2 && w.s[w.n - 1] == '\'')
+        w.n--;
+    if (w.n < 2 || w.n > 5)
+        return 0;
+    for (size_t i = 0; i < w.n; i++)
+        caps += isupper((unsigned char)w.s[i]) != 0;
+    return caps == w.n;
 }
 
 static size_t
@@ -275,6 +296,9 @@ read_number(const char *start, const char *p, int running, struct num *out)
             return;
         w = next_word(q);
         if (reply_in_list_ci(w, units) || reply_in_list_ci(w, months))
+            return;
+        /* "de 2 VLs", "3 PCs": in running text a count, not a score */
+        if (running && is_acronym(w))
             return;
         out->value = span_long(p, d1);
         out->kind = NUM_INT;

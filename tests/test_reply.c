@@ -193,6 +193,224 @@ Test(reply, strips_attribution_sharing_the_reply_line)
     free(out);
 }
 
+/* Strips each body[i] and expects want[i]. */
+static void
+expect_strips(const char *const *bodies, const char *const *wants, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *out;
+        cr_assert_eq(reply_strip(bodies[i], &out), EQ_OK, "%s", bodies[i]);
+        cr_assert_str_eq(out, wants[i], "stripping:\n%s", bodies[i]);
+        free(out);
+    }
+}
+
+#define EXPECT_STRIPS(b, w)                                                    \
+    do {                                                                       \
+        cr_assert_eq(sizeof(b) / sizeof(b)[0], sizeof(w) / sizeof(w)[0]);      \
+        expect_strips(b, w, sizeof(b) / sizeof(b)[0]);                         \
+    } while (0)
+
+Test(reply, strips_russian_and_ukrainian_quote_headers)
+{
+    const char *bodies[] = {
+        /* Android Gmail, wrapped before the address */
+        "8, всё хорошо\n\n3 нояб. 2026 г. 10:05 пользователь \"Отдел "
+        "ИТ\" <\nit@example.org> написал:\n\n> Оцените нас\n",
+        /* Gmail web: date, name and address, no verb */
+        "Спасибо, 9\n\nвт, 3 нояб. 2026 г. в 10:05, Отдел ИТ "
+        "<it@example.org>:\n\n> Оцените нас\n",
+        /* no address at all, only the user name */
+        "Быстро помогли.\n\nвторник, 3 ноября 2026 г. пользователь Ольга "
+        "написала:\n\n> Оцените нас\n",
+        /* Ukrainian Gmail */
+        "Дякую, 7\n\n3 лист. 2026 р. 10:05 \"Відділ ІТ\" <it@example.org> "
+        "пише:\n\n> Оцініть нас\n",
+    };
+    const char *wants[] = {"8, всё хорошо", "Спасибо, 9", "Быстро помогли.",
+                           "Дякую, 7"};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, strips_quote_headers_in_more_languages)
+{
+    const char *bodies[] = {
+        "Tack, 8\n\nDen tis 3 nov. 2026 kl 10:05 skrev Helpdesk "
+        "<it@example.org>:\n\n> Hur var det?\n",
+        "Gràcies\n\nEl 03/11/2026 10:05, Helpdesk <it@example.org> ha "
+        "escrit:\n\n> Com va anar?\n",
+        "Dzięki\n\nW dniu 2026-11-03 10:05, it@example.org pisze:\n\n> Jak "
+        "było?\n",
+        "Díky\n\nDne 3. 11. 2026 v 10:05 Helpdesk <it@example.org> "
+        "napsal(a):\n\n> Jak to šlo?\n",
+        "Köszönöm\n\n2026.11.03. 10:05 keltezéssel, Helpdesk írta:\n\n> "
+        "Milyen volt?\n",
+        "Cảm ơn\n\nVào 10:05 3 tháng 11, 2026, Helpdesk <it@example.org> đã "
+        "viết:\n\n> Thế nào?\n",
+        "谢谢\n\n在 2026年11月3日，上午10:05，Helpdesk <it@example.org> "
+        "写道：\n\n> 怎么样？\n",
+        "ありがとう\n\n2026/11/03 10:05、Helpdesk <it@example.org> "
+        "のメッセージ:\n\n> どうでしたか\n",
+        "감사합니다\n\n2026. 11. 3. 오전 10:05 Helpdesk <it@example.org> "
+        "작성:\n\n> 어땠어요?\n",
+    };
+    const char *wants[] = {"Tack, 8", "Gràcies",    "Dzięki",
+                           "Díky",    "Köszönöm",   "Cảm ơn",
+                           "谢谢",    "ありがとう", "감사합니다"};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, strips_dated_attribution_without_address_or_colon)
+{
+    const char *bodies[] = {
+        /* Eudora style: a date and "you wrote:", no address */
+        "Fine by me\n\nAt 14:05 on 3/11/2026, you wrote:\n>Any news?\n",
+        /* the colon lost, the address kept */
+        "Fine by me\n\nOn Tue, 3 Nov 2026 10:05:11 +0100 Helpdesk "
+        "<it@example.org> wrote\n\nAny news?\n",
+        /* Gmail date-first, colon lost */
+        "Fine by me\n2026/11/3 Helpdesk <it@example.org>\n\n> Any news?\n",
+        /* Gmail date-first, address lost */
+        "Fine by me\n\n2026-11-03 10:05 GMT+01:00 Helpdesk\n\nAny news?\n",
+    };
+    const char *wants[] = {"Fine by me", "Fine by me", "Fine by me",
+                           "Fine by me"};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, joins_attributions_wrapped_over_odd_lines)
+{
+    const char *bodies[] = {
+        /* the closing ">:" wrapped onto a line of its own */
+        "Sehr gut\n\nAm Di., 3. Nov. 2026 um 10:05 Uhr schrieb Helpdesk "
+        "<it@example.org\n>:\n\n> Wie war es?\n",
+        /* the address put in a paragraph of its own (Polymail) */
+        "Quick help\n\nOn Tue, Nov 3, 2026 at 10:05 AM Helpdesk\n\n<\n"
+        "mailto:Helpdesk <it@example.org>\n> wrote:\nHow was it?\n",
+        /* Finnish: the date opens the first line, the address the next */
+        "Kiitos\n\nti 3. marraskuuta 2026 klo 10.05 Helpdesk\n"
+        "<it@example.org> kirjoitti:\n\nMiten meni?\n",
+    };
+    const char *wants[] = {"Sehr gut", "Quick help", "Kiitos"};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, wrapped_attribution_does_not_swallow_the_reply_above)
+{
+    const char *bodies[] = {
+        /* the reply ends a sentence right above the attribution */
+        "Mail me at piet@example.org if you need more. I am back on the\n"
+        "fifth...\nOp 3 nov. 2026 10:05 schreef \"Helpdesk\" "
+        "<it@example.org> het\nvolgende geschreven:\n\n> Hoe was het?\n",
+        /* the reply opens like an attribution, the real one follows */
+        "Am Ende gut\nAm Di., 3. Nov. 2026 um 10:05 Uhr schrieb Helpdesk <\n"
+        "it@example.org>:\n\n> Wie war es?\n",
+    };
+    const char *wants[] = {"Mail me at piet@example.org if you need more. I "
+                           "am back on the\nfifth...",
+                           "Am Ende gut"};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, cuts_header_blocks_in_more_languages)
+{
+    const char *bodies[] = {
+        /* Russian Outlook */
+        "Хорошо, 8\n\nОт: Отдел ИТ <it@example.org>\nОтправлено: 3 ноября "
+        "2026 г. 10:05\nКому: Ольга\nТема: Опрос\n\nОцените нас\n",
+        /* Swedish Outlook, capital Ä matched without case */
+        "Bra, 8\n\nFRÅN: Helpdesk <it@example.org>\nSKICKAT: den 3 november "
+        "2026 10:05\nTILL: Anna\nÄMNE: Enkät\n\nHur var det?\n",
+        /* French webmail: the date line stands apart above the block */
+        "Très bien\n\n====\n\nMessage du : 03/11/2026 10:05\n\nDe : "
+        "\"Helpdesk\" <it@example.org>\nA : anne@example.fr\nObjet : "
+        "Enquête\n\nComment était-ce ?\n",
+    };
+    const char *wants[] = {"Хорошо, 8", "Bra, 8", "Très bien"};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, a_lone_from_line_with_an_address_opens_the_quote)
+{
+    const char *bodies[] = {
+        "Prima\n\nFrom: Helpdesk <it@example.org>\n\nHow was it?\n",
+        "Prima\n\nVan: it@example.org\n\nHoe was het?\n",
+        /* a From line that is not an address stays */
+        "Van: de afdeling Financien kreeg ik snel antwoord\n",
+    };
+    const char *wants[] = {"Prima", "Prima",
+                           "Van: de afdeling Financien kreeg ik snel "
+                           "antwoord"};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, cuts_a_mailing_list_footer)
+{
+    const char *bodies[] = {
+        "Works now.\n\n___________________\nhelp-users mailing list\n"
+        "help-users@lists.example.org\n"
+        "https://lists.example.org/mailman/listinfo/help-users\n",
+    };
+    const char *wants[] = {"Works now."};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, cuts_device_signatures_in_more_languages)
+{
+    const char *bodies[] = {
+        "8\n\nEnvoyé depuis mon iPhone\n",
+        "8\n\nEnvoyé à partir de Outlook pour Android\n",
+        "8\n\nОтправлено с iPhone\n",
+        "8\n\nInviato dal mio telefono\n",
+        "8\n\nSent from my phone, please excuse the typos\n",
+        "8\n\nVerzonden vanaf mijn telefoon, een oude Nokia\n",
+        /* a sentence that starts like one is kept */
+        "8\n\nSent from my kitchen table, which is where I read mail.\n",
+    };
+    const char *wants[] = {
+        "8",
+        "8",
+        "8",
+        "8",
+        "8",
+        "8",
+        "8\n\nSent from my kitchen table, which is where I read mail."};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, drops_invisible_tracker_characters)
+{
+    const char *bodies[] = {
+        "Goed geholpen\n\n\xe1\x90\xa7\n",
+        "Goed geholpen\xe2\x80\x8b\n\xef\xbb\xbf\n",
+    };
+    const char *wants[] = {"Goed geholpen", "Goed geholpen"};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, ordinary_lines_with_dates_are_not_attributions)
+{
+    const char *bodies[] = {
+        "Op 3 november 2026 om 10:05 ben ik geholpen.\nJan deed het goed.\n",
+        "On Tuesday at 10:05 it was fixed\nby Jan, who wrote back quickly\n",
+        "Zoals ik al schreef:\nhet ging snel.\n",
+    };
+    const char *wants[] = {
+        "Op 3 november 2026 om 10:05 ben ik geholpen.\nJan deed het goed.",
+        "On Tuesday at 10:05 it was fixed\nby Jan, who wrote back quickly",
+        "Zoals ik al schreef:\nhet ging snel."};
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, numbered_items_and_counted_acronyms_are_not_scores)
+{
+    expect_review("Werkte pas bij test 2 weer goed", 1, "", "no score");
+    expect_review("Sinds gisteren doen de 3 PCs het weer", 1, "", "no score");
+    expect_review("Hoofdstuk 4 van de handleiding hielp", 1, "", "no score");
+    /* a score in running text is still read */
+    expect_scores("Ik geef een 8 want het ging snel", 1, "nps=8", "een 8");
+}
+
 Test(reply, reads_number_followed_by_punctuation)
 {
     const char *bodies[] = {"8",        "8.",      "8!",
