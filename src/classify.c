@@ -50,8 +50,10 @@ static const char *const bounce_subject_prefix[] = {
  * sender looks like a mail system. */
 static const char *const bounce_phrases[] = {
     "undelivered mail returned to sender",
-    "delivery status notification",
+    "delivery status",
     "mail delivery failed",
+    "mail failed",
+    "mail failure",
     "returned mail",
     "user unknown",
     "unknown user",
@@ -89,6 +91,13 @@ static const char *const bounce_phrases[] = {
     "the following address(es) failed",
     "could not deliver",
     "host unknown",
+    "unknown host",
+    "no valid recipients",
+    "invalid user",
+    "not a valid user",
+    "did not reach the following recipient",
+    "had delivery problems",
+    "malformed address",
     "mailbox not found",
     "account has been disabled",
     "delivery failure",
@@ -113,6 +122,15 @@ static const char *const delay_phrases[] = {"(delay)",
                                             "verzögert",
                                             "vertraagd",
                                             NULL};
+
+/* Subjects of delivery-success notices, which mail systems also send. */
+static const char *const success_words[] = {"success", "succeeded", NULL};
+
+/* Why a list manager refused a post: the sender is no member, or the mail
+ * looped. */
+static const char *const list_refusals[] = {
+    "not member", "not a member", "non-member",  "nonmember", "rejected",
+    "refused",    "denied",       "not allowed", "loop",      NULL};
 
 static const char *const auto_subject_prefix[] = {"Out of Office",
                                                   "Out of the Office",
@@ -158,6 +176,8 @@ static const char *const auto_subject_any[] = {"out of office autoreply",
                                                "autoreply:",
                                                "automatic reply:",
                                                "automatisch antwoord:",
+                                               "is out of the office",
+                                               "is out of office",
                                                NULL};
 
 static const char *const vacation_words[] = {"out of office",
@@ -421,20 +441,76 @@ field(const char *block, const char *name, size_t *n)
     return NULL;
 }
 
+/* The local part of addr in lowercase letters and digits only, so that
+ * "Mailer-Daemon", "post_master" and "no.reply" read as "mailerdaemon",
+ * "postmaster" and "noreply"; cut at outsz - 1. */
+static void
+squeezed_local(const char *addr, char *out, size_t outsz)
+{
+    size_t k = 0;
+    for (const char *p = addr; *p && *p != '@' && k + 1 < outsz; p++)
+        if (isalnum((unsigned char)*p))
+            out[k++] = (char)tolower((unsigned char)*p);
+    out[k] = '\0';
+}
+
+/* "<>" or "Name <>": a From with the null address, as some gateways write
+ * the sender of their notices. */
+static int
+null_from(const struct mime_msg *m)
+{
+    const char *v = mime_header(m, "From");
+    if (!v)
+        return 0;
+    const char *lt = strrchr(v, '<');
+    if (!lt)
+        return 0;
+    const char *p = lt + 1;
+    while (*p == ' ')
+        p++;
+    if (*p != '>')
+        return 0;
+    for (p++; *p == ' ' || *p == '\t'; p++)
+        ;
+    return *p == '\0';
+}
+
+/* The local part of the From address, squeezed, starts with one of list. */
+static int
+from_local_is(const struct mime_msg *m, const char *const *list)
+{
+    char lp[32];
+    if (!m->from_addr)
+        return 0;
+    squeezed_local(m->from_addr, lp, sizeof lp);
+    for (; *list; list++)
+        if (strncmp(lp, *list, strlen(*list)) == 0)
+            return 1;
+    return 0;
+}
+
+/* An address that takes no replies ("no-reply", "noreply", "do_not_reply"):
+ * software, not a person. */
+static int
+is_noreply_sender(const struct mime_msg *m)
+{
+    static const char *const locals[] = {"noreply", "donotreply", NULL};
+    return from_local_is(m, locals);
+}
+
+/* The sender is a mail system: any spelling of mailer-daemon or
+ * postmaster, or the null sender. */
 static int
 is_system_sender(const struct mime_msg *m)
 {
-    static const char *const locals[] = {
-        "mailer-daemon", "postmaster", "mail-daemon",   "mailerdaemon",
-        "maildaemon",    "mailadmin",  "mail.delivery", NULL};
+    static const char *const locals[] = {"mailerdaemon", "maildaemon",
+                                         "postmaster",   "mailadmin",
+                                         "maildelivery", NULL};
     static const char *const names[] = {"mail delivery",      "mailer-daemon",
                                         "mail administrator", "postmaster",
                                         "mailer daemon",      NULL};
-    if (m->from_addr)
-        for (const char *const *l = locals; *l; l++)
-            if (strncasecmp(m->from_addr, *l, strlen(*l)) == 0)
-                return 1;
-    if (contains_any(m->from_name, names))
+    if (from_local_is(m, locals) || contains_any(m->from_name, names) ||
+        null_from(m))
         return 1;
     const char *rp = mime_header(m, "Return-Path");
     if (rp && (strcmp(rp, "<>") == 0 || strcmp(rp, "< >") == 0))
@@ -455,8 +531,83 @@ is_excluded_addr(const struct mime_msg *m, const char *a)
     return 0;
 }
 
+/* Where the returned copy of the original message starts in a bounce's
+ * text: statuses below it belong to the original, not to the failure. */
+static size_t
+notice_len(const char *text)
+{
+    static const char *const marks[] = {
+        "original message headers", "\nreceived: ", "\nreturn-path: ", NULL};
+    size_t n = strlen(text);
+    for (const char *const *k = marks; *k; k++) {
+        const char *p = strcasestr(text, *k);
+        if (p && (size_t)(p - text) < n)
+            n = (size_t)(p - text);
+    }
+    return n;
+}
+
+/* Whether the "<" at p follows "MAIL FROM:", as the sender's address does
+ * in an SMTP transcript (also split over lines: "MAIL\n    FROM:<a@b>"). */
+static int
+after_mail_from(const char *text, const char *p)
+{
+    const char *b = p;
+    while (b > text && b[-1] == ' ')
+        b--;
+    if (b - text < 5 || strncasecmp(b - 5, "from:", 5) != 0)
+        return 0;
+    b -= 5;
+    while (b > text && isspace((unsigned char)b[-1]))
+        b--;
+    return b - text >= 4 && strncasecmp(b - 4, "mail", 4) == 0 &&
+           (b - text == 4 || !isalnum((unsigned char)b[-5]));
+}
+
+/* No address is longer (RFC 5321 allows 254); scans stop there, so that
+ * text full of "<" or "@" costs linear time. */
+#define ADDR_SCAN_MAX 256
+
+/* The first address before end that is not the bounce's sender, receiver
+ * or the transcript's MAIL FROM: an <address>, else a bare one. */
+static char *
+scan_recipient(const struct mime_msg *m, const char *text, const char *end)
+{
+    static const char stop[] = " \t\r\n<>\"',;:()[]";
+    for (const char *p = strchr(text, '<'); p && p < end;
+         p = strchr(p + 1, '<')) {
+        const char *e = p + 1;
+        while (*e && *e != '>' && *e != '<' && e - p < ADDR_SCAN_MAX)
+            e++;
+        if (*e != '>' || after_mail_from(text, p))
+            continue;
+        char *a = addr_from(p + 1, (size_t)(e - p - 1));
+        if (a && !is_excluded_addr(m, a))
+            return a;
+        free(a);
+    }
+    /* Every "@" of one word gives the same word: go on after it. */
+    for (const char *p = strchr(text, '@'), *e = p; p && p < end;
+         p = strchr(e > p ? e : p + 1, '@')) {
+        const char *b = p;
+        while (b > text && p - b < ADDR_SCAN_MAX && !strchr(stop, b[-1]))
+            b--;
+        e = p;
+        while (*e && e - p < ADDR_SCAN_MAX && !strchr(stop, *e))
+            e++;
+        if (b > text && b[-1] == '<' && after_mail_from(text, b - 1))
+            continue;
+        char *a = addr_from(b, (size_t)(e - b));
+        if (a && !is_excluded_addr(m, a) && strchr(a, '.'))
+            return a;
+        free(a);
+    }
+    return NULL;
+}
+
 /* The failed recipient named in a bounce's text: a DSN-style field first,
- * then the first <address> that is not the bounce's sender or receiver. */
+ * then an address in the notice itself, then one in the returned message
+ * below it (whose Message-ID and From say nothing about the failure). */
 static char *
 text_recipient(const struct mime_msg *m, const char *text)
 {
@@ -473,28 +624,8 @@ text_recipient(const struct mime_msg *m, const char *text)
                 return a;
         }
     }
-    for (const char *p = strchr(text, '<'); p; p = strchr(p + 1, '<')) {
-        const char *e = strchr(p, '>');
-        if (!e)
-            break;
-        char *a = addr_from(p + 1, (size_t)(e - p - 1));
-        if (a && !is_excluded_addr(m, a))
-            return a;
-        free(a);
-    }
-    for (const char *p = strchr(text, '@'); p; p = strchr(p + 1, '@')) {
-        const char *b = p;
-        while (b > text && !strchr(" \t\r\n<>\"',;:()[]", b[-1]))
-            b--;
-        const char *e = p;
-        while (*e && !strchr(" \t\r\n<>\"',;:()[]", *e))
-            e++;
-        char *a = addr_from(b, (size_t)(e - b));
-        if (a && !is_excluded_addr(m, a) && strchr(a, '.'))
-            return a;
-        free(a);
-    }
-    return NULL;
+    char *a = scan_recipient(m, text, text + notice_len(text));
+    return a ? a : scan_recipient(m, text, text + strlen(text));
 }
 
 enum dsn_action { DSN_NONE, DSN_FAILED, DSN_DELAYED, DSN_SUCCESS };
@@ -586,22 +717,6 @@ static int
 subject_says_bounce(const char *subj)
 {
     return starts_any(subj, bounce_subject_prefix) != NULL;
-}
-
-/* Where the returned copy of the original message starts in a bounce's
- * text: statuses below it belong to the original, not to the failure. */
-static size_t
-notice_len(const char *text)
-{
-    static const char *const marks[] = {
-        "original message headers", "\nreceived: ", "\nreturn-path: ", NULL};
-    size_t n = strlen(text);
-    for (const char *const *k = marks; *k; k++) {
-        const char *p = strcasestr(text, *k);
-        if (p && (size_t)(p - text) < n)
-            n = (size_t)(p - text);
-    }
-    return n;
 }
 
 /* Words after a bare SMTP reply code, mapped to the RFC 3463 status that
@@ -740,9 +855,11 @@ text_status(const char *text, const char *rcpt, int bare_code, char out[16])
     return ok;
 }
 
+/* Fills in status, recipient and permanence of a bounce; text is the
+ * notice's text (m->text, or an unquoted copy of a forwarded one). */
 static void
-finish_bounce(const struct mime_msg *m, struct classify_result *r,
-              int delayed_hint)
+finish_bounce(const struct mime_msg *m, const char *text,
+              struct classify_result *r, int delayed_hint)
 {
     r->kind = CLASSIFY_BOUNCE;
     if (!r->status[0])
@@ -755,14 +872,13 @@ finish_bounce(const struct mime_msg *m, struct classify_result *r,
     if (!r->bounce_recipient)
         r->bounce_recipient = text_recipient(m, m->delivery_status);
     if (!r->bounce_recipient)
-        r->bounce_recipient = text_recipient(m, m->text);
+        r->bounce_recipient = text_recipient(m, text);
     /* A DSN's generic x.0.0 or expiry x.4.7 leaves the cause to the notice
      * text, which often quotes the remote server per recipient. */
     int generic = !r->status[0] || strcmp(r->status + 1, ".0.0") == 0 ||
                   strcmp(r->status + 1, ".4.7") == 0;
     char st[16];
-    if (generic &&
-        text_status(m->text, r->bounce_recipient, !r->status[0], st) &&
+    if (generic && text_status(text, r->bounce_recipient, !r->status[0], st) &&
         (!r->status[0] || st[0] == r->status[0]))
         snprintf(r->status, sizeof r->status, "%s", st);
     if (r->status[0])
@@ -843,6 +959,112 @@ check_ses(const struct mime_msg *m, struct classify_result *r)
     return 1;
 }
 
+/* The first phrase of list that starts within the first n bytes of hay. */
+static const char *
+contains_within(const char *hay, size_t n, const char *const *list)
+{
+    if (!hay)
+        return NULL;
+    for (; *list; list++) {
+        const char *p = strcasestr(hay, *list);
+        if (p && (size_t)(p - hay) < n)
+            return *list;
+    }
+    return NULL;
+}
+
+/* A mailing-list manager's notice: sent from the list's own
+ * administrative address by software that marks the mail it sends. A
+ * person writing through a list sends from their own address. */
+static int
+list_notice(const struct mime_msg *m)
+{
+    static const char *const marks[] = {"X-MLServer",        "X-ML-Name",
+                                        "X-Mailman-Version", "List-Id",
+                                        "Mailing-List",      NULL};
+    static const char *const suffixes[] = {"-admin", "-owner", "-request",
+                                           "-bounces", NULL};
+    const char *const *k = marks;
+    while (*k && !mime_header(m, *k))
+        k++;
+    if (!*k || !m->from_addr)
+        return 0;
+    const char *at = strchr(m->from_addr, '@');
+    size_t n = at ? (size_t)(at - m->from_addr) : strlen(m->from_addr);
+    if (n > 6 && strncasecmp(m->from_addr, "owner-", 6) == 0)
+        return 1;
+    for (k = suffixes; *k; k++) {
+        size_t sl = strlen(*k);
+        if (n > sl && strncasecmp(m->from_addr + n - sl, *k, sl) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Text with the quote marks ("> ", "> > ") taken off each line start. */
+static char *
+unquote(const char *t)
+{
+    size_t n = strlen(t);
+    char *out = malloc(n + 1), *w = out;
+    if (!out)
+        return NULL;
+    int bol = 1;
+    for (const char *p = t; *p; p++) {
+        if (bol)
+            while (*p == '>') {
+                p++;
+                if (*p == ' ')
+                    p++;
+            }
+        if (!*p)
+            break;
+        *w++ = *p;
+        bol = *p == '\n';
+    }
+    *w = '\0';
+    return out;
+}
+
+/* A bounce that someone forwarded: a bounce's subject behind a forward
+ * prefix, and a body that still holds the report's fields or the remote
+ * server's reply with its status. Read from the unquoted copy. */
+static int
+forwarded_bounce(const struct mime_msg *m, struct classify_result *r,
+                 enum eq_err *err)
+{
+    static const char *const fwd[] = {
+        "fwd:", "fw:", "wg:", "tr:", "rv:", "doorst:", NULL};
+    const char *s = m->subject, *pre;
+    int forwards = 0;
+    for (;;) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!(pre = starts_any(s, fwd)))
+            break;
+        s += strlen(pre);
+        forwards++;
+    }
+    if (!forwards || !subject_says_bounce(s))
+        return 0;
+    char *t = unquote(m->text);
+    if (!t) {
+        *err = EQ_ERR_NOMEM;
+        return 1;
+    }
+    size_t n;
+    char st[16];
+    int report = field(t, "Final-Recipient", &n) ||
+                 field(t, "Original-Recipient", &n) ||
+                 pick_status(t, "45", 0, st);
+    if (report) {
+        set_reason(r, "forwarded bounce");
+        finish_bounce(m, t, r, contains_any(s, delay_phrases) != NULL);
+    }
+    free(t);
+    return report;
+}
+
 static int
 check_bounce(const struct mime_msg *m, struct classify_result *r,
              enum eq_err *err)
@@ -863,30 +1085,55 @@ check_bounce(const struct mime_msg *m, struct classify_result *r,
             r->status[0] = '\0';
             return 1;
         }
+        /* A challenge-response service reports the mail it holds as a
+         * DSN (failed, 4.7.0) that asks the sender to confirm. */
+        if (r->status[0] != '5' && contains_any(m->text, challenge_phrases)) {
+            r->kind = CLASSIFY_AUTO_REPLY;
+            set_reason(r, "challenge-response");
+            free(r->bounce_recipient);
+            r->bounce_recipient = NULL;
+            r->status[0] = '\0';
+            return 1;
+        }
         set_reason(r, "dsn");
         int delayed =
             act == DSN_DELAYED ||
             (act == DSN_NONE && contains_any(m->subject, delay_phrases));
-        finish_bounce(m, r, delayed);
+        finish_bounce(m, m->text, r, delayed);
         if (act == DSN_FAILED && !r->status[0])
             r->permanent = 1;
         return 1;
     }
-    int system = is_system_sender(m);
+    /* A no-reply sender that returns a message is a mail system too. */
+    int system =
+        is_system_sender(m) || (is_noreply_sender(m) && m->n_attachments > 0);
     int xfailed = mime_header(m, "X-Failed-Recipients") != NULL;
     int subj = subject_says_bounce(m->subject);
-    int phrase = contains_any(m->subject, bounce_phrases) ||
-                 contains_any(m->text, bounce_phrases);
-    if (subj || xfailed || (system && phrase)) {
+    /* From a mail system: failure words, or a server's reply with its
+     * status ("Out: 451 4.3.0 Error"), unless the subject reports success. */
+    char st[16];
+    int failed = system &&
+                 (contains_any(m->subject, bounce_phrases) ||
+                  contains_any(m->text, bounce_phrases) ||
+                  pick_status(m->text, "45", 0, st)) &&
+                 !contains_any(m->subject, success_words);
+    if (subj || xfailed || failed) {
         set_reason(r, subj      ? "bounce subject"
                       : xfailed ? "x-failed-recipients"
                                 : "bounce text");
         int delayed = contains_any(m->subject, delay_phrases) ||
                       (!subj && contains_any(m->text, delay_phrases));
-        finish_bounce(m, r, delayed != 0);
+        finish_bounce(m, m->text, r, delayed != 0);
         return 1;
     }
-    return 0;
+    if (list_notice(m) &&
+        (contains_any(m->subject, list_refusals) ||
+         contains_within(m->text, notice_len(m->text), list_refusals))) {
+        set_reason(r, "list rejection");
+        finish_bounce(m, m->text, r, 0);
+        return 1;
+    }
+    return forwarded_bounce(m, r, err);
 }
 
 static int
@@ -940,9 +1187,18 @@ check_auto(const struct mime_msg *m, struct classify_result *r)
         set_reason(r, "challenge-response");
         goto yes;
     }
-    /* Whatever else a mail system sends is not a human answer. */
+    if (list_notice(m)) {
+        set_reason(r, "list manager");
+        goto yes;
+    }
+    /* Whatever else a mail system or a no-reply address sends is not a
+     * human answer. */
     if (is_system_sender(m)) {
         set_reason(r, "mail system");
+        goto yes;
+    }
+    if (is_noreply_sender(m)) {
+        set_reason(r, "no-reply sender");
         goto yes;
     }
     return 0;

@@ -451,3 +451,252 @@ Test(classify, bulk_and_suppress_headers_alone_stay_reply)
     cr_assert_eq(r.kind, CLASSIFY_REPLY);
     classify_result_clear(&r);
 }
+
+Test(classify, mailer_daemon_spellings_and_the_null_sender_are_mail_systems)
+{
+    /* "post_master" and a From of "<>" are mail systems, so their failure
+     * words make a bounce. */
+    struct classify_result r =
+        run_str("From: post_master@sms.example.net\nTo: enquete+x@example.org\n"
+                "Subject: Re:Hoe tevreden bent u?\n\n"
+                "Error: Invalid user address\n\nError message below:\n"
+                "550 - Requested action not taken: no such user here\n\n"
+                "  RCPT TO: <mila@sms.example.net>\n",
+                NULL);
+    assert_bounce(&r, "5.1.1", "mila@sms.example.net", 1);
+    cr_assert_str_eq(r.reason, "bounce text");
+    classify_result_clear(&r);
+
+    r = run_str("From: <>\nTo: enquete+x@example.org\nSubject: Notice\n\n"
+                "--- The following addresses had delivery problems ---\n\n"
+                "<joost@example.net>   (joost@example.net... gone)\n",
+                NULL);
+    assert_bounce(&r, "", "joost@example.net", 1);
+    classify_result_clear(&r);
+
+    /* A person's own words about a failed delivery stay a reply. */
+    r = run_str("From: Post Office Team <post.office@example.net>\n"
+                "Subject: Re: Hoe tevreden bent u?\n\n"
+                "7, maar het pakket could not be delivered op dinsdag.\n",
+                NULL);
+    cr_assert_eq(r.kind, CLASSIFY_REPLY, "%s", r.reason);
+    classify_result_clear(&r);
+}
+
+Test(classify, no_reply_sender_returning_a_message_is_a_bounce)
+{
+    struct classify_result r = run_str(
+        "From: no-reply@mail.example.jp\nTo: enquete+x@example.org\n"
+        "Subject: =?UTF-8?B?44Oh44O844Or44Ko44Op44O86YCa55+l?=\n"
+        "Content-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\n"
+        "Your mail sent on: Thu, 5 Nov 2026 10:00:00 +0900\n"
+        "     Could not be delivered to: <yuki@example.jp>\n"
+        "     As their mailbox is full.\n"
+        "--b\nContent-Type: message/rfc822\n\n"
+        "From: enquete@example.org\nTo: yuki@example.jp\nSubject: survey\n\n"
+        "Hoe tevreden bent u?\n--b--\n",
+        NULL);
+    assert_bounce(&r, "", "yuki@example.jp", 1);
+    classify_result_clear(&r);
+
+    /* Without a returned message it is some other automatic notice. */
+    r = run_str("From: Helpdesk <do_not_reply@tickets.example.com>\n"
+                "Subject: Ticket 4411\n\n"
+                "Your request could not be delivered to an agent yet.\n",
+                NULL);
+    assert_auto_reply(&r, "no-reply sender");
+    classify_result_clear(&r);
+}
+
+Test(classify, mail_system_notices_in_other_phrasings_are_bounces)
+{
+    /* Exchange 5.5: "did not reach the following recipient(s)". */
+    struct classify_result r = run_str(
+        "From: System Administrator <postmaster@example.net>\n"
+        "To: enquete+x@example.org\nSubject: E\n\n"
+        "Your message\n\n  To:      anna@example.net\n  Subject: survey\n\n"
+        "did not reach the following recipient(s):\n\n"
+        "anna@example.net on Thu, 5 Nov 2026 10:00:00 +0100\n"
+        "    The recipient name is not recognized\n",
+        NULL);
+    assert_bounce(&r, "", "anna@example.net", 1);
+    classify_result_clear(&r);
+
+    /* Exim's "Mail failure" subject. */
+    r = run_str("From: Mail Delivery System <mailer-daemon@mx.example.net>\n"
+                "Auto-Submitted: auto-replied\n"
+                "Subject: Mail failure - malformed recipient address\n\n"
+                "A message that you sent contained one or more recipient "
+                "addresses that were\nincorrectly constructed:\n\n"
+                "  bas@example.com <lars@example.net>: malformed address\n",
+                NULL);
+    cr_assert_eq(r.kind, CLASSIFY_BOUNCE, "%s", r.reason);
+    classify_result_clear(&r);
+}
+
+Test(classify, recipient_comes_from_the_notice_not_the_returned_message)
+{
+    /* The returned message below the notice has a Message-Id in <>; the
+     * failed address in the notice is bare. */
+    struct classify_result r = run_str(
+        "From: MAILER-DAEMON@example.net\nTo: enquete+x@example.org\n"
+        "Subject: mail failed, returning to sender\n\n"
+        "|---- Message log follows: ----|\n"
+        " no valid recipients were found for this message\n"
+        "|---- Failed addresses follow: ----|\n"
+        " ria@mail.example.com ... unknown host\n"
+        "|---- Message text follows: ----|\n"
+        "Received: from mx.example.org by mx.example.net\n"
+        "Message-Id: <a1b2c3@mx.example.org>\nTo: ria@mail.example.com\n"
+        "Subject: survey\n\nHoe tevreden bent u?\n",
+        NULL);
+    assert_bounce(&r, "", "ria@mail.example.com", 1);
+    classify_result_clear(&r);
+}
+
+Test(classify, smtp_transcript_status_from_mail_system_is_bounce)
+{
+    /* No failure words: only the server's "451 4.3.0" says it failed. The
+     * recipient is RCPT TO, not the MAIL FROM split over two lines. */
+    struct classify_result r = run_str(
+        "From: MAILER-DAEMON@mx.example.net\nTo: postmaster@mx.example.net\n"
+        "Subject: Postfix SMTP server: errors from localhost\n\n"
+        "Transcript of session follows.\n\n"
+        " Out: 220 mx.example.net ESMTP\n In:  MAIL\n"
+        "     FROM:<enquete+x@example.org>\n Out: 250 2.1.0 Ok\n"
+        " In:  RCPT TO:<bram@example.net>\n Out: 250 2.1.5 Ok\n"
+        " In:  DATA\n Out: 451 4.3.0 Error: queue file write error\n",
+        NULL);
+    assert_bounce(&r, "4.3.0", "bram@example.net", 0);
+    classify_result_clear(&r);
+
+    /* "250 2.0.0" alone is no failure. */
+    r = run_str("From: MAILER-DAEMON@mx.example.net\nSubject: Report\n\n"
+                " Out: 250 2.0.0 Ok: queued\n",
+                NULL);
+    assert_auto_reply(&r, "mail system");
+    classify_result_clear(&r);
+}
+
+Test(classify, success_subject_from_mail_system_is_no_bounce)
+{
+    struct classify_result r = run_str(
+        "From: Mail Delivery Subsystem <mailer-daemon@mx.example.net>\n"
+        "Subject: Delivery Status Notification (Success)\n\n"
+        "This is an automatically generated Delivery Status Notification.\n\n"
+        "Your message has been successfully delivered to the following "
+        "recipients:\n\n   lotte@example.net\n",
+        NULL);
+    assert_auto_reply(&r, "mail system");
+    cr_assert_null(r.bounce_recipient);
+    classify_result_clear(&r);
+}
+
+Test(classify, lotus_out_of_the_office_subject_is_auto_reply)
+{
+    struct classify_result r =
+        run_str("From: Kees.Jansen@example.net\n"
+                "Subject: AUTO: Jansen, Kees is out of the office. (returning "
+                "05/01/2027)\n\n"
+                "I am out of the office until 05/01/2027.\n",
+                NULL);
+    assert_auto_reply(&r, "subject");
+    classify_result_clear(&r);
+}
+
+Test(classify, list_manager_refusal_is_bounce_other_notices_auto_reply)
+{
+    static const char head[] =
+        "From: team-admin@lists.example.org\nTo: enquete+x@example.org\n"
+        "X-MLServer: fml [fml 4.0.3 release]\n";
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "%sSubject: You enquete+x@example.org are not member (team "
+             "ML)\n\nYou are not a member of this mailing list "
+             "<team@lists.example.org>.\n",
+             head);
+    struct classify_result r = run_str(buf, NULL);
+    assert_bounce(&r, "", "team@lists.example.org", 1);
+    cr_assert_str_eq(r.reason, "list rejection");
+    classify_result_clear(&r);
+
+    /* The refusal may be in the notice only. */
+    snprintf(buf, sizeof buf,
+             "%sSubject: Notice (team ML)\n\nYou are not a member of this "
+             "list <team@lists.example.org>.\n",
+             head);
+    r = run_str(buf, NULL);
+    assert_bounce(&r, "", "team@lists.example.org", 1);
+    cr_assert_str_eq(r.reason, "list rejection");
+    classify_result_clear(&r);
+
+    snprintf(buf, sizeof buf,
+             "%sSubject: Welcome (team ML)\n\nSend \"guide\" for help.\n",
+             head);
+    r = run_str(buf, NULL);
+    assert_auto_reply(&r, "list manager");
+    classify_result_clear(&r);
+
+    /* A person writing through a list sends from their own address. */
+    r = run_str("From: Jan <jan@example.net>\nList-Id: <team.example.org>\n"
+                "Subject: Re: Hoe tevreden bent u?\n\n"
+                "8, al werd mijn voorstel rejected.\n",
+                NULL);
+    cr_assert_eq(r.kind, CLASSIFY_REPLY, "%s", r.reason);
+    classify_result_clear(&r);
+}
+
+Test(classify, forwarded_bounce_is_bounce_for_the_quoted_recipient)
+{
+    struct classify_result r = run_str(
+        "From: Sanne <sanne@example.org>\nTo: enquete+x@example.org\n"
+        "Subject: Fwd: Returned mail: see transcript for details\n\n"
+        "Forward the message.\n\nBegin forwarded message:\n\n"
+        "> From: Mail Delivery Subsystem <MAILER-DAEMON>\n"
+        "> To: <sanne@example.org>\n>\n"
+        ">    ----- The following addresses had permanent fatal errors "
+        "-----\n> <wim@example.com>\n"
+        ">     (reason: 550 5.1.1 <wim@example.com>... User unknown)\n>\n"
+        "> Final-Recipient: RFC822; wim@example.com\n> Action: failed\n"
+        "> Status: 5.1.1\n",
+        NULL);
+    assert_bounce(&r, "5.1.1", "wim@example.com", 1);
+    cr_assert_str_eq(r.reason, "forwarded bounce");
+    classify_result_clear(&r);
+
+    /* Without the report in the body it is the person's own mail. */
+    r = run_str("From: Sanne <sanne@example.org>\n"
+                "Subject: Fwd: Undeliverable: Hoe tevreden bent u?\n\n"
+                "9 - en mijn collega heeft een nieuw adres.\n",
+                NULL);
+    cr_assert_eq(r.kind, CLASSIFY_REPLY, "%s", r.reason);
+    classify_result_clear(&r);
+}
+
+Test(classify, challenge_response_dsn_is_auto_reply_unless_permanent)
+{
+    static const char fmt[] =
+        "From: noreply@guard.example.com\nTo: enquete+x@example.org\n"
+        "Subject: Re: Hoe tevreden bent u? (Action Required)\n"
+        "Content-Type: multipart/report; report-type=delivery-status; "
+        "boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\nYour message has been held.\n"
+        "Click the link below to verify that you are a person.\n"
+        "--b\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; guard.example.com\n\n"
+        "Final-Recipient: rfc822; ilse@example.net\nAction: failed\n"
+        "Status: %s\n\n--b--\n";
+    char buf[1024];
+    snprintf(buf, sizeof buf, fmt, "4.7.0");
+    struct classify_result r = run_str(buf, NULL);
+    assert_auto_reply(&r, "challenge-response");
+    cr_assert_null(r.bounce_recipient);
+    cr_assert_str_eq(r.status, "");
+    classify_result_clear(&r);
+
+    snprintf(buf, sizeof buf, fmt, "5.7.1");
+    r = run_str(buf, NULL);
+    assert_bounce(&r, "5.7.1", "ilse@example.net", 1);
+    classify_result_clear(&r);
+}
