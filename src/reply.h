@@ -34,16 +34,19 @@ struct reply_answer {
     char review_reason[64];
 };
 
-/* Strip quotes, quote headers ("Op ... schreef ...:", "On ... wrote:",
- * Outlook "Van:/From: ... Verzonden:/Sent:" blocks, "-----Original
- * Message-----", "-----Oorspronkelijk bericht-----", "Begin forwarded
- * message", "---------- Forwarded message ---------", lines starting with
- * ">"), and signatures ("-- " line, "Verzonden vanaf mijn iPhone", "Sent from
- * my iPhone/Android", "Met vriendelijke groet," + name lines, "Groet,",
- * "Kind regards," closings followed by a short signature block); *out is the
- * reply text (trimmed, LF line ends, greeting still in), owned by the caller.
- * When nothing stands above the first quote (bottom-posting), the text
- * below the quoted block is taken instead. */
+/* Strip quotes, quote headers ("Op ... schreef ...:", "On ... wrote:", and
+ * the like in about twenty languages, also wrapped over up to four lines or
+ * date-first as some webmails write them), header blocks ("Van:/From: ...
+ * Verzonden:/Sent:" and their translations), "-----Original Message-----"
+ * and forwarded-message separators, mailing-list footers, lines starting
+ * with ">", and signatures ("-- " line, "Verzonden vanaf mijn iPhone", "Sent
+ * from my iPhone/Android" and translations, "Met vriendelijke groet," +
+ * name lines, "Groet,", "Kind regards," closings followed by a short
+ * signature block); invisible characters (zero-width, BOM, soft hyphen,
+ * tracker dots) are trimmed. *out is the reply text (trimmed, LF line ends,
+ * greeting still in), owned by the caller. When nothing stands above the
+ * first quote (bottom-posting), the text below the quoted block is taken
+ * instead. */
 enum eq_err reply_strip(const char *body, char **out);
 /* Strips, then reads the answer for metrics[0..n_metrics) (n_metrics <=
  * REPLY_MAX_METRICS). On success *out is filled (clear it with
