@@ -441,14 +441,16 @@ field(const char *block, const char *name, size_t *n)
     return NULL;
 }
 
-/* The local part of addr in lowercase letters and digits only, so that
- * "Mailer-Daemon", "post_master" and "no.reply" read as "mailerdaemon",
- * "postmaster" and "noreply"; cut at outsz - 1. */
+/* The local part of addr without its "+tag", in lowercase letters and
+ * digits only, so that "Mailer-Daemon", "post_master+bounces" and
+ * "no.reply" read as "mailerdaemon", "postmaster" and "noreply"; cut at
+ * outsz - 1. */
 static void
 squeezed_local(const char *addr, char *out, size_t outsz)
 {
     size_t k = 0;
-    for (const char *p = addr; *p && *p != '@' && k + 1 < outsz; p++)
+    for (const char *p = addr; *p && *p != '@' && *p != '+' && k + 1 < outsz;
+         p++)
         if (isalnum((unsigned char)*p))
             out[k++] = (char)tolower((unsigned char)*p);
     out[k] = '\0';
@@ -475,7 +477,9 @@ null_from(const struct mime_msg *m)
     return *p == '\0';
 }
 
-/* The local part of the From address, squeezed, starts with one of list. */
+/* The local part of the From address, squeezed, is one of list: the whole
+ * of it, since a person's name may begin with one ("postma.sterre" squeezes
+ * to "postmasterre"). */
 static int
 from_local_is(const struct mime_msg *m, const char *const *list)
 {
@@ -484,7 +488,7 @@ from_local_is(const struct mime_msg *m, const char *const *list)
         return 0;
     squeezed_local(m->from_addr, lp, sizeof lp);
     for (; *list; list++)
-        if (strncmp(lp, *list, strlen(*list)) == 0)
+        if (strcmp(lp, *list) == 0)
             return 1;
     return 0;
 }
@@ -855,11 +859,10 @@ text_status(const char *text, const char *rcpt, int bare_code, char out[16])
     return ok;
 }
 
-/* Fills in status, recipient and permanence of a bounce; text is the
- * notice's text (m->text, or an unquoted copy of a forwarded one). */
+/* Fills in status, recipient and permanence of a bounce. */
 static void
-finish_bounce(const struct mime_msg *m, const char *text,
-              struct classify_result *r, int delayed_hint)
+finish_bounce(const struct mime_msg *m, struct classify_result *r,
+              int delayed_hint)
 {
     r->kind = CLASSIFY_BOUNCE;
     if (!r->status[0])
@@ -872,13 +875,14 @@ finish_bounce(const struct mime_msg *m, const char *text,
     if (!r->bounce_recipient)
         r->bounce_recipient = text_recipient(m, m->delivery_status);
     if (!r->bounce_recipient)
-        r->bounce_recipient = text_recipient(m, text);
+        r->bounce_recipient = text_recipient(m, m->text);
     /* A DSN's generic x.0.0 or expiry x.4.7 leaves the cause to the notice
      * text, which often quotes the remote server per recipient. */
     int generic = !r->status[0] || strcmp(r->status + 1, ".0.0") == 0 ||
                   strcmp(r->status + 1, ".4.7") == 0;
     char st[16];
-    if (generic && text_status(text, r->bounce_recipient, !r->status[0], st) &&
+    if (generic &&
+        text_status(m->text, r->bounce_recipient, !r->status[0], st) &&
         (!r->status[0] || st[0] == r->status[0]))
         snprintf(r->status, sizeof r->status, "%s", st);
     if (r->status[0])
@@ -973,27 +977,31 @@ contains_within(const char *hay, size_t n, const char *const *list)
     return NULL;
 }
 
-/* A mailing-list manager's notice: sent from the list's own
- * administrative address by software that marks the mail it sends. A
- * person writing through a list sends from their own address. */
+/* An Auto-Submitted header other than "no": mail that software sent. */
 static int
-list_notice(const struct mime_msg *m)
+auto_submitted(const struct mime_msg *m)
 {
-    static const char *const marks[] = {"X-MLServer",        "X-ML-Name",
-                                        "X-Mailman-Version", "List-Id",
-                                        "Mailing-List",      NULL};
+    const char *v = mime_header(m, "Auto-Submitted");
+    return v && *v &&
+           !(strncasecmp(v, "no", 2) == 0 &&
+             (v[2] == '\0' || v[2] == ';' || v[2] == ' ' || v[2] == '('));
+}
+
+/* The From address is a list's administrative one: "owner-team@", or
+ * "team-admin@", "-owner", "-request", "-bounces". A person's own address
+ * can be too ("kees-admin@"). */
+static int
+list_admin_sender(const struct mime_msg *m)
+{
     static const char *const suffixes[] = {"-admin", "-owner", "-request",
                                            "-bounces", NULL};
-    const char *const *k = marks;
-    while (*k && !mime_header(m, *k))
-        k++;
-    if (!*k || !m->from_addr)
+    if (!m->from_addr)
         return 0;
     const char *at = strchr(m->from_addr, '@');
     size_t n = at ? (size_t)(at - m->from_addr) : strlen(m->from_addr);
     if (n > 6 && strncasecmp(m->from_addr, "owner-", 6) == 0)
         return 1;
-    for (k = suffixes; *k; k++) {
+    for (const char *const *k = suffixes; *k; k++) {
         size_t sl = strlen(*k);
         if (n > sl && strncasecmp(m->from_addr + n - sl, *k, sl) == 0)
             return 1;
@@ -1001,68 +1009,31 @@ list_notice(const struct mime_msg *m)
     return 0;
 }
 
-/* Text with the quote marks ("> ", "> > ") taken off each line start. */
-static char *
-unquote(const char *t)
-{
-    size_t n = strlen(t);
-    char *out = malloc(n + 1), *w = out;
-    if (!out)
-        return NULL;
-    int bol = 1;
-    for (const char *p = t; *p; p++) {
-        if (bol)
-            while (*p == '>') {
-                p++;
-                if (*p == ' ')
-                    p++;
-            }
-        if (!*p)
-            break;
-        *w++ = *p;
-        bol = *p == '\n';
-    }
-    *w = '\0';
-    return out;
-}
-
-/* A bounce that someone forwarded: a bounce's subject behind a forward
- * prefix, and a body that still holds the report's fields or the remote
- * server's reply with its status. Read from the unquoted copy. */
+/* A mailing-list manager's notice: sent from the list's administrative
+ * address, and marked as sent by software: Auto-Submitted, Precedence
+ * bulk, list or junk, or a list manager's own header. List-Id alone is
+ * not enough: a group alias adds it to a person's mail too, and a person's
+ * address may end in "-admin". Wording alone is not either: "loop" is in
+ * "het loopt goed". */
 static int
-forwarded_bounce(const struct mime_msg *m, struct classify_result *r,
-                 enum eq_err *err)
+list_notice(const struct mime_msg *m)
 {
-    static const char *const fwd[] = {
-        "fwd:", "fw:", "wg:", "tr:", "rv:", "doorst:", NULL};
-    const char *s = m->subject, *pre;
-    int forwards = 0;
-    for (;;) {
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (!(pre = starts_any(s, fwd)))
-            break;
-        s += strlen(pre);
-        forwards++;
-    }
-    if (!forwards || !subject_says_bounce(s))
+    static const char *const marks[] = {
+        "X-MLServer", "X-ML-Name", "X-Mailman-Version", "Mailing-List", NULL};
+    static const char *const bulk[] = {"bulk", "list", "junk", NULL};
+    if (!list_admin_sender(m))
         return 0;
-    char *t = unquote(m->text);
-    if (!t) {
-        *err = EQ_ERR_NOMEM;
+    if (auto_submitted(m))
         return 1;
-    }
-    size_t n;
-    char st[16];
-    int report = field(t, "Final-Recipient", &n) ||
-                 field(t, "Original-Recipient", &n) ||
-                 pick_status(t, "45", 0, st);
-    if (report) {
-        set_reason(r, "forwarded bounce");
-        finish_bounce(m, t, r, contains_any(s, delay_phrases) != NULL);
-    }
-    free(t);
-    return report;
+    const char *v = mime_header(m, "Precedence");
+    if (v)
+        for (const char *const *k = bulk; *k; k++)
+            if (strcasecmp(v, *k) == 0)
+                return 1;
+    for (const char *const *k = marks; *k; k++)
+        if (mime_header(m, *k))
+            return 1;
+    return 0;
 }
 
 static int
@@ -1099,7 +1070,7 @@ check_bounce(const struct mime_msg *m, struct classify_result *r,
         int delayed =
             act == DSN_DELAYED ||
             (act == DSN_NONE && contains_any(m->subject, delay_phrases));
-        finish_bounce(m, m->text, r, delayed);
+        finish_bounce(m, r, delayed);
         if (act == DSN_FAILED && !r->status[0])
             r->permanent = 1;
         return 1;
@@ -1123,17 +1094,17 @@ check_bounce(const struct mime_msg *m, struct classify_result *r,
                                 : "bounce text");
         int delayed = contains_any(m->subject, delay_phrases) ||
                       (!subj && contains_any(m->text, delay_phrases));
-        finish_bounce(m, m->text, r, delayed != 0);
+        finish_bounce(m, r, delayed != 0);
         return 1;
     }
     if (list_notice(m) &&
         (contains_any(m->subject, list_refusals) ||
          contains_within(m->text, notice_len(m->text), list_refusals))) {
         set_reason(r, "list rejection");
-        finish_bounce(m, m->text, r, 0);
+        finish_bounce(m, r, 0);
         return 1;
     }
-    return forwarded_bounce(m, r, err);
+    return 0;
 }
 
 static int
@@ -1153,9 +1124,7 @@ check_auto(const struct mime_msg *m, struct classify_result *r)
         set_reason(r, "feedback report");
         goto yes;
     }
-    if ((v = mime_header(m, "Auto-Submitted")) && *v &&
-        !(strncasecmp(v, "no", 2) == 0 &&
-          (v[2] == '\0' || v[2] == ';' || v[2] == ' ' || v[2] == '('))) {
+    if (auto_submitted(m)) {
         set_reason(r, "auto-submitted");
         goto yes;
     }

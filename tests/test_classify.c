@@ -647,30 +647,121 @@ Test(classify, list_manager_refusal_is_bounce_other_notices_auto_reply)
     classify_result_clear(&r);
 }
 
-Test(classify, forwarded_bounce_is_bounce_for_the_quoted_recipient)
+Test(classify, forwarded_bounce_is_the_persons_own_reply)
 {
+    /* An employee whose answer bounced forwards the bounce with the answer
+     * on top: a person's mail, not a bounce of the invitation. */
     struct classify_result r = run_str(
-        "From: Sanne <sanne@example.org>\nTo: enquete+x@example.org\n"
-        "Subject: Fwd: Returned mail: see transcript for details\n\n"
-        "Forward the message.\n\nBegin forwarded message:\n\n"
-        "> From: Mail Delivery Subsystem <MAILER-DAEMON>\n"
-        "> To: <sanne@example.org>\n>\n"
-        ">    ----- The following addresses had permanent fatal errors "
-        "-----\n> <wim@example.com>\n"
-        ">     (reason: 550 5.1.1 <wim@example.com>... User unknown)\n>\n"
-        "> Final-Recipient: RFC822; wim@example.com\n> Action: failed\n"
-        "> Status: 5.1.1\n",
+        "From: Sanne de Vries <s.devries@org.nl>\n"
+        "To: enquete+x@example.org\n"
+        "Subject: Fwd: Undelivered Mail Returned to Sender\n\n"
+        "Mijn antwoord kwam niet aan, dus via deze weg: 8, snel geholpen.\n\n"
+        "Groet, Sanne\n\n"
+        "-------- Doorgestuurd bericht --------\n"
+        "Onderwerp: Undelivered Mail Returned to Sender\n"
+        "Datum: Thu, 5 Nov 2026 10:02:11 +0100 (CET)\n"
+        "Van: MAILER-DAEMON@mx.org.nl (Mail Delivery System)\n"
+        "Aan: s.devries@org.nl\n\n"
+        "This is the mail system at host mx.org.nl.\n\n"
+        "I'm sorry to have to inform you that your message could not\n"
+        "be delivered to one or more recipients.\n\n"
+        "<enquete+x@example.org>: host mx.example.org[192.0.2.7] said: "
+        "550 5.1.1\n    <enquete+x@example.org>: Recipient address "
+        "rejected: User unknown\n\n"
+        "Final-Recipient: rfc822; enquete+x@example.org\n"
+        "Action: failed\nStatus: 5.1.1\n",
         NULL);
-    assert_bounce(&r, "5.1.1", "wim@example.com", 1);
-    cr_assert_str_eq(r.reason, "forwarded bounce");
+    cr_assert_eq(r.kind, CLASSIFY_REPLY, "%s", r.reason);
+    cr_assert_null(r.bounce_recipient);
     classify_result_clear(&r);
 
-    /* Without the report in the body it is the person's own mail. */
-    r = run_str("From: Sanne <sanne@example.org>\n"
-                "Subject: Fwd: Undeliverable: Hoe tevreden bent u?\n\n"
-                "9 - en mijn collega heeft een nieuw adres.\n",
+    /* The same from Outlook, the bounce quoted below the answer. */
+    r = run_str("From: Kees Bakker <k.bakker@org.nl>\n"
+                "Subject: FW: Undeliverable: Hoe tevreden bent u?\n\n"
+                "Tweede poging: 6, het duurde wat lang.\n\n"
+                "> From: Microsoft Outlook <postmaster@org.nl>\n"
+                "> Subject: Undeliverable: Hoe tevreden bent u?\n>\n"
+                "> Delivery has failed to these recipients or groups:\n>\n"
+                "> enquete+x@example.org\n>\n"
+                "> Remote Server returned '550 5.4.1 Recipient address "
+                "rejected: Access denied'\n",
                 NULL);
     cr_assert_eq(r.kind, CLASSIFY_REPLY, "%s", r.reason);
+    classify_result_clear(&r);
+}
+
+Test(classify, names_that_begin_like_a_mail_system_are_people)
+{
+    /* "postma.sterre" squeezes to "postmasterre", "post.master.jansen" to
+     * "postmasterjansen", "post.masterson" to "postmasterson": people, not
+     * postmaster. */
+    static const char *const froms[] = {
+        "Sterre Postma <postma.sterre@org.nl>",
+        "Jansen <post.master.jansen@org.nl>",
+        "Eva Masterson-Post <post.masterson@org.nl>", NULL};
+    char buf[512];
+    for (const char *const *f = froms; *f; f++) {
+        snprintf(buf, sizeof buf,
+                 "From: %s\nTo: enquete+x@example.org\n"
+                 "Subject: Re: Hoe tevreden bent u?\n\n"
+                 "7, de monteur kwam op tijd.\n",
+                 *f);
+        struct classify_result r = run_str(buf, NULL);
+        cr_assert_eq(r.kind, CLASSIFY_REPLY, "%s: %s", *f, r.reason);
+        classify_result_clear(&r);
+    }
+}
+
+Test(classify, mail_system_local_parts_match_whole_after_the_tag)
+{
+    /* Any spelling, and a "+tag", still name the mail system. */
+    static const char *const froms[] = {
+        "post_master@mx.org.nl",      "Mail-Daemon@mx.org.nl",
+        "mailer-daemon@mx.org.nl",    "postmaster+bounces@mx.org.nl",
+        "MAILER_DAEMON+x1@mx.org.nl", NULL};
+    char buf[512];
+    for (const char *const *f = froms; *f; f++) {
+        snprintf(buf, sizeof buf,
+                 "From: %s\nTo: enquete+x@example.org\nSubject: Notice\n\n"
+                 "Your message could not be delivered.\n\n"
+                 "<anouk@org.nl>: user unknown\n",
+                 *f);
+        struct classify_result r = run_str(buf, NULL);
+        cr_assert_eq(r.kind, CLASSIFY_BOUNCE, "%s: %s", *f, r.reason);
+        cr_assert_str_eq(r.bounce_recipient, "anouk@org.nl");
+        classify_result_clear(&r);
+    }
+}
+
+Test(classify, person_with_admin_address_replying_through_a_group_is_reply)
+{
+    /* A group alias adds List-Id to a person's mail; the person's own
+     * address may end in "-admin". Neither makes it a list notice, nor do
+     * words like "loopt" (loop) or "rejected". */
+    static const char *const bodies[] = {
+        "8, prima geholpen door de servicedesk.\n", "8, het loopt nu prima.\n",
+        "6: mijn eerste aanvraag werd rejected, daarna ging het goed.\n", NULL};
+    char buf[512];
+    for (const char *const *b = bodies; *b; b++) {
+        snprintf(buf, sizeof buf,
+                 "From: Kees Jansen <kees-admin@org.nl>\n"
+                 "To: enquete+x@example.org\n"
+                 "List-Id: ICT beheer <ict-beheer.org.nl>\n"
+                 "Subject: Re: Hoe tevreden bent u?\n\n%s",
+                 *b);
+        struct classify_result r = run_str(buf, NULL);
+        cr_assert_eq(r.kind, CLASSIFY_REPLY, "%s: %s", *b, r.reason);
+        classify_result_clear(&r);
+    }
+
+    /* From the list's address with a bulk marking it is a notice. */
+    struct classify_result r =
+        run_str("From: ict-beheer-request@org.nl\nTo: enquete+x@example.org\n"
+                "List-Id: ICT beheer <ict-beheer.org.nl>\n"
+                "Precedence: bulk\nSubject: Welkom bij ict-beheer\n\n"
+                "Stuur \"help\" voor de commando's.\n",
+                NULL);
+    assert_auto_reply(&r, "list manager");
     classify_result_clear(&r);
 }
 
