@@ -912,7 +912,10 @@ mime_html_to_text(const char *html, size_t len, char **out)
 
 struct walk {
     struct mime_msg *m;
-    char *plain; /* first inline text/plain, UTF-8 */
+    char *plain;   /* first inline text/plain, UTF-8 */
+    char *named;   /* first text/plain with a name but not disposition
+                      attachment: the body only when there is no other */
+    int recovered; /* multiparts re-read with a boundary found in the body */
     enum eq_err err;
 };
 
@@ -1028,11 +1031,17 @@ part_bytes(const struct mailmime *p, size_t *len)
 }
 
 static int
+disposition_attachment(const struct mailmime_single_fields *sf)
+{
+    return sf->fld_disposition && sf->fld_disposition->dsp_type &&
+           sf->fld_disposition->dsp_type->dsp_type ==
+               MAILMIME_DISPOSITION_TYPE_ATTACHMENT;
+}
+
+static int
 is_attachment(const struct mailmime_single_fields *sf)
 {
-    if (sf->fld_disposition && sf->fld_disposition->dsp_type &&
-        sf->fld_disposition->dsp_type->dsp_type ==
-            MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
+    if (disposition_attachment(sf))
         return 1;
     return (sf->fld_disposition_filename && *sf->fld_disposition_filename) ||
            (sf->fld_content_name && *sf->fld_content_name);
@@ -1054,6 +1063,172 @@ decoded_text(struct mailmime *p)
     return t;
 }
 
+/* Decoded text/plain, unflowed when format=flowed. NULL only for want of
+ * memory. */
+static char *
+plain_text(struct mailmime *p, enum eq_err *err)
+{
+    char *t = decoded_text(p);
+    if (!t) {
+        *err = EQ_ERR_NOMEM;
+        return NULL;
+    }
+    char *fmt = param(p->mm_content_type, "format");
+    char *delsp = param(p->mm_content_type, "delsp");
+    if (fmt && strcasecmp(fmt, "flowed") == 0 &&
+        (*err = unflow(&t, delsp && strcasecmp(delsp, "yes") == 0)) != EQ_OK) {
+        free(t);
+        t = NULL;
+    }
+    free(fmt);
+    free(delsp);
+    return t;
+}
+
+/* ---- multiparts whose boundary does not work --------------------------- */
+
+/* Recovered multiparts per message: each one copies its body, so this
+ * bounds the time and memory a hostile message can make us spend. */
+#define MAX_RECOVERED 8
+/* Distinct "--X" lines tried as the boundary of one multipart. */
+#define MAX_CANDIDATES 8
+/* RFC 2046 allows 70; a little slack for broken generators. */
+#define MAX_BOUNDARY 200
+
+/* Length of line s (up to end) without its line break and trailing
+ * whitespace; *next is where the next line starts. */
+static size_t
+line_len(const char *s, const char *end, const char **next)
+{
+    const char *eol = memchr(s, '\n', (size_t)(end - s));
+    size_t n = eol ? (size_t)(eol - s) : (size_t)(end - s);
+    *next = eol ? eol + 1 : end;
+    while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    return n;
+}
+
+/* Whether a line of body starts with "--" b (bl bytes); with close, whether
+ * a line is exactly "--" b "--". */
+static int
+has_delimiter(const char *body, size_t n, const char *b, size_t bl, int close)
+{
+    const char *end = body + n, *next;
+    for (const char *s = body; s < end; s = next) {
+        size_t ln = line_len(s, end, &next);
+        if (ln < bl + 2 || s[0] != '-' || s[1] != '-' ||
+            memcmp(s + 2, b, bl) != 0)
+            continue;
+        if (!close || (ln == bl + 4 && s[bl + 2] == '-' && s[bl + 3] == '-'))
+            return 1;
+    }
+    return 0;
+}
+
+/* A usable boundary: not only dashes, and quotable in a header. */
+static int
+boundary_ok(const char *b, size_t n)
+{
+    int other = 0;
+    if (n == 0 || n > MAX_BOUNDARY)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)b[i];
+        if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+            return 0;
+        other |= c != '-';
+    }
+    return other;
+}
+
+/* The first "--X" line of body whose closing "--X--" line also exists. */
+static int
+find_boundary(const char *body, size_t n, const char **b, size_t *bl)
+{
+    const char *end = body + n, *next;
+    int tried = 0;
+    for (const char *s = body; s < end && tried < MAX_CANDIDATES; s = next) {
+        size_t ln = line_len(s, end, &next);
+        if (ln < 3 || s[0] != '-' || s[1] != '-' || !boundary_ok(s + 2, ln - 2))
+            continue;
+        tried++;
+        if (has_delimiter(next, (size_t)(end - next), s + 2, ln - 2, 1)) {
+            *b = s + 2;
+            *bl = ln - 2;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void walk_part(struct walk *w, struct mailmime *p, int depth);
+
+/* A multipart (ct) whose declared boundary is missing or never used in its
+ * body, or that libetpan read as a single part, is parsed again with a
+ * boundary found in the body, and that tree is walked instead; without one
+ * its body is read as text. 1 if so (libetpan's parts are then ignored). */
+static int
+walk_recovered(struct walk *w, struct mailmime *p, const char *ct, int depth)
+{
+    const struct mailmime_data *d = p->mm_body;
+    if (w->recovered >= MAX_RECOVERED || !d ||
+        d->dt_type != MAILMIME_DATA_TEXT || !d->dt_data.dt_text.dt_data)
+        return 0;
+    const char *body = d->dt_data.dt_text.dt_data;
+    size_t n = d->dt_data.dt_text.dt_length;
+    const char *b;
+    size_t bl;
+    char *declared = param(p->mm_content_type, "boundary");
+    int works = declared && *declared &&
+                has_delimiter(body, n, declared, strlen(declared), 0);
+    free(declared);
+    if (works)
+        return 0;
+    if (!find_boundary(body, n, &b, &bl)) {
+        /* No delimiter at all: what libetpan makes of it is debris (the
+         * last line); the body as text is what a reader would see. */
+        if (!w->plain) {
+            w->plain = to_utf8(NULL, body, n);
+            if (w->plain)
+                normalize_eol(w->plain);
+            else
+                w->err = EQ_ERR_NOMEM;
+        }
+        return 1;
+    }
+    w->recovered++;
+    struct eq_buf msg = {0};
+    struct mailmime *root = NULL;
+    size_t idx = 0;
+    if (buf_printf(&msg, "Content-Type: %s; boundary=\"%.*s\"\n\n", ct, (int)bl,
+                   b) != EQ_OK ||
+        buf_addn(&msg, body, n) != EQ_OK) {
+        w->err = EQ_ERR_NOMEM;
+        buf_free(&msg);
+        return 1;
+    }
+    int done = 0;
+    if (mailmime_parse(msg.s, msg.len, &idx, &root) == MAILIMF_NO_ERROR &&
+        root && root->mm_type == MAILMIME_MESSAGE &&
+        root->mm_data.mm_message.mm_msg_mime &&
+        root->mm_data.mm_message.mm_msg_mime->mm_type == MAILMIME_MULTIPLE) {
+        walk_part(w, root->mm_data.mm_message.mm_msg_mime, depth + 1);
+        done = 1;
+    }
+    if (root)
+        mailmime_free(root);
+    buf_free(&msg);
+    return done;
+}
+
+static int
+is_report(const char *ct)
+{
+    return strcmp(ct, "message/delivery-status") == 0 ||
+           strcmp(ct, "message/global-delivery-status") == 0 ||
+           strcmp(ct, "message/feedback-report") == 0;
+}
+
 static void
 walk_part(struct walk *w, struct mailmime *p, int depth)
 {
@@ -1070,11 +1245,14 @@ walk_part(struct walk *w, struct mailmime *p, int depth)
         return;
     }
     int attach = is_attachment(&sf);
-    if (p->mm_type == MAILMIME_MULTIPLE) {
-        if (strcmp(ct, "multipart/report") == 0 && !m->report_type) {
-            m->report_type = param(p->mm_content_type, "report-type");
-            lower(m->report_type);
-        }
+    if (strcmp(ct, "multipart/report") == 0 && !m->report_type) {
+        m->report_type = param(p->mm_content_type, "report-type");
+        lower(m->report_type);
+    }
+    if (p->mm_type == MAILMIME_MULTIPLE ||
+        (p->mm_type == MAILMIME_SINGLE && strncmp(ct, "multipart/", 10) == 0)) {
+        if (walk_recovered(w, p, ct, depth) || p->mm_type != MAILMIME_MULTIPLE)
+            goto out;
         for (clistiter *it = clist_begin(p->mm_data.mm_multipart.mm_mp_list);
              it; it = clist_next(it))
             walk_part(w, clist_content(it), depth + 1);
@@ -1085,36 +1263,34 @@ walk_part(struct walk *w, struct mailmime *p, int depth)
         m->n_attachments++;
         goto out;
     }
-    if (attach) {
+    if (attach)
         m->n_attachments++;
-        goto out;
-    }
     char **slot = NULL;
-    if (strcmp(ct, "text/plain") == 0 && !w->plain)
-        slot = &w->plain;
-    else if (strcmp(ct, "text/html") == 0 && !m->html)
-        slot = &m->html;
-    else if ((strcmp(ct, "message/delivery-status") == 0 ||
-              strcmp(ct, "message/global-delivery-status") == 0) &&
-             !m->delivery_status)
-        slot = &m->delivery_status;
-    else if (strcmp(ct, "message/feedback-report") == 0 && !m->feedback_report)
-        slot = &m->feedback_report;
-    if (!slot)
+    /* RFC 3464 and 6522: a report part is read whatever its disposition
+     * or name says (some gateways name it "deliverystatus.txt"). */
+    if (is_report(ct)) {
+        if (strcmp(ct, "message/feedback-report") != 0)
+            slot = m->delivery_status ? NULL : &m->delivery_status;
+        else
+            slot = m->feedback_report ? NULL : &m->feedback_report;
+        if (slot && !(*slot = decoded_text(p)))
+            w->err = EQ_ERR_NOMEM;
         goto out;
-    *slot = decoded_text(p);
-    if (!*slot) {
+    }
+    if (strcmp(ct, "text/plain") == 0) {
+        /* A named text part shown inline ("deliveryproblems.txt") is the
+         * body when nothing else is; a real attachment never is. */
+        if (!attach)
+            slot = &w->plain;
+        else if (!disposition_attachment(&sf))
+            slot = &w->named;
+        if (slot && !*slot)
+            *slot = plain_text(p, &w->err);
+        goto out;
+    }
+    if (!attach && strcmp(ct, "text/html") == 0 && !m->html &&
+        !(m->html = decoded_text(p)))
         w->err = EQ_ERR_NOMEM;
-        goto out;
-    }
-    if (slot == &w->plain) {
-        char *fmt = param(p->mm_content_type, "format");
-        char *delsp = param(p->mm_content_type, "delsp");
-        if (fmt && strcasecmp(fmt, "flowed") == 0)
-            w->err = unflow(&w->plain, delsp && strcasecmp(delsp, "yes") == 0);
-        free(fmt);
-        free(delsp);
-    }
 out:
     free(ct);
 }
@@ -1165,6 +1341,70 @@ skip_mbox_line(const char **raw, size_t *len)
     *raw = h;
 }
 
+/* Whether line s (n bytes, no line break) starts with name, any case. */
+static int
+line_starts(const char *s, size_t n, const char *name)
+{
+    size_t k = strlen(name);
+    return n >= k && strncasecmp(s, name, k) == 0;
+}
+
+/* Some gateways break the fold of a multipart Content-Type and write its
+ * boundary on a line of its own, unindented:
+ *     Content-Type: multipart/alternative;
+ *     boundary="xyz"
+ * libetpan then ends the header there and loses the boundary. Such a line
+ * right after a multipart Content-Type without a boundary is indented, so it
+ * is read as the continuation it was meant to be. *fixed is the repaired
+ * copy (raw and len then point at it), or NULL when nothing needed it. */
+static enum eq_err
+join_boundary_lines(const char **raw, size_t *len, char **fixed)
+{
+    const char *s = *raw, *end = *raw + *len, *next;
+    struct eq_buf b = {0};
+    const char *copied = s; /* raw up to here is in b */
+    int in_ct = 0;          /* in a multipart Content-Type without a boundary */
+    *fixed = NULL;
+    if (!s)
+        return EQ_OK;
+    for (; s < end; s = next) {
+        const char *eol = memchr(s, '\n', (size_t)(end - s));
+        size_t n = eol ? (size_t)(eol - s) : (size_t)(end - s);
+        next = eol ? eol + 1 : end;
+        int cont = n > 0 && (s[0] == ' ' || s[0] == '\t');
+        if (in_ct && !cont && line_starts(s, n, "boundary=")) {
+            if (buf_addn(&b, copied, (size_t)(s - copied)) != EQ_OK ||
+                buf_addc(&b, '\t') != EQ_OK) {
+                buf_free(&b);
+                return EQ_ERR_NOMEM;
+            }
+            copied = s;
+            in_ct = 0;
+            continue;
+        }
+        if (!cont) {
+            const char *v = s + 13;
+            in_ct = line_starts(s, n, "content-type:");
+            while (in_ct && v < s + n && (*v == ' ' || *v == '\t'))
+                v++;
+            in_ct = in_ct && line_starts(v, (size_t)(s + n - v), "multipart/");
+        }
+        for (size_t i = 0; in_ct && i < n; i++)
+            if (line_starts(s + i, n - i, "boundary="))
+                in_ct = 0;
+    }
+    if (!b.s)
+        return EQ_OK;
+    if (buf_addn(&b, copied, (size_t)(end - copied)) != EQ_OK) {
+        buf_free(&b);
+        return EQ_ERR_NOMEM;
+    }
+    *len = b.len;
+    *fixed = buf_take(&b);
+    *raw = *fixed;
+    return EQ_OK;
+}
+
 enum eq_err
 mime_parse(const char *raw, size_t len, struct mime_msg **out,
            struct eq_buf *diag)
@@ -1172,6 +1412,7 @@ mime_parse(const char *raw, size_t len, struct mime_msg **out,
     struct mime_msg *m = calloc(1, sizeof *m);
     struct walk w = {.m = m};
     struct mailmime *root = NULL;
+    char *fixed = NULL; /* raw with repaired header folds; root points in */
     enum eq_err err = EQ_OK;
     *out = NULL;
     if (!m)
@@ -1179,6 +1420,8 @@ mime_parse(const char *raw, size_t len, struct mime_msg **out,
     if (!raw)
         len = 0;
     skip_mbox_line(&raw, &len);
+    if ((err = join_boundary_lines(&raw, &len, &fixed)) != EQ_OK)
+        goto fail;
     size_t hlen;
     header_end(raw ? raw : "", len, &hlen);
     if ((err = headers_parse(m, raw, hlen)) != EQ_OK ||
@@ -1217,9 +1460,12 @@ mime_parse(const char *raw, size_t len, struct mime_msg **out,
             goto fail;
         }
     }
-    if (w.plain) {
-        m->text = w.plain;
-        w.plain = NULL;
+    if (w.plain || (!m->html && w.named)) {
+        m->text = w.plain ? w.plain : w.named;
+        if (w.plain)
+            w.plain = NULL;
+        else
+            w.named = NULL;
     } else if (m->html) {
         if ((err = mime_html_to_text(m->html, strlen(m->html), &m->text)) !=
             EQ_OK)
@@ -1233,12 +1479,16 @@ mime_parse(const char *raw, size_t len, struct mime_msg **out,
     }
     if (root)
         mailmime_free(root);
+    free(w.named);
+    free(fixed);
     *out = m;
     return EQ_OK;
 fail:
     if (root)
         mailmime_free(root);
     free(w.plain);
+    free(w.named);
+    free(fixed);
     mime_free(m);
     return err;
 }

@@ -3,7 +3,9 @@
  * headers, addresses, the best text body as valid UTF-8, and the pieces of
  * delivery reports that classify needs. libetpan and libxml2 stay inside
  * mime.c. It never judges a message (that is classify) and never crashes,
- * hangs or leaks on malformed input: it gives a best-effort result instead.
+ * hangs or leaks on malformed input: it gives a best-effort result instead
+ * (a multipart whose boundary does not work is re-read with the one its
+ * body uses, or read as text).
  */
 #ifndef MIME_H
 #define MIME_H
@@ -30,12 +32,14 @@ struct mime_msg {
     char *date_raw;        /* or NULL */
     eq_time date;          /* 0 if missing/bad */
     char *text;            /* best text body, UTF-8, LF line ends, never NULL:
-                              text/plain part if any, else HTML converted to text */
+                              text/plain part if any, else HTML converted to
+                              text, else a named (not attached) text/plain */
     char *html;            /* first text/html part as UTF-8, or NULL */
     char *content_type;    /* top-level, lowercase, e.g. "multipart/report" */
     char *report_type;     /* report-type of the first multipart/report, or
                               NULL */
-    char *delivery_status; /* message/delivery-status part, or NULL */
+    char *delivery_status; /* message/delivery-status part, or NULL; report
+                              parts are read whatever their disposition */
     char *feedback_report; /* message/feedback-report part, or NULL */
     int n_attachments;     /* parts with a filename or disposition attachment
                               (a forwarded message/rfc822 counts as one; its

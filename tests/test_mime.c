@@ -306,3 +306,166 @@ Test(mime, message_saved_from_an_mbox_parses_past_its_from_line)
     cr_assert_null(strstr(m->text, "From MAILER"));
     mime_free(m);
 }
+
+/* RFC 3464/6522: the report part is read whatever its disposition says. */
+Test(mime, delivery_status_part_marked_as_attachment_is_still_read)
+{
+    struct mime_msg *m = parse_str(
+        "From: postmaster@mx.example.net\nSubject: Undeliverable\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status;\n"
+        " boundary=\"rpt\"\n\n"
+        "--rpt\nContent-Type: text/plain\n\nDelivery failed.\n"
+        "--rpt\nContent-Type: message/delivery-status; name=\"status.txt\"\n"
+        "Content-Disposition: attachment; filename=\"status.txt\"\n\n"
+        "Reporting-MTA: dns; mx.example.net\n\n"
+        "Final-Recipient: rfc822; anna@example.org\n"
+        "Action: failed\nStatus: 5.1.1\n"
+        "--rpt\nContent-Type: message/feedback-report\n"
+        "Content-Disposition: attachment\n\n"
+        "Feedback-Type: abuse\n"
+        "--rpt--\n");
+    cr_assert_str_eq(m->report_type, "delivery-status");
+    cr_assert_not_null(m->delivery_status);
+    cr_assert_not_null(strstr(m->delivery_status, "Status: 5.1.1"));
+    cr_assert_not_null(strstr(m->delivery_status,
+                              "Final-Recipient: rfc822; anna@example.org"));
+    cr_assert_not_null(m->feedback_report);
+    cr_assert_not_null(strstr(m->feedback_report, "Feedback-Type: abuse"));
+    cr_assert_str_eq(m->text, "Delivery failed.");
+    cr_assert_eq(m->n_attachments, 2);
+    mime_free(m);
+}
+
+Test(mime, named_inline_text_part_is_the_body_when_there_is_no_other)
+{
+    struct mime_msg *m =
+        parse_str("From: gateway@mx.example.net\nSubject: Delivery Status\n"
+                  "MIME-Version: 1.0\n"
+                  "Content-Type: multipart/mixed; boundary=\"gw\"\n\n"
+                  "--gw\nContent-Type: text/plain; name=\"problems.txt\"\n\n"
+                  "Problems delivering to <bob@example.org>: unknown user\n"
+                  "--gw\nContent-Type: message/rfc822\n"
+                  "Content-Disposition: attachment\n\n"
+                  "From: us@example.org\nSubject: survey\n\nScore 1-10\n"
+                  "--gw--\n");
+    cr_assert_str_eq(m->text,
+                     "Problems delivering to <bob@example.org>: unknown user");
+    cr_assert_eq(m->n_attachments, 2);
+    mime_free(m);
+}
+
+Test(mime, text_part_with_a_name_gives_way_to_a_real_body)
+{
+    /* The unnamed text/html is the body, not the named text part ... */
+    struct mime_msg *m = parse_str(
+        "From: a@example.org\nSubject: x\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+        "--b\nContent-Type: text/html\n\n<p>Mijn cijfer: 7</p>\n"
+        "--b\nContent-Type: text/plain; name=\"notes.txt\"\n\nnotitie 3\n"
+        "--b--\n");
+    cr_assert_str_eq(m->text, "Mijn cijfer: 7");
+    mime_free(m);
+    /* ... and an attached text file is never the body, even alone. */
+    m = parse_str("From: a@example.org\nSubject: x\nMIME-Version: 1.0\n"
+                  "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+                  "--b\nContent-Type: text/plain; name=\"cv.txt\"\n"
+                  "Content-Disposition: attachment; filename=\"cv.txt\"\n\n"
+                  "Cijfers: 9 en 10\n"
+                  "--b--\n");
+    cr_assert_str_eq(m->text, "");
+    cr_assert_eq(m->n_attachments, 1);
+    mime_free(m);
+}
+
+Test(mime, unindented_boundary_line_continues_the_content_type)
+{
+    /* Nested: the broken fold is in a part header. */
+    struct mime_msg *m =
+        parse_str("From: mailer@sms.example.net\nSubject: Returned mail\n"
+                  "MIME-Version: 1.0\n"
+                  "Content-Type: multipart/mixed; boundary=\"out-1\"\n\n"
+                  "--out-1\n"
+                  "Content-Type: multipart/alternative;\n"
+                  "boundary=\"in-2\"\n\n"
+                  "--in-2\nContent-Type: text/plain\n\n"
+                  "Error: no such user here\n"
+                  "--in-2\nContent-Type: text/html\n\n<p>Error</p>\n"
+                  "--in-2--\n\n"
+                  "--out-1--\n");
+    cr_assert_str_eq(m->text, "Error: no such user here");
+    cr_assert_not_null(m->html);
+    mime_free(m);
+    /* Top level, unquoted, CRLF: the header itself is repaired too. */
+    m = parse_str("From: mailer@sms.example.net\r\nSubject: Returned mail\r\n"
+                  "Content-Type: multipart/alternative;\r\n"
+                  "Boundary=top3\r\n"
+                  "MIME-Version: 1.0\r\n\r\n"
+                  "--top3\r\nContent-Type: text/plain\r\n\r\n"
+                  "Mailbox unavailable\r\n"
+                  "--top3--\r\n");
+    cr_assert_str_eq(m->text, "Mailbox unavailable");
+    cr_assert_str_eq(mime_header(m, "Content-Type"),
+                     "multipart/alternative;\tBoundary=top3");
+    cr_assert_str_eq(mime_header(m, "MIME-Version"), "1.0");
+    mime_free(m);
+}
+
+Test(mime, boundary_is_found_in_the_body_when_the_header_disagrees)
+{
+    /* The header says .1111, the delimiter lines say .2222. */
+    struct mime_msg *m = parse_str(
+        "From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: multipart/report; report-type=delivery-status;\n"
+        "\tboundary=\"Q7.1111/mx.example.net\"\n\n"
+        "This is a MIME-encapsulated message.\n\n"
+        "--Q7.2222/mx.example.net\nContent-Type: text/plain\n\n"
+        "Your message could not be delivered.\n\n"
+        "--Q7.2222/mx.example.net\n"
+        "Content-Type: message/delivery-status\n\n"
+        "Final-Recipient: rfc822; kees@example.org\n"
+        "Action: failed\nStatus: 5.1.1\n\n"
+        "--Q7.2222/mx.example.net\nContent-Type: message/rfc822\n\n"
+        "From: us@example.org\nSubject: survey\n\nhello\n\n"
+        "--Q7.2222/mx.example.net--\n");
+    cr_assert_str_eq(m->content_type, "multipart/report");
+    cr_assert_str_eq(m->report_type, "delivery-status");
+    cr_assert_str_eq(m->text, "Your message could not be delivered.\n");
+    cr_assert_not_null(m->delivery_status);
+    cr_assert_not_null(strstr(m->delivery_status, "Status: 5.1.1"));
+    cr_assert_eq(m->n_attachments, 1);
+    mime_free(m);
+}
+
+Test(mime, boundary_is_found_in_the_body_when_the_header_has_none)
+{
+    struct mime_msg *m =
+        parse_str("From: a@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+                  "Content-Type: multipart/alternative\r\n\r\n"
+                  "--zz9\r\nContent-Type: text/plain\r\n\r\nCijfer 8\r\n"
+                  "--zz9\r\nContent-Type: text/html\r\n\r\n<b>8</b>\r\n"
+                  "--zz9--\r\n");
+    cr_assert_str_eq(m->text, "Cijfer 8");
+    cr_assert_not_null(m->html);
+    mime_free(m);
+}
+
+/* Without a working boundary the body is what a reader sees: "--x" lines
+ * without a closing "--x--" and dash rules are not taken for one. */
+Test(mime, multipart_without_a_usable_boundary_is_read_as_text)
+{
+    struct mime_msg *m =
+        parse_str("From: a@example.org\nSubject: x\nMIME-Version: 1.0\n"
+                  "Content-Type: multipart/mixed; boundary=\"real\"\n\n"
+                  "--fake\nContent-Type: text/plain\n\nfirst\n"
+                  "--fake\nContent-Type: text/plain\n\nsecond\n");
+    cr_assert_str_eq(m->text, "--fake\nContent-Type: text/plain\n\nfirst\n"
+                              "--fake\nContent-Type: text/plain\n\nsecond\n");
+    mime_free(m);
+    m = parse_str("From: a@example.org\nSubject: x\nMIME-Version: 1.0\n"
+                  "Content-Type: multipart/mixed; boundary=\"gone\"\n\n"
+                  "Cijfer 8\n------\nuitleg\n--------\n");
+    cr_assert_str_eq(m->text, "Cijfer 8\n------\nuitleg\n--------\n");
+    mime_free(m);
+}
