@@ -235,6 +235,133 @@ reply_split_lines(const char *text, struct span **out, size_t *n_out)
 }
 
 /* ------------------------------------------------------------------ */
+/* Words of names and senders. */
+
+static const char *const name_particles[] = {
+    "van", "de", "der", "den", "ten", "ter", "te", "het", "'t", "el",
+    "la",  "le", "di",  "da",  "du",  "von", "zu", "op",  "in", NULL};
+
+/* 1 for a capital letter at p, -1 for a small one, 0 for anything else
+ * (digits, signs, letters of scripts without case). Knows ASCII, Latin-1
+ * and Cyrillic. */
+static int
+letter_case_at(const char *p, size_t avail)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    unsigned c, lower;
+    size_t len;
+
+    if (avail == 0)
+        return 0;
+    if (u[0] < 0x80)
+        return isupper(u[0]) ? 1 : islower(u[0]) ? -1 : 0;
+    lower = fold_at(u, avail, &len);
+    if (len != 2)
+        return 0;
+    c = ((u[0] & 0x1Fu) << 6) | (u[1] & 0x3Fu);
+    if (lower != c)
+        return 1;
+    return (c >= 0xDF && c <= 0xFF && c != 0xF7) || (c >= 0x430 && c <= 0x45F)
+               ? -1
+               : 0;
+}
+
+/* w with the quotes, brackets and punctuation around it taken off. */
+static struct span
+bare_word(struct span w)
+{
+    while (w.n > 0 && strchr("\"'(<[*", w.s[0]) != NULL) {
+        w.s++;
+        w.n--;
+    }
+    while (w.n > 0 && strchr("\"')>]*,;:!?", w.s[w.n - 1]) != NULL)
+        w.n--;
+    return w;
+}
+
+/* Subject pronouns of the first person: reply text, never an attribution
+ * ("In my mail of 12/10/2026 I already wrote:"). */
+static const char *const first_person[] = {"ik", "ich", "je", "jag", "jeg",
+                                           "ja", "já",  "я",  NULL};
+
+/* The word w (bare) is a first-person pronoun; "I." is an initial. */
+static int
+is_first_person(struct span w)
+{
+    if (w.n >= 3 && (w.s[0] == 'j' || w.s[0] == 'J') &&
+        (w.s[1] == '\'' ||
+         (w.n >= 5 && memcmp(w.s + 1, "\xe2\x80\x99", 3) == 0)))
+        return 1; /* j'ai, j’avais */
+    w = bare_word(w);
+    if (w.n == 1 && w.s[0] == 'I')
+        return 1;
+    return reply_in_list_ci(w, first_person);
+}
+
+/* The words of t[0, n) other than addresses include a first-person
+ * pronoun. */
+static int
+has_first_person(const char *t, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        struct span w = {t + i, 0};
+        while (i + w.n < n && t[i + w.n] != ' ')
+            w.n++;
+        if (w.n > 0 && memchr(w.s, '@', w.n) == NULL && w.s[0] != '<' &&
+            is_first_person(w))
+            return 1;
+        i += w.n + 1;
+    }
+    return 0;
+}
+
+/* Whom an attribution names before its verb: "you", a name ("Ольга",
+ * "Helpdesk", "van Dijk"), not a word of a sentence ("al", "already"). */
+static const char *const second_person[] = {
+    "you", "u", "du", "vous", "tu", "jij", "usted", "sie", "вы", "ты", NULL};
+
+static int
+is_sender_word(struct span w)
+{
+    w = bare_word(w);
+    if (w.n == 0 || is_first_person(w))
+        return 0;
+    if (reply_in_list_ci(w, second_person) ||
+        reply_in_list_ci(w, name_particles))
+        return 1;
+    for (size_t i = 0; i < w.n; i++)
+        if (isdigit((unsigned char)w.s[i]))
+            return 0;
+    return letter_case_at(w.s, w.n) >= 0;
+}
+
+/* A header's sender value: an address, or a name of up to six words
+ * that opens with a capital ("Helpdesk", "Outlook user", "Sally54721",
+ * "Vries, Jan de"); not "my point of view". */
+static int
+is_sender_value(struct span v)
+{
+    size_t words = 0;
+    struct span first = {NULL, 0};
+
+    if (memchr(v.s, '@', v.n) != NULL)
+        return 1;
+    if (has_first_person(v.s, v.n))
+        return 0;
+    for (size_t i = 0; i < v.n;) {
+        struct span w = {v.s + i, 0};
+        while (i + w.n < v.n && v.s[i + w.n] != ' ')
+            w.n++;
+        if (bare_word(w).n > 0 && words++ == 0)
+            first = bare_word(w);
+        i += w.n + 1;
+    }
+    return words > 0 && words <= 6 &&
+           (reply_in_list_ci(first, name_particles) ||
+            letter_case_at(first.s, first.n) >= 0);
+}
+
+/* ------------------------------------------------------------------ */
 /* Quote markers. */
 
 static int
@@ -248,14 +375,15 @@ is_quote_line(struct span l)
 static const char *const attr_openers[] = {
     "on ",     "op ",   "am ",  "le ", "el ",  "il ",  "em ",
     "w dniu ", "dnia ", "den ", "på ", "dne ", "vào ", NULL};
-/* The verb of an attribution; a stem covers its forms ("написал",
- * "написала"; "escrit", "escrito"). */
+/* The verb of an attribution, matched as a whole word ("sent", not
+ * "essential"); each form is listed ("написал", "написала"). A short ending
+ * may follow: "napsal(a)". */
 static const char *const attr_verbs[] = {
-    "wrote",    "schreef", "geschreven", "schrieb",      "écrit",
-    "escribió", "escrit",  "escreveu",   "scritto",      "napisał",
-    "pisze",    "napsal",  "skrev",      "sent",         "kirjoitti",
-    "написал",  "написав", "пише",       "yazdı",        "írta",
-    "viết",     "写道",    "작성",       "のメッセージ", NULL};
+    "wrote",    "schreef",  "geschreven",   "schrieb", "écrit",     "escribió",
+    "escrit",   "escreveu", "scritto",      "napisał", "napisała",  "pisze",
+    "napsal",   "napsala",  "skrev",        "sent",    "kirjoitti", "написал",
+    "написала", "написав",  "пише",         "yazdı",   "írta",      "viết",
+    "写道",     "작성",     "のメッセージ", NULL};
 
 static int
 starts_with_opener(struct span l)
@@ -339,23 +467,121 @@ gmt_stamp(const char *t, size_t n)
            (t[i + 4] == '+' || t[i + 4] == '-');
 }
 
-/* The verb is the last word of t[0, n): at most a short ending ("(a)",
- * "а") follows it. */
+/* The byte before p (p > start) ends a word character. */
 static int
+wordc_before(const char *start, const char *p)
+{
+    const char *q = p - 1;
+
+    while (q > start && ((unsigned char)*q & 0xC0) == 0x80)
+        q--;
+    return reply_is_wordc(q);
+}
+
+/* Where verb occurs last in l as a whole word, or NULL. Verbs in scripts
+ * written without spaces ("写道", "のメッセージ") need no boundary. */
+static const char *
+find_verb(struct span l, const char *verb)
+{
+    size_t n = strlen(verb);
+    int spaced = (unsigned char)verb[0] < 0xE0;
+    const char *p, *end = l.s + l.n;
+
+    while ((p = span_find_last_ci(l, verb)) != NULL) {
+        if (!spaced || ((p == l.s || !wordc_before(l.s, p)) &&
+                        (p + n == end || !reply_is_wordc(p + n))))
+            return p;
+        l.n = (size_t)(p - l.s) + n - 1;
+    }
+    return NULL;
+}
+
+/* The verb is the last word of t[0, n): at most a short ending ("(a)")
+ * follows it. Returns where it starts, or NULL. */
+static const char *
 ends_with_verb(const char *t, size_t n, const char *verb)
 {
-    const char *p = span_find_last_ci((struct span){t, n}, verb);
+    const char *p = find_verb((struct span){t, n}, verb), *e;
     size_t rest;
 
     if (p == NULL)
-        return 0;
-    p += strlen(verb);
-    rest = (size_t)(t + n - p);
-    return rest <= 4 && memchr(p, ' ', rest) == NULL;
+        return NULL;
+    e = p + strlen(verb);
+    rest = (size_t)(t + n - e);
+    return rest <= 4 && memchr(e, ' ', rest) == NULL ? p : NULL;
 }
 
-/* t[0, n) is an attribution; joined says it was joined from wrapped lines,
- * which is not enough for the weakest form. */
+/* The word right before the verb at p names the sender, as an attribution
+ * does ("…, you wrote:", "пользователь Ольга написала:"), unlike a sentence
+ * ("… al schreef:", "… I already wrote:"). */
+static int
+sender_before(const char *t, const char *p)
+{
+    static const char *const user[] = {"пользователь", "користувач", NULL};
+    struct span w, prev;
+    const char *e;
+
+    while (p > t && p[-1] == ' ')
+        p--;
+    w.s = p;
+    while (w.s > t && w.s[-1] != ' ')
+        w.s--;
+    w.n = (size_t)(p - w.s);
+    if (w.n == 0 || w.s[w.n - 1] == ',' || is_first_person(w))
+        return 0;
+    /* Android: "пользователь lidel написал:" names the user as typed */
+    e = w.s;
+    while (e > t && e[-1] == ' ')
+        e--;
+    prev.s = e;
+    while (prev.s > t && prev.s[-1] != ' ')
+        prev.s--;
+    prev.n = (size_t)(e - prev.s);
+    return is_sender_word(w) || reply_in_list_ci(bare_word(prev), user);
+}
+
+static const char *const meridiem[] = {"am", "pm", NULL};
+
+/* "10:05", "10.05,": digits and their separators only. */
+static int
+is_time_word(struct span w)
+{
+    for (size_t i = 0; i < w.n; i++)
+        if (!isdigit((unsigned char)w.s[i]) && strchr(":.,", w.s[i]) == NULL)
+            return 0;
+    return w.n > 0;
+}
+
+/* "2026/11/3 10:05 Helpdesk <it@x.nl>": t[0, n) is a numeric date, maybe a
+ * time, a name and the address that ends it, nothing else. */
+static int
+date_first_sender(const char *t, size_t n)
+{
+    size_t i = numeric_date_at(t, n, 0), words = 0;
+    const char *lt = memchr(t, '<', n);
+
+    if (i == 0 || lt == NULL || memchr(lt, ' ', (size_t)(t + n - lt)) != NULL)
+        return 0;
+    n = (size_t)(lt - t);
+    while (i < n) {
+        struct span w = {t + i, 0};
+        while (i + w.n < n && t[i + w.n] != ' ')
+            w.n++;
+        i += w.n + 1;
+        if (w.n == 0)
+            continue;
+        if (words == 0 && (is_time_word(w) || reply_in_list_ci(w, meridiem)))
+            continue; /* the time */
+        if (!is_sender_word(w) || ++words > 5)
+            return 0;
+    }
+    return 1;
+}
+
+/* t[0, n) is an attribution: 1, or 2 for a date-first one without a
+ * colon, which is one only if a quote follows. joined says it was joined
+ * from wrapped lines, which then also need a date or an address. Never in
+ * the first person. */
 static int
 attribution_text(const char *t, size_t n, int joined)
 {
@@ -378,26 +604,35 @@ attribution_text(const char *t, size_t n, int joined)
     /* most lines end here: every form below needs one of these */
     if (!colon && !at && !isdigit((unsigned char)t[0]))
         return 0;
+    if (has_first_person(t, n))
+        return 0;
     dated = looks_dated(t, n);
     opener = starts_with_opener(s);
     for (const char *const *v = attr_verbs; *v != NULL; v++) {
-        if (!span_has_ci(s, *v))
+        const char *p;
+        if (find_verb(s, *v) == NULL)
             continue;
         /* "On … wrote:", or "Jan <jan@x.nl> schrieb am …:" without one */
-        if (colon && (at || opener))
+        if (colon && (at || (opener && (dated || !joined))))
             return 1;
         /* "вторник, 3 ноября 2026 г. пользователь Ольга написала:",
          * "At 10:05 on 11/3/2026, you wrote:", or the colon lost:
          * "On Tue, 3 Nov 2026 10:05 Jan <jan@x.nl> wrote" */
-        if (dated && (at || (colon && !joined)) && ends_with_verb(t, body, *v))
+        if (dated && (at || (colon && !joined)) &&
+            (p = ends_with_verb(t, body, *v)) != NULL &&
+            (at || sender_before(t, p)))
             return 1;
     }
     /* Date-first and localized forms without a verb:
      * "2026-11-03 10:05 GMT+01:00 Jan <j@x.nl>:", "вт, 3 нояб. 2026 г. в
-     * 10:05, Jan <j@x.ru>:", or with the colon lost "2026/11/3 Jan <j@x.nl>" */
-    if (at && dated && body > 0 && t[body - 1] == '>' &&
-        (colon || numeric_date_at(t, n, 0) > 0))
-        return 1;
+     * 10:05, Jan <j@x.ru>:", or with the colon lost "2026/11/3 Jan <j@x.nl>"
+     * above a quote */
+    if (at && dated && body > 0 && t[body - 1] == '>') {
+        if (colon)
+            return 1;
+        if (date_first_sender(t, body))
+            return 2;
+    }
     return gmt_stamp(t, n);
 }
 
@@ -437,6 +672,15 @@ ends_sentence(struct span l)
 }
 
 static size_t attribution_len(const struct span *v, size_t n, size_t i);
+
+/* The line after j is a quote, or a blank line and then one. */
+static int
+quote_follows(const struct span *v, size_t n, size_t j)
+{
+    if (j + 1 < n && reply_span_blank(v[j + 1]))
+        j++;
+    return j + 1 < n && is_quote_line(v[j + 1]);
+}
 
 /* Lines i+1..j hold an attribution of their own that opens with its word
  * ("Am Ende gut\nAm Di., 3. Nov. 2026 … schrieb …:"): line i is
@@ -483,8 +727,16 @@ attribution_len(const struct span *v, size_t n, size_t i)
             buf[len++] = ' ';
         memcpy(buf + len, l.s, l.n);
         len += l.n;
-        if (attribution_text(buf, len, parts > 0))
+        switch (attribution_text(buf, len, parts > 0)) {
+        case 2:
+            if (!quote_follows(v, n, j))
+                return 0;
+            /* fall through */
+        case 1:
             return parts > 0 && later_opener(v, n, i, j) ? 0 : j - i + 1;
+        default:
+            break;
+        }
         if (ends_sentence(l))
             return 0;
         if (parts++ == 0) {
@@ -751,18 +1003,22 @@ is_hard_cut(const struct span *v, size_t n, size_t i)
     /* "From: jan@x.nl": a sender's address alone opens a quoted mail */
     if (kind == HDR_FROM && is_address_value(value))
         return 1;
-    /* A block of header lines with a sender among them, or opening with the
-     * date; values may wrap. */
-    has_from = kind == HDR_FROM || kind == HDR_DATE;
+    /* A block of header lines that opens with a sender line or a dated date
+     * line and names a sender ("Van: Helpdesk"; not "From: my point of
+     * view", "Data: kwijt"); values may wrap. */
+    has_from = (kind == HDR_FROM && is_sender_value(value)) ||
+               (kind == HDR_DATE && looks_dated(value.s, value.n));
+    if (!has_from)
+        return 0;
     count = 1;
     for (size_t j = i + 1; j < n && j < i + 8; j++) {
         enum hdr_kind k;
         if (reply_span_blank(v[j]))
             break;
-        k = header_kind(v[j]);
+        k = header_kind_value(v[j], &value);
         if (k != HDR_NONE)
             count++;
-        has_from |= k == HDR_FROM;
+        has_from |= k == HDR_FROM && is_sender_value(value);
     }
     return count >= 2 && has_from;
 }
@@ -1061,10 +1317,6 @@ short_block(const struct span *v, size_t from, size_t to, size_t *nonblank)
 }
 
 static int has_content(const struct span *v, size_t a, size_t b);
-
-static const char *const name_particles[] = {
-    "van", "de", "der", "den", "ten", "ter", "te", "het", "'t", "el",
-    "la",  "le", "di",  "da",  "du",  "von", "zu", "op",  "in", NULL};
 
 /* "Lotte Smits", "Jan van der Berg", "P. de Vries": two to five words,
  * each capitalised (name particles aside), letters only. One word ("Hans")

@@ -87,6 +87,22 @@ word_len(const char *p)
     return n;
 }
 
+/* Longer than any word in the lists above, and than an acronym: a word
+ * after a number is read no further than this (a 1 MB "een.een.een…" would
+ * otherwise be read to its end after every "een"). */
+#define WORD_LOOK 32
+
+/* word_len, but stops at max. */
+static size_t
+word_len_max(const char *p, size_t max)
+{
+    size_t n = 0;
+
+    while (n < max && p[n] != '\0' && reply_is_wordc(p + n))
+        n++;
+    return n;
+}
+
 /* "VLs", "PCs", "GB": a short word of capitals, maybe a plural, names
  * what a number before it counts. */
 static int
@@ -116,7 +132,8 @@ digits_len(const char *p)
 }
 
 /* The word right after p (skipping spaces), with a trailing '.' kept for
- * "a.m."-like units. */
+ * "a.m."-like units. A word of WORD_LOOK bytes or more is cut there: it is
+ * in no list either way. */
 static struct span
 next_word(const char *p)
 {
@@ -129,9 +146,9 @@ next_word(const char *p)
         w.n = 1;
         return w;
     }
-    w.n = word_len(p);
-    while (w.s[w.n] == '.' && reply_is_wordc(w.s + w.n + 1))
-        w.n += 1 + word_len(w.s + w.n + 1);
+    w.n = word_len_max(p, WORD_LOOK);
+    while (w.n < WORD_LOOK && w.s[w.n] == '.' && reply_is_wordc(w.s + w.n + 1))
+        w.n += 1 + word_len_max(w.s + w.n + 1, WORD_LOOK);
     return w;
 }
 
@@ -171,14 +188,24 @@ span_long(const char *p, size_t n)
     return v;
 }
 
+/* The last run of digits and separators found not to be a phone number.
+ * Every number inside it reads as the same run from there on, which is not
+ * one either: without this, "1 1 1 …" is scanned to its end from every
+ * digit (quadratic). */
+struct phone_miss {
+    const char *from, *to;
+};
+
 /* A phone number: at least seven digits in groups, one of three or more,
  * joined by single spaces, dashes, dots, slashes or brackets. */
 static const char *
-phone_end(const char *p)
+phone_end(const char *p, struct phone_miss *miss)
 {
     size_t digits = 0, group = 0, longest = 0;
     const char *q = p, *last = p;
 
+    if (miss->to != NULL && p >= miss->from && p < miss->to)
+        return NULL;
     if (*q == '+')
         q++;
     while (*q != '\0') {
@@ -198,7 +225,11 @@ phone_end(const char *p)
             break;
         }
     }
-    return digits >= 7 && longest >= 3 ? last : NULL;
+    if (digits >= 7 && longest >= 3)
+        return last;
+    miss->from = p;
+    miss->to = q;
+    return NULL;
 }
 
 /* "N/D", "N van de D", "N uit D", "N out of D", "N op D" */
@@ -226,11 +257,14 @@ denominator(const char *p, long *denom)
 
 /* Reads the number that starts at p, if any. start is the beginning of the
  * text (for looking back). running is set for running text, where a few
- * number words are too common as ordinary words to count. */
+ * number words are too common as ordinary words to count. The word before
+ * is looked up only for a number: it may stand after a long run of spaces
+ * or dots, which must not be read again from every position in it. */
 static void
-read_number(const char *start, const char *p, int running, struct num *out)
+read_number(const char *start, const char *p, int running,
+            struct phone_miss *miss, struct num *out)
 {
-    struct span pw = prev_word(start, p), w;
+    struct span pw, w;
     const char *q;
     size_t d1;
 
@@ -242,7 +276,7 @@ read_number(const char *start, const char *p, int running, struct num *out)
     if (p > start && p[-1] == '-' && p - 1 > start && reply_is_wordc(p - 2))
         return;
     if (*p == '+' || isdigit((unsigned char)*p)) {
-        if ((q = phone_end(p)) != NULL) {
+        if ((q = phone_end(p, miss)) != NULL) {
             out->kind = NUM_SKIP;
             out->end = q;
             return;
@@ -292,6 +326,7 @@ read_number(const char *start, const char *p, int running, struct num *out)
         }
         if (d1 > 2 || reply_is_wordc(q)) /* years, ids, "3e", "4th", "8am" */
             return;
+        pw = prev_word(start, p);
         if (reply_in_list_ci(pw, months) || reply_in_list_ci(pw, skip_before))
             return;
         w = next_word(q);
@@ -323,12 +358,14 @@ read_number(const char *start, const char *p, int running, struct num *out)
             return;
         if (strcmp(nw, "ten") == 0 && reply_in_list_ci(after, ten_dutch))
             return;
-        if (strcmp(nw, "acht") == 0 &&
-            ((pw.n == 2 && strncasecmp(pw.s, "in", 2) == 0) ||
-             reply_starts_ci(after.s, "genomen") ||
-             reply_starts_ci(after.s, "nemen") ||
-             reply_starts_ci(after.s, "neem")))
-            return;
+        if (strcmp(nw, "acht") == 0) {
+            pw = prev_word(start, p);
+            if ((pw.n == 2 && strncasecmp(pw.s, "in", 2) == 0) ||
+                reply_starts_ci(after.s, "genomen") ||
+                reply_starts_ci(after.s, "nemen") ||
+                reply_starts_ci(after.s, "neem"))
+                return;
+        }
         out->kind = NUM_INT;
         out->value = number_words[i].value;
         return;
@@ -398,6 +435,7 @@ struct reader {
     const struct reply_metric *metrics;
     size_t n_metrics;
     struct reply_answer *a;
+    struct phone_miss miss; /* in a->text */
 };
 
 static void
@@ -462,9 +500,10 @@ scoreish(const struct num *nm)
 /* Start-of-answer reading of one number; "een"/"one" there must stand
  * alone, since "Een snelle reactie" starts with the article. */
 static void
-read_start_number(const char *start, const char *p, struct num *nm)
+read_start_number(const char *start, const char *p, struct phone_miss *miss,
+                  struct num *nm)
 {
-    read_number(start, p, 0, nm);
+    read_number(start, p, 0, miss, nm);
     if (nm->kind == NUM_INT && !isdigit((unsigned char)*p) && nm->value == 1 &&
         nm->end[0] == ' ' && reply_is_wordc(nm->end + 1))
         nm->kind = NUM_NONE;
@@ -475,7 +514,8 @@ read_start_number(const char *start, const char *p, struct num *nm)
 /* A line holding only numbers ("9 6 4", "9, 6, 4", "8."): their count, or
  * -1 if the line holds anything else. */
 static int
-numeric_line(const char *start, struct span l, struct num *nums, int max)
+numeric_line(const char *start, struct span l, struct phone_miss *miss,
+             struct num *nums, int max)
 {
     const char *p = l.s, *e = l.s + l.n;
     int count = 0;
@@ -486,7 +526,7 @@ numeric_line(const char *start, struct span l, struct num *nums, int max)
             p += reply_is_nbsp(p) ? 2 : 1;
         if (p >= e)
             break;
-        read_start_number(start, p, &nm);
+        read_start_number(start, p, miss, &nm);
         if (!scoreish(&nm) || nm.end > e)
             return -1;
         if (count < max)
@@ -605,7 +645,7 @@ read_labelled(struct reader *r, const char *ans, const struct span *v, size_t n,
             rest = val + k;
         } else {
             /* The label is the context: no looking back past it. */
-            read_start_number(val, val, &nm);
+            read_start_number(val, val, &r->miss, &nm);
             if (!scoreish(&nm))
                 break;
             answer(r, metric, &nm);
@@ -647,7 +687,7 @@ read_running(struct reader *r, const char *ans, const char *para_end)
             p++;
             continue;
         }
-        read_number(ans, p, 1, &nm);
+        read_number(ans, p, 1, &r->miss, &nm);
         if (nm.kind == NUM_NONE) {
             p++;
             continue;
@@ -694,7 +734,7 @@ read_answer(struct reader *r, const char *ans)
     }
     /* Leading lines of only numbers: a sequence when there are several. */
     for (i = 0; i < para; i++) {
-        int c = numeric_line(ans, reply_span_trim(v[i]), nums + count,
+        int c = numeric_line(ans, reply_span_trim(v[i]), &r->miss, nums + count,
                              REPLY_MAX_METRICS + 1 - count);
         if (c <= 0)
             break;
@@ -713,7 +753,7 @@ read_answer(struct reader *r, const char *ans)
         err = set_comment(r->a, rest, ans + strlen(ans));
         goto out;
     }
-    read_start_number(ans, ans, &nm);
+    read_start_number(ans, ans, &r->miss, &nm);
     if (scoreish(&nm)) {
         /* "zes of zeven", "8 - 9", "6 tot 8": a range, not a score. */
         static const char *const joins[] = {
@@ -732,7 +772,7 @@ read_answer(struct reader *r, const char *ans)
             p += w.n;
             while (*p == ' ')
                 p++;
-            read_start_number(ans, p, &nx);
+            read_start_number(ans, p, &r->miss, &nx);
             if (scoreish(&nx))
                 nm.kind = NUM_RANGE;
         }
@@ -768,7 +808,7 @@ reply_read(const char *body, const struct reply_metric *metrics,
     char *stripped = NULL;
     struct span *v = NULL;
     struct eq_buf t = {0};
-    struct reader r = {metrics, n_metrics, out};
+    struct reader r = {metrics, n_metrics, out, {NULL, NULL}};
     size_t n, i;
     enum eq_err err;
 

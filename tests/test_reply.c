@@ -402,6 +402,111 @@ Test(reply, ordinary_lines_with_dates_are_not_attributions)
     EXPECT_STRIPS(bodies, wants);
 }
 
+Test(reply, attribution_verbs_match_whole_words_only)
+{
+    const char *bodies[] = {
+        "On the whole the service was good, but one thing is essential:\n"
+        "faster laptops.\n",
+        "On Monday nobody from IT was present:\nI waited two hours.\n",
+        "Op de dag van de migratie was dit essentieel:\n- een werkende VPN\n",
+        "Le technicien était présent le 3/11/2026 :\ntout allait bien.\n",
+        "Le plus important, essentiellement:\nla vitesse.\n",
+        "8\nDe presentatie die helpdesk@example.org stuurde was duidelijk, op "
+        "een punt na:\nde planning.\n",
+    };
+    const char *wants[] = {
+        "On the whole the service was good, but one thing is essential:\n"
+        "faster laptops.",
+        "On Monday nobody from IT was present:\nI waited two hours.",
+        "Op de dag van de migratie was dit essentieel:\n- een werkende VPN",
+        "Le technicien était présent le 3/11/2026 :\ntout allait bien.",
+        "Le plus important, essentiellement:\nla vitesse.",
+        "8\nDe presentatie die helpdesk@example.org stuurde was duidelijk, op "
+        "een punt na:\nde planning.",
+    };
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, first_person_lines_are_not_attributions)
+{
+    const char *bodies[] = {
+        "In my email of 12/10/2026 I already wrote:\nthe printer on floor 2 "
+        "is broken.\n",
+        "Zoals ik op 3 november 2026 al schreef:\nde printer doet het niet.\n",
+        "Voor de migratie van 1-12-2026 is het volgende essentieel:\neen "
+        "werkende VPN.\n",
+        "On 3/11/2026 I wrote to it@example.org:\nno answer yet.\n",
+        /* the genuine forms stay cut */
+        "Fine\n\nAt 6/16/2016 08:32 PM, you wrote:\n> Any news?\n",
+        "Fine\n\nOn 3/11/2026 I. Smith <is@example.org> wrote:\n> Any news?\n",
+    };
+    const char *wants[] = {
+        "In my email of 12/10/2026 I already wrote:\nthe printer on floor 2 "
+        "is broken.",
+        "Zoals ik op 3 november 2026 al schreef:\nde printer doet het niet.",
+        "Voor de migratie van 1-12-2026 is het volgende essentieel:\neen "
+        "werkende VPN.",
+        "On 3/11/2026 I wrote to it@example.org:\nno answer yet.",
+        "Fine",
+        "Fine",
+    };
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, wrapped_reply_text_is_not_joined_into_an_attribution)
+{
+    const char *bodies[] = {
+        "Op zich ben ik tevreden, maar wat ik wel\nessentieel vind is een "
+        "snelle laptop, als ik\nmag kiezen:\n- snellere laptops\n",
+        "Op zich ging het goed, maar Jan\nschreef me pas na een week terug, "
+        "als\nhet goed is:\n- te laat\n",
+    };
+    const char *wants[] = {
+        "Op zich ben ik tevreden, maar wat ik wel\nessentieel vind is een "
+        "snelle laptop, als ik\nmag kiezen:\n- snellere laptops",
+        "Op zich ging het goed, maar Jan\nschreef me pas na een week terug, "
+        "als\nhet goed is:\n- te laat",
+    };
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, date_first_line_without_colon_needs_a_quote_below)
+{
+    const char *bodies[] = {
+        "6\n3-11-2026 ticket gemaild naar <servicedesk@org.nl>\n10-11-2026 "
+        "nog steeds geen reactie\n",
+        "6\n3-11-2026 Servicedesk <servicedesk@org.nl>\nnog steeds geen "
+        "reactie\n",
+    };
+    const char *wants[] = {
+        "6\n3-11-2026 ticket gemaild naar <servicedesk@org.nl>\n10-11-2026 "
+        "nog steeds geen reactie",
+        "6\n3-11-2026 Servicedesk <servicedesk@org.nl>\nnog steeds geen "
+        "reactie",
+    };
+    EXPECT_STRIPS(bodies, wants);
+}
+
+Test(reply, header_block_needs_a_sender_line)
+{
+    const char *bodies[] = {
+        "Data: kwijt na de migratie\nKopie: van mijn bestanden was er "
+        "niet\n",
+        "From: my point of view it went well\nTo: be honest, it took a "
+        "while\n",
+        /* a sender by name alone still opens the block */
+        "Prima\n\nVan: Helpdesk\nVerzonden: dinsdag 3 november 2026 10:05\n"
+        "Aan: Jan\nOnderwerp: Enquete\n\nHoe was het?\n",
+    };
+    const char *wants[] = {
+        "Data: kwijt na de migratie\nKopie: van mijn bestanden was er niet",
+        "From: my point of view it went well\nTo: be honest, it took a "
+        "while",
+        "Prima",
+    };
+    EXPECT_STRIPS(bodies, wants);
+}
+
 Test(reply, numbered_items_and_counted_acronyms_are_not_scores)
 {
     expect_review("Werkte pas bij test 2 weer goed", 1, "", "no score");
@@ -540,4 +645,114 @@ Test(reply, empty_body_needs_review)
 Test(reply, clear_is_null_safe)
 {
     reply_answer_clear(NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Pathological shapes: reading must stay linear. Each body below is 2 MiB;
+ * the quadratic reading this guards against took 1-3 s on 64 KiB of these
+ * shapes, so 20 minutes or more on 2 MiB, while the linear one takes well
+ * under a second (a few under ASan). tests/test_reply.c has no suite-wide
+ * timeout and scripts/run-tests sets none, so these tests carry their own
+ * .timeout: a regression fails them instead of hanging the run. */
+
+#define BIG (2u << 20)
+
+struct big_case {
+    const char *pre, *unit, *post; /* pre + unit repeated to BIG + post */
+    size_t n_metrics;
+    const char *scores;
+    const char *reason; /* "" when no review is wanted */
+};
+
+static char *
+big_body(const struct big_case *c)
+{
+    size_t pl = strlen(c->pre), ul = strlen(c->unit), ql = strlen(c->post);
+    char *b = malloc(pl + BIG + ql + 1), *p = b;
+
+    cr_assert_not_null(b);
+    memcpy(p, c->pre, pl);
+    p += pl;
+    for (size_t n = 0; n + ul <= BIG; n += ul, p += ul)
+        memcpy(p, c->unit, ul);
+    memcpy(p, c->post, ql);
+    p[ql] = '\0';
+    return b;
+}
+
+static void
+expect_big(const struct big_case *cases_, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct big_case *c = &cases_[i];
+        char *body = big_body(c), ctx[64];
+        struct reply_answer a;
+
+        snprintf(ctx, sizeof ctx, "%s%.8s…%s", c->pre, c->unit, c->post);
+        read3(body, c->n_metrics, &a);
+        assert_scores(&a, c->scores, ctx);
+        cr_assert_eq(a.needs_review, c->reason[0] != '\0', "%s: review (%s)",
+                     ctx, a.review_reason);
+        cr_assert_str_eq(a.review_reason, c->reason, "%s", ctx);
+        cr_assert_eq(strncmp(a.text, body, strlen(c->pre)), 0, "%s", ctx);
+        reply_answer_clear(&a);
+        free(body);
+    }
+}
+
+/* Runs of dots, spaces and the like before a number: the word before a
+ * number is looked up once per number, not from every position. */
+Test(reply, long_runs_of_separators_read_in_linear_time, .timeout = 60)
+{
+    static const struct big_case c[] = {
+        {"", ".", "", 1, "", "no score"},
+        {"ok ", ".", " 8", 1, "nps=8", ""},
+        {"ok", " ", "8 a", 1, "nps=8", ""},
+        {"om", " ", "8", 1, "", "no score"},
+        {"ok", "\xc2\xa0", "8", 1, "", "no score"},
+        {"NPS: ", ".", "", 1, "", "no score"},
+        {"ok ", ",", "", 1, "", "no score"},
+        {"ok ", "- ", "", 1, "", "no score"},
+    };
+    expect_big(c, sizeof c / sizeof c[0]);
+}
+
+/* Long runs of small numbers: each could start a phone number, and the
+ * run is read once, not once per number. */
+Test(reply, long_number_lines_read_in_linear_time, .timeout = 60)
+{
+    static const struct big_case c[] = {
+        {"", "1 ", "", 3, "", "more numbers than questions"},
+        {"", "1, ", "", 3, "", "more numbers than questions"},
+        {"", "12 ", "", 3, "", "more numbers than questions"},
+    };
+    expect_big(c, sizeof c / sizeof c[0]);
+}
+
+Test(reply, long_runs_of_numbers_read_in_linear_time, .timeout = 60)
+{
+    static const struct big_case c[] = {
+        {"ok ", "1 ", "", 1, "", "several numbers"},
+        {"ok ", "12 ", "", 1, "", "several numbers"},
+        {"ok ", "1.2.3 ", "", 1, "", "no score"},
+        {"ok ", "1(", "", 1, "", "several numbers"},
+        {"ok ", "1-", "", 1, "", "no score"},
+        /* one phone number after all: never a score */
+        {"ok ", "1 ", "123 4567", 1, "", "no score"},
+    };
+    expect_big(c, sizeof c / sizeof c[0]);
+}
+
+/* A number word followed by a word of 2 MiB ("een.een.een…"): the word
+ * after a number is read only as far as a unit or month can reach. */
+Test(reply, long_words_after_numbers_read_in_linear_time, .timeout = 60)
+{
+    static const struct big_case c[] = {
+        {"ok ", "een.", "", 1, "", "no score"},
+        {"ok ", "acht.", "", 1, "", "several numbers"},
+        {"ok 8 ", "a.", "", 1, "nps=8", ""},
+        {"ok 8 ", "a", "", 1, "nps=8", ""},
+        {"ok ", "8 van de ", "", 1, "", "several numbers"},
+    };
+    expect_big(c, sizeof c / sizeof c[0]);
 }
