@@ -103,24 +103,6 @@ word_len_max(const char *p, size_t max)
     return n;
 }
 
-/* "VLs", "PCs", "GB": a short word of capitals, maybe a plural, names
- * what a number before it counts. */
-static int
-is_acronym(struct span w)
-{
-    size_t caps = 0;
-
-    if (w.n >= 2 && w.s[w.n - 1] == 's')
-        w.n--;
-    if (w.n >= 2 && w.s[w.n - 1] == '\'')
-        w.n--;
-    if (w.n < 2 || w.n > 5)
-        return 0;
-    for (size_t i = 0; i < w.n; i++)
-        caps += isupper((unsigned char)w.s[i]) != 0;
-    return caps == w.n;
-}
-
 static size_t
 digits_len(const char *p)
 {
@@ -152,14 +134,33 @@ next_word(const char *p)
     return w;
 }
 
+/* The character that ends right before p (after start) belongs to a
+ * word; looks at its first byte, so that an NBSP or a dash from general
+ * punctuation before a number is a separator, as a space is. */
+static int
+wordc_before(const char *start, const char *p)
+{
+    const char *q = p - 1;
+
+    while (q > start && p - q < 4 && ((unsigned char)*q & 0xC0) == 0x80)
+        q--;
+    return reply_is_wordc(q);
+}
+
 /* The word right before p, which is the start of a number. */
 static struct span
 prev_word(const char *start, const char *p)
 {
     struct span w = {p, 0};
 
-    while (p > start && (p[-1] == ' ' || p[-1] == '.'))
-        p--;
+    for (;;) {
+        if (p > start && (p[-1] == ' ' || p[-1] == '.'))
+            p--;
+        else if (p - 1 > start && reply_is_nbsp(p - 2))
+            p -= 2;
+        else
+            break;
+    }
     w.s = p;
     while (w.s > start && isalpha((unsigned char)w.s[-1]))
         w.s--;
@@ -271,9 +272,10 @@ read_number(const char *start, const char *p, int running,
     memset(out, 0, sizeof *out);
     out->end = p;
     if (p > start &&
-        (reply_is_wordc(p - 1) || strchr("@/:#+_=&$\\", p[-1]) != NULL))
+        (wordc_before(start, p) || strchr("@/:#+_=&$\\", p[-1]) != NULL))
         return;
-    if (p > start && p[-1] == '-' && p - 1 > start && reply_is_wordc(p - 2))
+    if (p > start && p[-1] == '-' && p - 1 > start &&
+        wordc_before(start, p - 1))
         return;
     if (*p == '+' || isdigit((unsigned char)*p)) {
         if ((q = phone_end(p, miss)) != NULL) {
@@ -332,9 +334,6 @@ read_number(const char *start, const char *p, int running,
         w = next_word(q);
         if (reply_in_list_ci(w, units) || reply_in_list_ci(w, months))
             return;
-        /* "de 2 VLs", "3 PCs": in running text a count, not a score */
-        if (running && is_acronym(w))
-            return;
         out->value = span_long(p, d1);
         out->kind = NUM_INT;
         if ((q = denominator(q, &out->denom)) != NULL)
@@ -388,7 +387,7 @@ static const char *const nvt_phrases[] = {"n.v.t.",
 static size_t
 nvt_at(const char *start, const char *p)
 {
-    if (p > start && reply_is_wordc(p - 1))
+    if (p > start && wordc_before(start, p))
         return 0;
     for (const char *const *ph = nvt_phrases; *ph != NULL; ph++) {
         size_t k = strlen(*ph);
@@ -683,7 +682,7 @@ read_running(struct reader *r, const char *ans, const char *para_end)
     int count = 0;
 
     for (const char *p = ans; p < para_end;) {
-        if (p > ans && reply_is_wordc(p - 1)) {
+        if (p > ans && wordc_before(ans, p)) {
             p++;
             continue;
         }

