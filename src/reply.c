@@ -1205,6 +1205,18 @@ is_mobile_sig(struct span l)
     if (l.n > 80)
         return 0;
     comma = memchr(l.s, ',', l.n);
+    /* A device names itself in a few words ("Sent from the all-new AOL
+     * app for iOS" is eight); more is a sentence ("Sent from home all week
+     * and the VPN held up fine"). */
+    {
+        struct span head = {l.s, comma ? (size_t)(comma - l.s) : l.n};
+        size_t words = 0;
+        for (size_t i = 0; i < head.n; i++)
+            words += !reply_is_space(head.s[i]) &&
+                     (i == 0 || reply_is_space(head.s[i - 1]));
+        if (words > 9)
+            return 0;
+    }
     if (comma != NULL) {
         struct span rest = {comma + 1, (size_t)(l.s + l.n - comma - 1)};
         int apology = 0;

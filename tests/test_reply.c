@@ -366,6 +366,8 @@ Test(reply, cuts_device_signatures_in_more_languages)
         "8\n\nVerzonden vanaf mijn telefoon, een oude Nokia\n",
         /* a sentence that starts like one is kept */
         "8\n\nSent from my kitchen table, which is where I read mail.\n",
+        "9\nSent from home all week and the VPN held up fine.\n",
+        "8\n\nSent from the all-new AOL app for iOS\n",
     };
     const char *wants[] = {
         "8",
@@ -374,7 +376,9 @@ Test(reply, cuts_device_signatures_in_more_languages)
         "8",
         "8",
         "8",
-        "8\n\nSent from my kitchen table, which is where I read mail."};
+        "8\n\nSent from my kitchen table, which is where I read mail.",
+        "9\nSent from home all week and the VPN held up fine.",
+        "8"};
     EXPECT_STRIPS(bodies, wants);
 }
 
