@@ -156,36 +156,67 @@ reply_span_blank(struct span l)
     return reply_span_trim(l).n == 0;
 }
 
+/* The ASCII bytes x and y differ even ignoring case: a cheap look that
+ * spares the full comparison (and the strlen before it) on most lines. */
+static inline int
+ascii_differ(unsigned char x, unsigned char y)
+{
+    /* tolower of the C locale (nothing here calls setlocale), inline */
+    if (x >= 'A' && x <= 'Z')
+        x = (unsigned char)(x + ('a' - 'A'));
+    if (y >= 'A' && y <= 'Z')
+        y = (unsigned char)(y + ('a' - 'A'));
+    return x != y && x < 0x80 && y < 0x80;
+}
+
 int
 reply_span_starts_ci(struct span l, const char *prefix)
 {
-    size_t n = strlen(prefix);
+    size_t n;
+
+    if (l.n > 0 && *prefix != '\0' &&
+        ascii_differ((unsigned char)l.s[0], (unsigned char)*prefix))
+        return 0;
+    n = strlen(prefix);
     return l.n >= n && ci_eq(l.s, prefix, n);
 }
 
-/* Where needle occurs last in l, or NULL. */
+/* Where needle (n bytes) occurs last in l, or NULL. */
 static const char *
-span_find_last_ci(struct span l, const char *needle)
+span_find_last_ci_n(struct span l, const char *needle, size_t n)
 {
-    size_t n = strlen(needle);
     unsigned char f = (unsigned char)needle[0];
+    const unsigned char *u = (const unsigned char *)l.s;
 
-    for (size_t i = l.n; i >= n && n > 0; i--) {
-        unsigned char c = (unsigned char)l.s[i - n];
-        /* a cheap look at the first byte before the full comparison */
-        if (f < 0x80 ? tolower(c) != tolower(f)
-                     : (f <= 0xDF ? c < 0xC2 || c > 0xDF : c != f))
-            continue;
-        if (ci_eq(l.s + i - n, needle, n))
-            return l.s + i - n;
+    if (n == 0)
+        return l.s + l.n;
+    if (l.n < n)
+        return NULL;
+    /* a cheap look at the first byte before the full comparison: an ASCII
+     * byte of either case, any lead byte of a two-byte character, or the
+     * very byte */
+    if (f < 0x80) {
+        unsigned char lo = (unsigned char)tolower(f),
+                      up = (unsigned char)toupper(f);
+        for (size_t i = l.n - n + 1; i-- > 0;)
+            if ((u[i] == lo || u[i] == up) && ci_eq(l.s + i, needle, n))
+                return l.s + i;
+    } else if (f <= 0xDF) {
+        for (size_t i = l.n - n + 1; i-- > 0;)
+            if (u[i] >= 0xC2 && u[i] <= 0xDF && ci_eq(l.s + i, needle, n))
+                return l.s + i;
+    } else {
+        for (size_t i = l.n - n + 1; i-- > 0;)
+            if (u[i] == f && ci_eq(l.s + i, needle, n))
+                return l.s + i;
     }
-    return n == 0 ? l.s + l.n : NULL;
+    return NULL;
 }
 
 static int
 span_has_ci(struct span l, const char *needle)
 {
-    return span_find_last_ci(l, needle) != NULL;
+    return span_find_last_ci_n(l, needle, strlen(needle)) != NULL;
 }
 
 int
@@ -200,9 +231,13 @@ reply_starts_ci(const char *s, const char *prefix)
 int
 reply_in_list_ci(struct span w, const char *const *list)
 {
-    for (; *list != NULL; list++)
+    for (; *list != NULL; list++) {
+        if (w.n > 0 &&
+            ascii_differ((unsigned char)w.s[0], (unsigned char)**list))
+            continue;
         if (strlen(*list) == w.n && ci_eq(w.s, *list, w.n))
             return 1;
+    }
     return 0;
 }
 
@@ -487,7 +522,7 @@ find_verb(struct span l, const char *verb)
     int spaced = (unsigned char)verb[0] < 0xE0;
     const char *p, *end = l.s + l.n;
 
-    while ((p = span_find_last_ci(l, verb)) != NULL) {
+    while ((p = span_find_last_ci_n(l, verb, n)) != NULL) {
         if (!spaced || ((p == l.s || !wordc_before(l.s, p)) &&
                         (p + n == end || !reply_is_wordc(p + n))))
             return p;
@@ -587,7 +622,7 @@ attribution_text(const char *t, size_t n, int joined)
 {
     struct span s = {t, n};
     size_t body = n;
-    int colon = 0, at, dated, opener;
+    int colon = 0, at, dated, opener, with_colon, verb_last;
 
     if (n == 0 || n > 400)
         return 0;
@@ -604,22 +639,29 @@ attribution_text(const char *t, size_t n, int joined)
     /* most lines end here: every form below needs one of these */
     if (!colon && !at && !isdigit((unsigned char)t[0]))
         return 0;
+    /* without colon or address only the GMT stamp below can hold */
+    if (!colon && !at)
+        return gmt_stamp(t, n) && !has_first_person(t, n);
     if (has_first_person(t, n))
         return 0;
     dated = looks_dated(t, n);
     opener = starts_with_opener(s);
-    for (const char *const *v = attr_verbs; *v != NULL; v++) {
+    /* "On … wrote:", or "Jan <jan@x.nl> schrieb am …:" without one */
+    with_colon = colon && (at || (opener && (dated || !joined)));
+    /* "вторник, 3 ноября 2026 г. пользователь Ольга написала:",
+     * "At 10:05 on 11/3/2026, you wrote:", or the colon lost:
+     * "On Tue, 3 Nov 2026 10:05 Jan <jan@x.nl> wrote" */
+    verb_last = dated && (at || (colon && !joined));
+    /* most candidates (a line opening with a digit, an address) fit
+     * neither form: no need to look for the verbs */
+    for (const char *const *v = attr_verbs;
+         (with_colon || verb_last) && *v != NULL; v++) {
         const char *p;
         if (find_verb(s, *v) == NULL)
             continue;
-        /* "On … wrote:", or "Jan <jan@x.nl> schrieb am …:" without one */
-        if (colon && (at || (opener && (dated || !joined))))
+        if (with_colon)
             return 1;
-        /* "вторник, 3 ноября 2026 г. пользователь Ольга написала:",
-         * "At 10:05 on 11/3/2026, you wrote:", or the colon lost:
-         * "On Tue, 3 Nov 2026 10:05 Jan <jan@x.nl> wrote" */
-        if (dated && (at || (colon && !joined)) &&
-            (p = ends_with_verb(t, body, *v)) != NULL &&
+        if ((p = ends_with_verb(t, body, *v)) != NULL &&
             (at || sender_before(t, p)))
             return 1;
     }
@@ -868,8 +910,15 @@ header_kind_value(struct span l, struct span *value)
         l.s++;
         l.n--;
     }
+    /* every header line has its colon; most lines have none */
+    if (memchr(l.s, ':', l.n) == NULL)
+        return HDR_NONE;
     for (size_t h = 0; h < sizeof headers / sizeof headers[0]; h++) {
-        size_t c = strlen(headers[h].name);
+        size_t c;
+        if (ascii_differ((unsigned char)l.s[0],
+                         (unsigned char)headers[h].name[0]))
+            continue;
+        c = strlen(headers[h].name);
         if (l.n <= c || !ci_eq(l.s, headers[h].name, c))
             continue;
         /* "*Van:*", French "De :" */
@@ -1322,10 +1371,13 @@ short_block(const struct span *v, size_t from, size_t to, size_t *nonblank)
             continue;
         if (l.n > 80)
             return 0;
-        count++;
+        /* no longer short: stop here, or a body of many closing lines
+         * costs time quadratic in its lines */
+        if (++count > 6)
+            return 0;
     }
     *nonblank = count;
-    return count <= 6;
+    return 1;
 }
 
 static int has_content(const struct span *v, size_t a, size_t b);

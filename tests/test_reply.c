@@ -775,3 +775,57 @@ Test(reply, long_words_after_numbers_read_in_linear_time, .timeout = 60)
     };
     expect_big(c, sizeof c / sizeof c[0]);
 }
+
+/* Stripping looks at every line as a possible quote header, header block
+ * or signature. 4 MiB bodies of lines that pass the first cheap look at
+ * each (digits, addresses, dated lines with a colon, header names with a
+ * colon, closings, thanks + name) are stripped whole and in linear time:
+ * "Groet" lines each looked at all lines below them, so 1 MiB took minutes.
+ * The result is checked here; the timeout catches a slow strip. */
+Test(reply, strip_of_many_candidate_lines_in_linear_time, .timeout = 60)
+{
+    static const struct {
+        const char *pre, *unit;
+        size_t drop;      /* units at the end that go as a signature */
+        const char *text; /* the result when it is not the body */
+    } c[] = {
+        {"", "8\n", 0, NULL},
+        {"", "8 8\n", 0, NULL},
+        {"", "Jan <jan@x.nl>\n", 0, NULL},
+        {"", "Op 3 nov 2026 10:05 kwam Jan langs:\n", 0, NULL},
+        {"", "ok:\n", 0, NULL},
+        {"", "Van: mijn kant bekeken\n", 0, NULL},
+        {"", "Data: kwijt 8\n", 0, NULL},
+        /* the last closing with six short lines below is the signature */
+        {"", "Groet\n", 7, NULL},
+        /* a thanks line needs one to three lines of name below */
+        {"", "Thanks\nJan\n\n", 2, NULL},
+        {"8\n", "> x\n", 0, "8"},
+    };
+    const size_t size = 4u << 20;
+
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        size_t pl = strlen(c[i].pre), ul = strlen(c[i].unit), units = size / ul;
+        char *body = malloc(pl + units * ul + 1), *out = NULL, *p = body;
+        size_t keep = pl + (units - c[i].drop) * ul;
+
+        cr_assert_not_null(body);
+        memcpy(p, c[i].pre, pl);
+        p += pl;
+        for (size_t k = 0; k < units; k++, p += ul)
+            memcpy(p, c[i].unit, ul);
+        *p = '\0';
+        cr_assert_eq(reply_strip(body, &out), EQ_OK, "%s", c[i].unit);
+        if (c[i].text != NULL) {
+            cr_assert_str_eq(out, c[i].text, "%s", c[i].unit);
+        } else {
+            /* the body up to the signature, blank line ends dropped */
+            while (keep > 0 && body[keep - 1] == '\n')
+                keep--;
+            cr_assert_eq(strlen(out), keep, "%s", c[i].unit);
+            cr_assert_eq(memcmp(out, body, keep), 0, "%s", c[i].unit);
+        }
+        free(out);
+        free(body);
+    }
+}
