@@ -266,6 +266,19 @@ set_reason(struct classify_result *r, const char *why)
     snprintf(r->reason, sizeof r->reason, "%s", why);
 }
 
+/* A delivery report that is no bounce (a success, a challenge): an
+ * auto-reply without recipient or status; 1, for the caller to return. */
+static int
+report_not_bounce(struct classify_result *r, const char *why)
+{
+    r->kind = CLASSIFY_AUTO_REPLY;
+    set_reason(r, why);
+    free(r->bounce_recipient);
+    r->bounce_recipient = NULL;
+    r->status[0] = '\0';
+    return 1;
+}
+
 static const char *
 contains_any(const char *hay, const char *const *list)
 {
@@ -1048,24 +1061,12 @@ check_bounce(const struct mime_msg *m, struct classify_result *r,
         if (m->delivery_status &&
             (*err = read_dsn(m->delivery_status, &act, r)) != EQ_OK)
             return 1;
-        if (act == DSN_SUCCESS || (act == DSN_NONE && r->status[0] == '2')) {
-            r->kind = CLASSIFY_AUTO_REPLY;
-            set_reason(r, "dsn-success");
-            free(r->bounce_recipient);
-            r->bounce_recipient = NULL;
-            r->status[0] = '\0';
-            return 1;
-        }
+        if (act == DSN_SUCCESS || (act == DSN_NONE && r->status[0] == '2'))
+            return report_not_bounce(r, "dsn-success");
         /* A challenge-response service reports the mail it holds as a
          * DSN (failed, 4.7.0) that asks the sender to confirm. */
-        if (r->status[0] != '5' && contains_any(m->text, challenge_phrases)) {
-            r->kind = CLASSIFY_AUTO_REPLY;
-            set_reason(r, "challenge-response");
-            free(r->bounce_recipient);
-            r->bounce_recipient = NULL;
-            r->status[0] = '\0';
-            return 1;
-        }
+        if (r->status[0] != '5' && contains_any(m->text, challenge_phrases))
+            return report_not_bounce(r, "challenge-response");
         set_reason(r, "dsn");
         int delayed =
             act == DSN_DELAYED ||
