@@ -83,37 +83,39 @@ asan:
 # fuzzer instrumentation into build/fuzz/. `make fuzz FUZZ_SECONDS=N` runs each
 # target N seconds on its own corpus (build/fuzz/corpus/NAME), seeded from
 # tests/fixtures and ../shared/corpora when present. Crashes land in
-# build/fuzz/crashes/NAME/. fuzz/README.md says what each target feeds.
+# build/fuzz/crashes/NAME/. FUZZ_BUILD=DIR builds and runs in DIR instead
+# (two people fuzzing at once). fuzz/README.md says what each target feeds.
 FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     = -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
 FUZZ_CFLAGS  = -std=c11 -D_GNU_SOURCE -O1 -g $(FUZZ_SAN) \
                -DENQUETE_DATADIR='"$(PREFIX)/share/enquete"'
-FUZZ_OBJ     = $(LIB_SRC:src/%.c=build/fuzz/obj/%.o)
+FUZZ_OBJ     = $(LIB_SRC:src/%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_TARGETS = $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
-FUZZ_BIN     = $(FUZZ_TARGETS:%=build/fuzz/%)
+FUZZ_BIN     = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/%)
 CORPORA      = $(wildcard ../shared/corpora)
 
-build/fuzz/obj/%.o: src/%.c $(wildcard src/*.h)
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $<"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(DEP_CFLAGS) -c -o $@ $<
 
-build/fuzz/libenquete.a: $(FUZZ_OBJ)
+$(FUZZ_BUILD)/libenquete.a: $(FUZZ_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
-build/fuzz/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) build/fuzz/libenquete.a
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(FUZZ_BUILD)/libenquete.a
 	@echo "  FUZZLD  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Wall -Wextra -Wno-unused-command-line-argument \
 	  -fsanitize=fuzzer $(DEP_CFLAGS) -Isrc \
-	  -DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< build/fuzz/libenquete.a $(DEP_LIBS)
+	  -DFIXTURES='"$(CURDIR)/tests/fixtures"' -o $@ $< $(FUZZ_BUILD)/libenquete.a $(DEP_LIBS)
 
 fuzz-build: deps-check $(FUZZ_BIN)
 
 fuzz: fuzz-build
-	@fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_BUILD=$(FUZZ_BUILD) fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The CI smoke: every target 10 seconds.
 fuzz-smoke:
