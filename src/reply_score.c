@@ -623,10 +623,12 @@ label_at(const struct reader *r, struct span l, size_t *metric)
 }
 
 /* Labelled lines at the start ("NPS: 9", "CES 6", "Cijfer: 8"). Returns 1
- * if there was at least one; the comment is what follows their values. */
+ * if there was at least one; the comment is what follows their values, and
+ * when every line of the first paragraph (v, n) is labelled, the paragraphs
+ * after it (from para_end): "NPS: 3", a blank line, then the comment. */
 static enum eq_err
 read_labelled(struct reader *r, const char *ans, const struct span *v, size_t n,
-              int *found)
+              const char *para_end, int *found)
 {
     struct eq_buf c = {0};
     size_t i;
@@ -662,10 +664,10 @@ read_labelled(struct reader *r, const char *ans, const struct span *v, size_t n,
     }
     if (!*found)
         goto out;
-    if (i < n) {
+    if (i < n || *para_end != '\0') {
         if (c.len > 0 && (err = buf_addc(&c, '\n')) != EQ_OK)
             goto out;
-        if ((err = buf_add(&c, v[i].s)) != EQ_OK)
+        if ((err = buf_add(&c, i < n ? v[i].s : para_end)) != EQ_OK)
             goto out;
     }
     err = set_comment(r->a, buf_str(&c), buf_str(&c) + c.len);
@@ -719,12 +721,16 @@ read_answer(struct reader *r, const char *ans)
     int found, count = 0;
     enum eq_err err;
 
+    /* " 8", "&nbsp;8 - snel" (Outlook): white space before the answer */
+    while (reply_is_space(*ans) || reply_is_nbsp(ans))
+        ans += reply_is_nbsp(ans) ? 2 : 1;
     if ((err = reply_split_lines(ans, &v, &n)) != EQ_OK)
         return err;
     for (para = 0; para < n && !reply_span_blank(v[para]); para++)
         ;
     para_end = para < n ? v[para].s : ans + strlen(ans);
-    if ((err = read_labelled(r, ans, v, para, &found)) != EQ_OK || found)
+    if ((err = read_labelled(r, ans, v, para, para_end, &found)) != EQ_OK ||
+        found)
         goto out;
     if ((i = nvt_at(ans, ans)) > 0) {
         r->a->not_applicable = 1;

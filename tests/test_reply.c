@@ -607,6 +607,53 @@ Test(reply, start_number_comment_keeps_its_numbers)
     reply_answer_clear(&a);
 }
 
+/* The answer link fills in "NPS: 3"; people press Enter twice and type. */
+Test(reply, comment_after_a_blank_line_below_labelled_scores)
+{
+    static const struct {
+        const char *body, *scores, *comment;
+    } c[] = {
+        {"NPS: 3\n\nIk wacht al 2 weken op een nieuwe muis.\n", "nps=3",
+         "Ik wacht al 2 weken op een nieuwe muis."},
+        {"Cijfer: 6\n\nOpmerking: lang gewacht op de monteur\n", "nps=6",
+         "lang gewacht op de monteur"},
+        {"NPS: 9 snel\n\nen vriendelijk\n", "nps=9", "snel\n\nen vriendelijk"},
+        {"Gemak: 5\nTevredenheid = 4\n\nPrima.\n\nNog iets.", "ces=5,csat=4",
+         "Prima.\n\nNog iets."},
+        {"NPS: 8\n", "nps=8", ""},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        struct reply_answer a;
+        read3(c[i].body, 3, &a);
+        assert_scores(&a, c[i].scores, c[i].body);
+        cr_assert_str_eq(a.comment, c[i].comment, "%s", c[i].body);
+        reply_answer_clear(&a);
+    }
+}
+
+/* Outlook's HTML often starts the answer with &nbsp;; plain text with a
+ * space. */
+Test(reply, white_space_before_the_answer_is_not_part_of_it)
+{
+    static const struct {
+        const char *body, *scores, *comment;
+        int nvt;
+    } c[] = {
+        {"\xc2\xa0" "8\xc2\xa0- snel geholpen", "nps=8", "snel geholpen", 0},
+        {" 8\n", "nps=8", "", 0},
+        {"\t\xc2\xa0 n.v.t.\n", "", "", 1},
+        {"  7 - traag", "nps=7", "traag", 0},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        struct reply_answer a;
+        read3(c[i].body, 1, &a);
+        assert_scores(&a, c[i].scores, c[i].body);
+        cr_assert_eq(a.not_applicable, c[i].nvt, "%s", c[i].body);
+        cr_assert_str_eq(a.comment, c[i].comment, "%s", c[i].body);
+        reply_answer_clear(&a);
+    }
+}
+
 Test(reply, labels_by_name_and_generic)
 {
     struct reply_answer a;
