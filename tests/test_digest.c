@@ -264,6 +264,23 @@ rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
     return remove(p);
 }
 
+/* The configuration the store-backed tests share: Amsterdam, nl, the
+ * shipped templates, digests on Monday 08:00 to the n_hr addresses hr. */
+static void
+digest_config(struct eq_config *cfg, char **hr, size_t n_hr)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->general.timezone = TZ;
+    cfg->general.language = "nl";
+    cfg->general.from = "HR Enquête <hr@org.example>";
+    cfg->general.reply_address = "enquete@org.example";
+    cfg->general.templates = TEMPLATES;
+    cfg->digest.hr = hr;
+    cfg->digest.n_hr = n_hr;
+    cfg->digest.weekday = 1;
+    cfg->digest.hour = 8;
+}
+
 static void
 cleanup(void)
 {
@@ -380,16 +397,8 @@ Test(digest, run_sends_each_digest_once_when_due, .fini = cleanup)
     answers(st, cid, pid, r_ops, fac, -1, 1, late);
 
     char *hr_list[] = {"hr@org.example"};
-    struct eq_config cfg = {0};
-    cfg.general.timezone = TZ;
-    cfg.general.language = "nl";
-    cfg.general.from = "HR Enquête <hr@org.example>";
-    cfg.general.reply_address = "enquete@org.example";
-    cfg.general.templates = TEMPLATES;
-    cfg.digest.hr = hr_list;
-    cfg.digest.n_hr = 1;
-    cfg.digest.weekday = 1;
-    cfg.digest.hour = 8;
+    struct eq_config cfg;
+    digest_config(&cfg, hr_list, 1);
     cfg.digest.language_default = "nl";
 
     struct transport *t = transport_capture_new();
@@ -650,16 +659,8 @@ Test(digest, crash_midway_then_rerun_sends_each_recipient_exactly_one_digest,
     answers(st, cid, pid, rater, ict, 10, 6, closes);
 
     char *hr_list[] = {"hr@org.example", "directie@org.example"};
-    struct eq_config cfg = {0};
-    cfg.general.timezone = TZ;
-    cfg.general.language = "nl";
-    cfg.general.from = "HR Enquête <hr@org.example>";
-    cfg.general.reply_address = "enquete@org.example";
-    cfg.general.templates = TEMPLATES;
-    cfg.digest.hr = hr_list;
-    cfg.digest.n_hr = 2;
-    cfg.digest.weekday = 1;
-    cfg.digest.hour = 8;
+    struct eq_config cfg;
+    digest_config(&cfg, hr_list, 2);
 
     struct transport *cap = transport_capture_new();
     struct flaky fl = {.t = {.ops = &flaky_ops}, .inner = cap, .left = 1};
@@ -803,16 +804,8 @@ Test(digest,
     cr_assert_eq(changed, 1);
 
     char *hr_list[] = {"hr@org.example"};
-    struct eq_config cfg = {0};
-    cfg.general.timezone = TZ;
-    cfg.general.language = "nl";
-    cfg.general.from = "HR Enquête <hr@org.example>";
-    cfg.general.reply_address = "enquete@org.example";
-    cfg.general.templates = TEMPLATES;
-    cfg.digest.hr = hr_list;
-    cfg.digest.n_hr = 1;
-    cfg.digest.weekday = 1;
-    cfg.digest.hour = 8;
+    struct eq_config cfg;
+    digest_config(&cfg, hr_list, 1);
     struct transport *tx = transport_capture_new();
     struct digest_summary sum;
     eq_time now;
@@ -1120,10 +1113,9 @@ Test(digest, report_streams_every_shown_providers_comments_from_the_store)
             answer_with_comment(st, cid, pid, r_fin, hr, 9, text, closes);
         }
     }
-    struct eq_config cfg = {0};
-    cfg.general.timezone = TZ;
+    struct eq_config cfg;
+    digest_config(&cfg, NULL, 0);
     cfg.general.language = "en";
-    cfg.general.templates = TEMPLATES;
 
     char *s = NULL;
     size_t len = 0;
