@@ -44,6 +44,18 @@ reply_is_wordc(const char *p)
     return !reply_is_nbsp(p) && !reply_is_upunct(p);
 }
 
+int
+reply_wordc_before(const char *start, const char *p)
+{
+    const char *q = p - 1;
+
+    /* at most three continuation bytes: a run of stray ones costs no more
+     * per call, so callers that try every position stay linear */
+    while (q > start && p - q < 4 && ((unsigned char)*q & 0xC0) == 0x80)
+        q--;
+    return reply_is_wordc(q);
+}
+
 /* The lower-case code point of the character at p (at most avail bytes);
  * *len is its length, 1 for anything but a two-byte sequence. */
 static unsigned
@@ -502,17 +514,6 @@ gmt_stamp(const char *t, size_t n)
            (t[i + 4] == '+' || t[i + 4] == '-');
 }
 
-/* The byte before p (p > start) ends a word character. */
-static int
-wordc_before(const char *start, const char *p)
-{
-    const char *q = p - 1;
-
-    while (q > start && ((unsigned char)*q & 0xC0) == 0x80)
-        q--;
-    return reply_is_wordc(q);
-}
-
 /* Where verb occurs last in l as a whole word, or NULL. Verbs in scripts
  * written without spaces ("写道", "のメッセージ") need no boundary. */
 static const char *
@@ -523,7 +524,7 @@ find_verb(struct span l, const char *verb)
     const char *p, *end = l.s + l.n;
 
     while ((p = span_find_last_ci_n(l, verb, n)) != NULL) {
-        if (!spaced || ((p == l.s || !wordc_before(l.s, p)) &&
+        if (!spaced || ((p == l.s || !reply_wordc_before(l.s, p)) &&
                         (p + n == end || !reply_is_wordc(p + n))))
             return p;
         l.n = (size_t)(p - l.s) + n - 1;

@@ -24,6 +24,10 @@ int reply_is_nbsp(const char *p);
 int reply_is_space(char c);
 int reply_is_upunct(const char *p);
 int reply_is_wordc(const char *p);
+/* The character that ends right before p (p > start) belongs to a word;
+ * looks at its first byte, so that an NBSP or a dash from general
+ * punctuation counts as a separator, as a space does. */
+int reply_wordc_before(const char *start, const char *p);
 int reply_span_blank(struct span l);
 int reply_span_starts_ci(struct span l, const char *prefix);
 struct span reply_span_trim(struct span l);

@@ -134,19 +134,6 @@ next_word(const char *p)
     return w;
 }
 
-/* The character that ends right before p (after start) belongs to a
- * word; looks at its first byte, so that an NBSP or a dash from general
- * punctuation before a number is a separator, as a space is. */
-static int
-wordc_before(const char *start, const char *p)
-{
-    const char *q = p - 1;
-
-    while (q > start && p - q < 4 && ((unsigned char)*q & 0xC0) == 0x80)
-        q--;
-    return reply_is_wordc(q);
-}
-
 /* The word right before p, which is the start of a number. */
 static struct span
 prev_word(const char *start, const char *p)
@@ -272,10 +259,10 @@ read_number(const char *start, const char *p, int running,
     memset(out, 0, sizeof *out);
     out->end = p;
     if (p > start &&
-        (wordc_before(start, p) || strchr("@/:#+_=&$\\", p[-1]) != NULL))
+        (reply_wordc_before(start, p) || strchr("@/:#+_=&$\\", p[-1]) != NULL))
         return;
     if (p > start && p[-1] == '-' && p - 1 > start &&
-        wordc_before(start, p - 1))
+        reply_wordc_before(start, p - 1))
         return;
     if (*p == '+' || isdigit((unsigned char)*p)) {
         if ((q = phone_end(p, miss)) != NULL) {
@@ -387,7 +374,7 @@ static const char *const nvt_phrases[] = {"n.v.t.",
 static size_t
 nvt_at(const char *start, const char *p)
 {
-    if (p > start && wordc_before(start, p))
+    if (p > start && reply_wordc_before(start, p))
         return 0;
     for (const char *const *ph = nvt_phrases; *ph != NULL; ph++) {
         size_t k = strlen(*ph);
@@ -684,7 +671,7 @@ read_running(struct reader *r, const char *ans, const char *para_end)
     int count = 0;
 
     for (const char *p = ans; p < para_end;) {
-        if (p > ans && wordc_before(ans, p)) {
+        if (p > ans && reply_wordc_before(ans, p)) {
             p++;
             continue;
         }
