@@ -8,283 +8,9 @@
 #include <strings.h>
 
 /* ------------------------------------------------------------------ */
-/* Small text helpers. Case folding covers ASCII, the Latin-1 letters and
- * Cyrillic, the scripts of the markers we look for; other UTF-8 bytes
- * compare equal byte for byte. */
-
-int
-reply_is_nbsp(const char *p)
-{
-    return (unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0;
-}
-
-/* U+2010..U+205F (dashes, quotes, ellipsis) count as punctuation. */
-int
-reply_is_upunct(const char *p)
-{
-    return (unsigned char)p[0] == 0xE2 && (unsigned char)p[1] >= 0x80 &&
-           (unsigned char)p[1] <= 0x81 && p[2] != '\0';
-}
-
-int
-reply_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-}
-
-/* A byte that belongs to a word: ASCII letter or digit, or part of a
- * non-ASCII letter (anything that is not NBSP or general punctuation). */
-int
-reply_is_wordc(const char *p)
-{
-    unsigned char c = (unsigned char)*p;
-
-    if (c < 0x80)
-        return isalnum(c);
-    return !reply_is_nbsp(p) && !reply_is_upunct(p);
-}
-
-int
-reply_wordc_before(const char *start, const char *p)
-{
-    const char *q = p - 1;
-
-    /* at most three continuation bytes: a run of stray ones costs no more
-     * per call, so callers that try every position stay linear */
-    while (q > start && p - q < 4 && ((unsigned char)*q & 0xC0) == 0x80)
-        q--;
-    return reply_is_wordc(q);
-}
-
-/* The lower-case code point of the character at p (at most avail bytes);
- * *len is its length, 1 for anything but a two-byte sequence. */
-static unsigned
-fold_at(const unsigned char *p, size_t avail, size_t *len)
-{
-    unsigned c;
-
-    if (avail < 2 || p[0] < 0xC2 || p[0] > 0xDF || (p[1] & 0xC0) != 0x80) {
-        *len = 1;
-        return (unsigned)tolower(p[0]);
-    }
-    *len = 2;
-    c = ((p[0] & 0x1Fu) << 6) | (p[1] & 0x3Fu);
-    if ((c >= 0xC0 && c <= 0xDE && c != 0xD7) || (c >= 0x410 && c <= 0x42F))
-        return c + 0x20; /* À..Þ, А..Я */
-    if (c >= 0x400 && c <= 0x40F)
-        return c + 0x50; /* Ѐ..Џ (Є, І, Ї) */
-    return c;
-}
-
-/* The n bytes at a and b are equal but for case. */
-static int
-ci_eq(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-        size_t la, lb;
-        if (x < 0x80 && y < 0x80) {
-            if (x != y && tolower(x) != tolower(y))
-                return 0;
-            i++;
-            continue;
-        }
-        if (fold_at((const unsigned char *)a + i, n - i, &la) !=
-                fold_at((const unsigned char *)b + i, n - i, &lb) ||
-            la != lb)
-            return 0;
-        i += la;
-    }
-    return 1;
-}
-
-/* Length of an invisible character at p: zero-width space, joiners, word
- * joiner, BOM, soft hyphen, and U+1427, the dot that mail trackers append
- * as their beacon. 0 if there is none. */
-static size_t
-invisible_at(const char *p, size_t avail)
-{
-    const unsigned char *u = (const unsigned char *)p;
-
-    if (avail >= 2 && u[0] == 0xC2 && u[1] == 0xAD)
-        return 2;
-    if (avail < 3)
-        return 0;
-    if ((u[0] == 0xE2 && u[1] == 0x80 && u[2] >= 0x8B && u[2] <= 0x8D) ||
-        (u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0xA0) ||
-        (u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) ||
-        (u[0] == 0xE1 && u[1] == 0x90 && u[2] == 0xA7))
-        return 3;
-    return 0;
-}
-
-/* Length of white space (or an invisible character) at the start of l. */
-static size_t
-lead_space(struct span l)
-{
-    if (l.n == 0)
-        return 0;
-    if (reply_is_space(*l.s))
-        return 1;
-    if (l.n >= 2 && reply_is_nbsp(l.s))
-        return 2;
-    return invisible_at(l.s, l.n);
-}
-
-/* The same at the end of l. */
-static size_t
-trail_space(struct span l)
-{
-    if (l.n == 0)
-        return 0;
-    if (reply_is_space(l.s[l.n - 1]))
-        return 1;
-    if (l.n >= 2 && reply_is_nbsp(l.s + l.n - 2))
-        return 2;
-    if (l.n >= 3 && invisible_at(l.s + l.n - 3, 3) == 3)
-        return 3;
-    if (l.n >= 2 && invisible_at(l.s + l.n - 2, 2) == 2)
-        return 2;
-    return 0;
-}
-
-struct span
-reply_span_trim(struct span l)
-{
-    size_t k;
-
-    while ((k = lead_space(l)) > 0) {
-        l.s += k;
-        l.n -= k;
-    }
-    while ((k = trail_space(l)) > 0)
-        l.n -= k;
-    return l;
-}
-
-int
-reply_span_blank(struct span l)
-{
-    return reply_span_trim(l).n == 0;
-}
-
-/* The ASCII bytes x and y differ even ignoring case: a cheap look that
- * spares the full comparison (and the strlen before it) on most lines. */
-static inline int
-ascii_differ(unsigned char x, unsigned char y)
-{
-    /* tolower of the C locale (nothing here calls setlocale), inline */
-    if (x >= 'A' && x <= 'Z')
-        x = (unsigned char)(x + ('a' - 'A'));
-    if (y >= 'A' && y <= 'Z')
-        y = (unsigned char)(y + ('a' - 'A'));
-    return x != y && x < 0x80 && y < 0x80;
-}
-
-int
-reply_span_starts_ci(struct span l, const char *prefix)
-{
-    size_t n;
-
-    if (l.n > 0 && *prefix != '\0' &&
-        ascii_differ((unsigned char)l.s[0], (unsigned char)*prefix))
-        return 0;
-    n = strlen(prefix);
-    return l.n >= n && ci_eq(l.s, prefix, n);
-}
-
-/* Where needle (n bytes) occurs last in l, or NULL. */
-static const char *
-span_find_last_ci_n(struct span l, const char *needle, size_t n)
-{
-    unsigned char f = (unsigned char)needle[0];
-    const unsigned char *u = (const unsigned char *)l.s;
-
-    if (n == 0)
-        return l.s + l.n;
-    if (l.n < n)
-        return NULL;
-    /* a cheap look at the first byte before the full comparison: an ASCII
-     * byte of either case, any lead byte of a two-byte character, or the
-     * very byte */
-    if (f < 0x80) {
-        unsigned char lo = (unsigned char)tolower(f),
-                      up = (unsigned char)toupper(f);
-        for (size_t i = l.n - n + 1; i-- > 0;)
-            if ((u[i] == lo || u[i] == up) && ci_eq(l.s + i, needle, n))
-                return l.s + i;
-    } else if (f <= 0xDF) {
-        for (size_t i = l.n - n + 1; i-- > 0;)
-            if (u[i] >= 0xC2 && u[i] <= 0xDF && ci_eq(l.s + i, needle, n))
-                return l.s + i;
-    } else {
-        for (size_t i = l.n - n + 1; i-- > 0;)
-            if (u[i] == f && ci_eq(l.s + i, needle, n))
-                return l.s + i;
-    }
-    return NULL;
-}
-
-static int
-span_has_ci(struct span l, const char *needle)
-{
-    return span_find_last_ci_n(l, needle, strlen(needle)) != NULL;
-}
-
-int
-reply_starts_ci(const char *s, const char *prefix)
-{
-    size_t n = strlen(prefix);
-
-    /* strnlen keeps ci_eq inside a shorter s */
-    return strnlen(s, n) == n && ci_eq(s, prefix, n);
-}
-
-int
-reply_in_list_ci(struct span w, const char *const *list)
-{
-    for (; *list != NULL; list++) {
-        if (w.n > 0 &&
-            ascii_differ((unsigned char)w.s[0], (unsigned char)**list))
-            continue;
-        if (strlen(*list) == w.n && ci_eq(w.s, *list, w.n))
-            return 1;
-    }
-    return 0;
-}
-
-/* Splits text in place on '\n'; *out is one allocation. */
-enum eq_err
-reply_split_lines(const char *text, struct span **out, size_t *n_out)
-{
-    size_t n = 1, i = 0;
-    const char *p;
-    struct span *v;
-
-    for (p = text; *p != '\0'; p++)
-        n += *p == '\n';
-    v = calloc(n, sizeof *v);
-    if (v == NULL)
-        return EQ_ERR_NOMEM;
-    p = text;
-    for (;;) {
-        const char *e = strchr(p, '\n');
-        v[i].s = p;
-        v[i].n = e != NULL ? (size_t)(e - p) : strlen(p);
-        i++;
-        if (e == NULL)
-            break;
-        p = e + 1;
-    }
-    *out = v;
-    *n_out = i;
-    return EQ_OK;
-}
-
-/* ------------------------------------------------------------------ */
 /* Words of names and senders. */
 
-static const char *const name_particles[] = {
+const char *const reply_name_particles[] = {
     "van", "de", "der", "den", "ten", "ter", "te", "het", "'t", "el",
     "la",  "le", "di",  "da",  "du",  "von", "zu", "op",  "in", NULL};
 
@@ -302,7 +28,7 @@ letter_case_at(const char *p, size_t avail)
         return 0;
     if (u[0] < 0x80)
         return isupper(u[0]) ? 1 : islower(u[0]) ? -1 : 0;
-    lower = fold_at(u, avail, &len);
+    lower = reply_fold_at(u, avail, &len);
     if (len != 2)
         return 0;
     c = ((u[0] & 0x1Fu) << 6) | (u[1] & 0x3Fu);
@@ -374,7 +100,7 @@ is_sender_word(struct span w)
     if (w.n == 0 || is_first_person(w))
         return 0;
     if (reply_in_list_ci(w, second_person) ||
-        reply_in_list_ci(w, name_particles))
+        reply_in_list_ci(w, reply_name_particles))
         return 1;
     for (size_t i = 0; i < w.n; i++)
         if (isdigit((unsigned char)w.s[i]))
@@ -404,7 +130,7 @@ is_sender_value(struct span v)
         i += w.n + 1;
     }
     return words > 0 && words <= 6 &&
-           (reply_in_list_ci(first, name_particles) ||
+           (reply_in_list_ci(first, reply_name_particles) ||
             letter_case_at(first.s, first.n) >= 0);
 }
 
@@ -523,7 +249,7 @@ find_verb(struct span l, const char *verb)
     int spaced = (unsigned char)verb[0] < 0xE0;
     const char *p, *end = l.s + l.n;
 
-    while ((p = span_find_last_ci_n(l, verb, n)) != NULL) {
+    while ((p = reply_span_find_last_ci_n(l, verb, n)) != NULL) {
         if (!spaced || ((p == l.s || !reply_wordc_before(l.s, p)) &&
                         (p + n == end || !reply_is_wordc(p + n))))
             return p;
@@ -916,11 +642,11 @@ header_kind_value(struct span l, struct span *value)
         return HDR_NONE;
     for (size_t h = 0; h < sizeof headers / sizeof headers[0]; h++) {
         size_t c;
-        if (ascii_differ((unsigned char)l.s[0],
-                         (unsigned char)headers[h].name[0]))
+        if (reply_ascii_differ((unsigned char)l.s[0],
+                               (unsigned char)headers[h].name[0]))
             continue;
         c = strlen(headers[h].name);
-        if (l.n <= c || !ci_eq(l.s, headers[h].name, c))
+        if (l.n <= c || !reply_ci_eq(l.s, headers[h].name, c))
             continue;
         /* "*Van:*", French "De :" */
         if (c < l.n && (l.s[c] == '*' || l.s[c] == ' '))
@@ -1020,7 +746,8 @@ is_list_footer(const struct span *v, size_t n, size_t i)
     if (l.n < 2 || strspn(l.s, "_") < l.n || i + 1 >= n)
         return 0;
     next = reply_span_trim(v[i + 1]);
-    return next.n > 13 && ci_eq(next.s + next.n - 13, " mailing list", 13);
+    return next.n > 13 &&
+           reply_ci_eq(next.s + next.n - 13, " mailing list", 13);
 }
 
 /* Lines after which everything is quoted without '>' prefixes. */
@@ -1035,7 +762,7 @@ is_hard_cut(const struct span *v, size_t n, size_t i)
         return 0;
     if (strchr("-_*=", l.s[0]) != NULL) {
         for (const char *const *p = separator_phrases; *p != NULL; p++)
-            if (span_has_ci(l, *p))
+            if (reply_span_has_ci(l, *p))
                 return 1;
     }
     /* "-----Reply Message-----", "---- Jan wrote ----" */
@@ -1128,336 +855,6 @@ marker_at(const struct span *v, size_t n, size_t i)
     return MARK_NONE;
 }
 
-/* ------------------------------------------------------------------ */
-/* Greetings and signatures. */
-
-static const char *const greetings[] = {"goedemorgen",
-                                        "goedemiddag",
-                                        "goedenavond",
-                                        "good morning",
-                                        "good afternoon",
-                                        "good evening",
-                                        "geachte",
-                                        "hallo",
-                                        "hello",
-                                        "beste",
-                                        "dear",
-                                        "hoi",
-                                        "hey",
-                                        "heey",
-                                        "hee",
-                                        "hi",
-                                        "dag",
-                                        "morning",
-                                        "moi",
-                                        "hai",
-                                        NULL};
-
-/* "Hoi,", "Beste Jan,", "Dear HR team," — a greeting word, at most three
- * name words, closing punctuation; no digits. */
-int
-reply_is_greeting(struct span l)
-{
-    l = reply_span_trim(l);
-    if (l.n == 0 || l.n > 60)
-        return 0;
-    for (size_t i = 0; i < l.n; i++)
-        if (isdigit((unsigned char)l.s[i]))
-            return 0;
-    for (const char *const *g = greetings; *g != NULL; g++) {
-        size_t k = strlen(*g), words = 0;
-        int in_word = 0;
-        if (!reply_span_starts_ci(l, *g))
-            continue;
-        if (l.n > k && reply_is_wordc(l.s + k))
-            continue;
-        for (size_t i = k; i < l.n; i++) {
-            if (l.s[i] == ' ') {
-                in_word = 0;
-            } else if (!in_word) {
-                in_word = 1;
-                words++;
-            }
-        }
-        if (words > 3)
-            return 0;
-        /* "Hi Jan" is a greeting; "Hoi ik" + words is not: without closing
-         * punctuation allow one name word only. */
-        if (strchr(",!:", l.s[l.n - 1]) == NULL && words > 1)
-            return 0;
-        return 1;
-    }
-    return 0;
-}
-
-static int
-is_sig_dash(struct span l)
-{
-    /* "-- " is the standard delimiter; trailing spaces are often lost. */
-    struct span t = reply_span_trim(l);
-    return t.n == 2 && t.s[0] == '-' && t.s[1] == '-' && l.s[0] == '-';
-}
-
-static const char *const mobile_sigs[] = {"sent from ",
-                                          "sent with ",
-                                          "sent via ",
-                                          "verzonden vanaf ",
-                                          "verzonden vanuit ",
-                                          "verzonden met ",
-                                          "verzonden via ",
-                                          "verstuurd vanaf ",
-                                          "verstuurd vanuit ",
-                                          "verstuurd met ",
-                                          "verstuurd via ",
-                                          "get outlook for ",
-                                          "download outlook for ",
-                                          "von meinem ",
-                                          "gesendet von ",
-                                          "gesendet mit ",
-                                          "holen sie sich outlook für ",
-                                          "envoyé de ",
-                                          "envoyé depuis ",
-                                          "envoyé à partir de ",
-                                          "envoyé avec ",
-                                          "obtenir outlook pour ",
-                                          "enviado desde ",
-                                          "enviado do meu ",
-                                          "enviado de meu ",
-                                          "enviado de mi ",
-                                          "obtener outlook para ",
-                                          "inviato da ",
-                                          "inviato dal mio ",
-                                          "skickat från ",
-                                          "sendt fra ",
-                                          "wysłane z ",
-                                          "odesláno z ",
-                                          "отправлено с ",
-                                          "отправлено из ",
-                                          "надіслано з ",
-                                          NULL};
-
-/* What may follow a comma in a device signature: an apology ("Sent from my
- * phone, please excuse typos") or what the device is ("Sent from my Galaxy,
- * an AT&T smartphone"), not more of a sentence ("Sent from my desk, is much
- * easier"). */
-static const char *const sig_apologies[] = {
-    "please",  "pls",     "excuse",  "sorry",  "apologies",
-    "pardon",  "excuses", "excuus",  "bitte",  "entschuldig",
-    "excusez", "désolé",  "disculp", "perdón", "scusa",
-    "scusate", "a ",      "an ",     "een ",   NULL};
-
-static int
-is_mobile_sig(struct span l)
-{
-    const char *comma;
-
-    l = reply_span_trim(l);
-    if (l.n > 80)
-        return 0;
-    comma = memchr(l.s, ',', l.n);
-    /* A device names itself in a few words ("Sent from the all-new AOL
-     * app for iOS" is eight); more is a sentence ("Sent from home all week
-     * and the VPN held up fine"). */
-    {
-        struct span head = {l.s, comma ? (size_t)(comma - l.s) : l.n};
-        size_t words = 0;
-        for (size_t i = 0; i < head.n; i++)
-            words += !reply_is_space(head.s[i]) &&
-                     (i == 0 || reply_is_space(head.s[i - 1]));
-        if (words > 9)
-            return 0;
-    }
-    if (comma != NULL) {
-        struct span rest = {comma + 1, (size_t)(l.s + l.n - comma - 1)};
-        int apology = 0;
-        rest = reply_span_trim(rest);
-        for (const char *const *a = sig_apologies; *a != NULL; a++)
-            apology |= reply_span_starts_ci(rest, *a);
-        if (!apology)
-            return 0;
-    }
-    for (const char *const *m = mobile_sigs; *m != NULL; m++)
-        if (reply_span_starts_ci(l, *m))
-            return 1;
-    return 0;
-}
-
-/* Closings that end a reply; a name may follow on the same line. */
-static const char *const closings[] = {"met vriendelijke groeten",
-                                       "met vriendelijke groet",
-                                       "vriendelijke groeten",
-                                       "vriendelijke groet",
-                                       "met hartelijke groet",
-                                       "hartelijke groeten",
-                                       "hartelijke groet",
-                                       "met groet",
-                                       "groetjes",
-                                       "groeten",
-                                       "groet",
-                                       "gr.",
-                                       "gr",
-                                       "m.v.g.",
-                                       "mvg",
-                                       "kind regards",
-                                       "best regards",
-                                       "warm regards",
-                                       "kindest regards",
-                                       "regards",
-                                       "best wishes",
-                                       "mit freundlichen gr\xc3\xbc\xc3\x9f"
-                                       "en",
-                                       "viele gr\xc3\xbc\xc3\x9f"
-                                       "e",
-                                       "cordialement",
-                                       NULL};
-/* Closings that are also ordinary words: only alone on their line and only
- * when a name follows. */
-static const char *const thanks[] = {
-    "thanks",  "thank you",   "many thanks", "cheers",     "best",
-    "bedankt", "dank je wel", "dankjewel",   "dank u wel", "alvast bedankt",
-    "dank",    "thx",         NULL};
-
-static int
-only_punct(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strchr(",.!: ", s[i]) == NULL)
-            return 0;
-    return 1;
-}
-
-/* 1 for a closing line, 2 for a thanks-type line that needs a name after. */
-static int
-closing_kind(struct span l)
-{
-    l = reply_span_trim(l);
-    for (const char *const *c = closings; *c != NULL; c++) {
-        size_t k = strlen(*c), words = 0;
-        const char *r;
-        if (!reply_span_starts_ci(l, *c) ||
-            (l.n > k && reply_is_wordc(l.s + k)))
-            continue;
-        if (only_punct(l.s + k, l.n - k))
-            return 1;
-        /* "Groet, Jan" / "Gr. Piet de Vries" */
-        r = l.s + k;
-        if (*r != ',' && *r != ' ' && (*c)[k - 1] != '.')
-            continue;
-        for (size_t i = k; i < l.n; i++) {
-            if (isdigit((unsigned char)l.s[i]))
-                return 0;
-            if (l.s[i] != ' ' && l.s[i] != ',' &&
-                (i == k || l.s[i - 1] == ' ' || l.s[i - 1] == ','))
-                words++;
-        }
-        return words <= 4 ? 1 : 0;
-    }
-    for (const char *const *c = thanks; *c != NULL; c++) {
-        size_t k = strlen(*c);
-        if (reply_span_starts_ci(l, *c) && only_punct(l.s + k, l.n - k))
-            return 2;
-    }
-    return 0;
-}
-
-/* A signature block: a few short lines. */
-static int
-short_block(const struct span *v, size_t from, size_t to, size_t *nonblank)
-{
-    size_t count = 0;
-
-    for (size_t i = from; i < to; i++) {
-        struct span l = reply_span_trim(v[i]);
-        if (l.n == 0)
-            continue;
-        if (l.n > 80)
-            return 0;
-        /* no longer short: stop here, or a body of many closing lines
-         * costs time quadratic in its lines */
-        if (++count > 6)
-            return 0;
-    }
-    *nonblank = count;
-    return 1;
-}
-
-static int has_content(const struct span *v, size_t a, size_t b);
-
-/* "Lotte Smits", "Jan van der Berg", "P. de Vries": two to five words,
- * each capitalised (name particles aside), letters only. One word ("Hans")
- * is not enough: "Prima" or "Top" in a paragraph of its own is a comment. */
-static int
-is_name_line(struct span l)
-{
-    size_t words = 0, caps = 0;
-
-    l = reply_span_trim(l);
-    if (l.n == 0 || l.n > 60)
-        return 0;
-    for (size_t i = 0; i < l.n;) {
-        struct span w = {l.s + i, 0};
-        while (w.n < l.n - i && l.s[i + w.n] != ' ')
-            w.n++;
-        for (size_t k = 0; k < w.n; k++) {
-            unsigned char c = (unsigned char)w.s[k];
-            if (c < 0x80 && !isalpha(c) && strchr(".-'", c) == NULL)
-                return 0;
-        }
-        if (w.n > 0) {
-            words++;
-            if (isupper((unsigned char)w.s[0]))
-                caps++;
-            else if (!reply_in_list_ci(w, name_particles))
-                return 0;
-        }
-        i += w.n;
-        while (i < l.n && l.s[i] == ' ')
-            i++;
-    }
-    return words >= 2 && words <= 5 && caps >= 2 &&
-           isupper((unsigned char)l.s[0]);
-}
-
-/* A signature without a closing: the reply's last paragraph, opening with
- * a name line, a few short lines long, below other text. Returns where it
- * starts, or b. */
-static size_t
-cut_name_block(const struct span *v, size_t a, size_t b)
-{
-    size_t e = b, p, count;
-
-    while (e > a && reply_span_blank(v[e - 1]))
-        e--;
-    p = e;
-    while (p > a && !reply_span_blank(v[p - 1]))
-        p--;
-    if (p == a || p == e || !is_name_line(v[p]) ||
-        !short_block(v, p, e, &count) || count > 5 || !has_content(v, a, p))
-        return b;
-    return p;
-}
-
-/* The end of the reply inside [a, b): where its signature begins. */
-static size_t
-cut_signature(const struct span *v, size_t a, size_t b)
-{
-    for (size_t i = a; i < b; i++)
-        if (is_sig_dash(v[i]) || is_mobile_sig(v[i])) {
-            b = i;
-            break;
-        }
-    for (size_t i = a; i < b; i++) {
-        int kind = closing_kind(v[i]);
-        size_t after;
-        if (kind == 0 || !short_block(v, i + 1, b, &after))
-            continue;
-        if (kind == 2 && (after == 0 || after > 3))
-            continue;
-        return i;
-    }
-    return cut_name_block(v, a, b);
-}
-
 static int
 is_rule_line(struct span l)
 {
@@ -1482,7 +879,7 @@ reply_emit_lines(struct eq_buf *out, const struct span *v, size_t a, size_t b)
     for (size_t i = a; i < b; i++) {
         struct span l = v[i];
         size_t k;
-        while ((k = trail_space(l)) > 0)
+        while ((k = reply_trail_space(l)) > 0)
             l.n -= k;
         if (out->len > 0 && buf_addc(out, '\n') != EQ_OK)
             return EQ_ERR_NOMEM;
@@ -1492,8 +889,8 @@ reply_emit_lines(struct eq_buf *out, const struct span *v, size_t a, size_t b)
     return EQ_OK;
 }
 
-static int
-has_content(const struct span *v, size_t a, size_t b)
+int
+reply_has_content(const struct span *v, size_t a, size_t b)
 {
     for (size_t i = a; i < b; i++)
         if (!reply_span_blank(v[i]) && !reply_is_greeting(v[i]) &&
@@ -1553,8 +950,8 @@ reply_strip(const char *body, char **out)
             break;
         }
     }
-    end = cut_signature(v, 0, m);
-    if (has_content(v, 0, end) || mk == MARK_NONE || mk == MARK_HARD) {
+    end = reply_cut_signature(v, 0, m);
+    if (reply_has_content(v, 0, end) || mk == MARK_NONE || mk == MARK_HARD) {
         err = reply_emit_lines(&res, v, 0, end);
         goto done;
     }
@@ -1572,10 +969,10 @@ reply_strip(const char *body, char **out)
     for (k = j; k < n; k++)
         if (marker_at(v, n, k) != MARK_NONE)
             break;
-    k = cut_signature(v, j, k);
+    k = reply_cut_signature(v, j, k);
     if ((err = reply_emit_lines(&res, v, 0, end)) != EQ_OK)
         goto out;
-    if (res.len > 0 && has_content(v, j, k) &&
+    if (res.len > 0 && reply_has_content(v, j, k) &&
         (err = buf_addc(&res, '\n')) != EQ_OK)
         goto out;
     err = reply_emit_lines(&res, v, j, k);
